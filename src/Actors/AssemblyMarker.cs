@@ -1,0 +1,1 @@
+namespace Pipeline.Actors; public static class AssemblyMarker { }

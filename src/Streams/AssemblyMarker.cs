@@ -1,0 +1,1 @@
+namespace Pipeline.Streams; public static class AssemblyMarker { }

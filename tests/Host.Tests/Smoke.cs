@@ -1,0 +1,1 @@
+namespace Pipeline.Host.Tests; public class HostSmokeTests { [Fact] public void Runs() => Assert.True(true); }
