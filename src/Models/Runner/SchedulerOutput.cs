@@ -1,0 +1,48 @@
+using Pipeline.Models.Sampling;
+
+namespace Pipeline.Models.Runner;
+
+/// <summary>
+/// One step's plan from the scheduler to the model runner. Only diffs cross this boundary:
+/// a request's prompt and sampling params travel once (in <see cref="ScheduledNewReqs"/>), after that
+/// only its newly allocated block ids and token counts.
+/// </summary>
+public sealed class SchedulerOutput
+{
+    public List<NewRequestData> ScheduledNewReqs { get; } = new();
+    public CachedRequestData ScheduledCachedReqs { get; } = new();
+    /// <summary>Tokens to compute this step per request id (prefill chunk length, or 1 for a decode).</summary>
+    public Dictionary<string, int> NumScheduledTokens { get; } = new();
+    public int TotalNumScheduledTokens { get; set; }
+    /// <summary>Requests that finished or were aborted since the last step: the runner drops their state.</summary>
+    public List<string> FinishedReqIds { get; } = new();
+    /// <summary>Requests preempted this step: the runner drops their state; they come back as new (resumed) later.</summary>
+    public List<string> PreemptedReqIds { get; } = new();
+}
+
+/// <summary>A request the runner has not seen (or sees again after preemption).</summary>
+public sealed record NewRequestData(
+    string ReqId,
+    IReadOnlyList<int> PromptTokenIds,
+    SamplingParams SamplingParams,
+    /// <summary>Every token the request has so far (prompt plus output produced before a preemption).</summary>
+    IReadOnlyList<int> AllTokenIds,
+    IReadOnlyList<int> BlockIds,
+    int NumComputedTokens,
+    int NumOutputTokens = 0);
+
+/// <summary>Requests the runner already holds: what changed for each since the last step (parallel lists).</summary>
+public sealed class CachedRequestData
+{
+    public List<string> ReqIds { get; } = new();
+    public List<IReadOnlyList<int>> NewBlockIds { get; } = new();
+    public List<int> NumComputedTokens { get; } = new();
+    public int Count => ReqIds.Count;
+
+    public void Add(string reqId, IReadOnlyList<int> newBlockIds, int numComputedTokens)
+    {
+        ReqIds.Add(reqId);
+        NewBlockIds.Add(newBlockIds);
+        NumComputedTokens.Add(numComputedTokens);
+    }
+}
