@@ -1,0 +1,57 @@
+using System.Text.Json.Nodes;
+
+namespace Pipeline.Models.Config;
+
+/// <summary>
+/// Rotary embedding parameters, read from transformers 5.x `rope_parameters` or 4.x
+/// `rope_theta` + `rope_scaling` (`type` or `rope_type`).
+/// </summary>
+public sealed record RopeConfig
+{
+    public string RopeType { get; init; } = "default";
+    public double Theta { get; init; } = 10000.0;
+    public double Factor { get; init; } = 1.0;
+    public double PartialRotaryFactor { get; init; } = 1.0;
+    public int? OriginalMaxPositionEmbeddings { get; init; }
+    public double LowFreqFactor { get; init; } = 1.0;
+    public double HighFreqFactor { get; init; } = 4.0;
+    public double? AttentionFactor { get; init; }
+    public double BetaFast { get; init; } = 32;
+    public double BetaSlow { get; init; } = 1;
+    public double? MScale { get; init; }
+    public double? MScaleAllDim { get; init; }
+    public bool Truncate { get; init; } = true;
+
+    public static readonly string[] Supported = ["default", "linear", "dynamic", "llama3", "yarn"];
+
+    public static RopeConfig Parse(JsonObject config)
+    {
+        JsonObject? p = config["rope_parameters"] as JsonObject;
+        var scaling = config["rope_scaling"] as JsonObject;
+        double theta = Num(p, "rope_theta") ?? Num(config, "rope_theta") ?? 10000.0;
+        var src = p ?? scaling;
+        string type = (src?["rope_type"] ?? src?["type"])?.GetValue<string>() ?? "default";
+        if (!Supported.Contains(type))
+            throw new ModelConfigException($"rope type '{type}' is not supported (supported: {string.Join(", ", Supported)})");
+        var partial = Num(p, "partial_rotary_factor") ?? Num(config, "partial_rotary_factor") ?? 1.0;
+        return new RopeConfig
+        {
+            RopeType = type,
+            Theta = theta,
+            Factor = Num(src, "factor") ?? 1.0,
+            PartialRotaryFactor = partial,
+            OriginalMaxPositionEmbeddings = (int?)Num(src, "original_max_position_embeddings"),
+            LowFreqFactor = Num(src, "low_freq_factor") ?? 1.0,
+            HighFreqFactor = Num(src, "high_freq_factor") ?? 4.0,
+            AttentionFactor = Num(src, "attention_factor"),
+            BetaFast = Num(src, "beta_fast") ?? 32,
+            BetaSlow = Num(src, "beta_slow") ?? 1,
+            MScale = Num(src, "mscale"),
+            MScaleAllDim = Num(src, "mscale_all_dim"),
+            Truncate = src?["truncate"]?.GetValue<bool>() ?? true,
+        };
+    }
+
+    static double? Num(JsonObject? o, string key) =>
+        o?[key] is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
+}

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using Pipeline.Models.Architectures;
+using Pipeline.Models.Config;
+using Pipeline.Models.Registry;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pipeline.Models.Loading;
+
+/// <summary>Options that decide how a model directory becomes a model in memory.</summary>
+public sealed record LoadOptions
+{
+    public string Dtype { get; init; } = "auto";
+    public string LoadFormat { get; init; } = "auto";
+    public string? HfOverrides { get; init; }
+    public long Seed { get; init; }
+}
+
+/// <summary>Builds the registered architecture for a model directory and fills its weights.</summary>
+public static class ModelLoader
+{
+    public static readonly string[] DtypeChoices = ["auto", "float32", "float16", "bfloat16"];
+    public static readonly string[] LoadFormats = ["auto", "safetensors", "dummy"];
+
+    public static (ICausalLM Model, TimeSpan Elapsed) Load(string modelDir, LoadOptions options, Device device)
+    {
+        var sw = Stopwatch.StartNew();
+        var config = ModelConfig.Load(modelDir, options.HfOverrides);
+        var entry = ModelRegistry.Get(config.Architecture);
+        var dtype = ResolveDtype(options.Dtype, config.TorchDtype, device);
+        if (!LoadFormats.Contains(options.LoadFormat))
+            throw new ArgumentException($"--load-format must be one of {string.Join(", ", LoadFormats)}, got '{options.LoadFormat}'");
+        IWeightSource weights = options.LoadFormat == "dummy"
+            ? new DummyWeightSource(options.Seed)
+            : new SafetensorsWeightSource(WeightStore.Open(modelDir));
+        using (weights)
+        using (torch.no_grad())
+        {
+            var model = entry.Create(config, weights, dtype, device);
+            var unexpected = weights.Unused().Where(n => !IgnoredWeight(n)).OrderBy(n => n, StringComparer.Ordinal).ToList();
+            if (unexpected.Count > 0)
+            {
+                model.Dispose();
+                throw new WeightLoadException($"unexpected weight(s) for {config.Architecture}: {string.Join(", ", unexpected.Take(10))}{(unexpected.Count > 10 ? $" and {unexpected.Count - 10} more" : "")}");
+            }
+            if (device.type == DeviceType.CUDA) torch.cuda.synchronize(device);
+            return (model, sw.Elapsed);
+        }
+    }
+
+    // Buffers some checkpoints carry that are recomputed at load time.
+    static bool IgnoredWeight(string name) => name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal);
+
+    public static ScalarType ResolveDtype(string option, string? configDtype, Device device)
+    {
+        switch (option)
+        {
+            case "float32": case "float": return ScalarType.Float32;
+            case "float16": case "half": return ScalarType.Float16;
+            case "bfloat16": return ScalarType.BFloat16;
+            case "auto":
+                bool cuda = device.type == DeviceType.CUDA;
+                return configDtype switch
+                {
+                    "bfloat16" => ScalarType.BFloat16,
+                    "float16" => ScalarType.Float16,
+                    // vLLM serves float32 checkpoints in half precision on GPUs; CPUs keep float32.
+                    "float32" => cuda ? ScalarType.Float16 : ScalarType.Float32,
+                    _ => cuda ? ScalarType.BFloat16 : ScalarType.Float32,
+                };
+            default:
+                throw new ArgumentException($"--dtype must be one of {string.Join(", ", DtypeChoices)}, got '{option}'");
+        }
+    }
+}
