@@ -1,1 +1,3 @@
-return 0;
+using Pipeline.Host;
+
+return await CliApp.RunAsync(args);

@@ -1,0 +1,24 @@
+#!/usr/bin/env python3
+"""On the GPU machine: runs `pipeline generate` on CUDA (float32) for every tiny fixture model and checks the
+greedy tokens against transformers' (expected.json), printing one line per variant.
+Usage: python3 scripts/gpu/check_fixtures.py [--device cuda] [--dtype float32]"""
+import json, os, subprocess, sys
+
+device = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cuda"
+dtype = sys.argv[sys.argv.index("--dtype") + 1] if "--dtype" in sys.argv else "float32"
+root = "tests/fixtures/models"
+bad = 0
+for name in sorted(os.listdir(root)):
+    exp = json.load(open(os.path.join(root, name, "expected.json")))
+    args = ["scripts/gpu/pipeline.sh", "generate", os.path.join(root, name), "--device", device, "--dtype", dtype,
+            "--temperature", "0", "--max-tokens", "16", "--ignore-eos", "--output", "json", "--max-model-len", "128"]
+    for p in exp["prompts"]:
+        args += ["--prompt-ids", ",".join(map(str, p["prompt_token_ids"]))]
+    out = subprocess.run(args, capture_output=True, text=True)
+    if out.returncode != 0:
+        print(f"{name}: FAILED to run: {out.stderr.strip()}"); bad += 1; continue
+    got = [json.loads(l) for l in out.stdout.strip().splitlines()]
+    same = sum(g["token_ids"] == p["token_ids"] for g, p in zip(got, exp["prompts"]))
+    print(f"{name}: {same}/{len(exp['prompts'])} prompts give transformers' exact 16 greedy tokens on {device} ({dtype})")
+    bad += same != len(exp["prompts"])
+sys.exit(1 if bad else 0)

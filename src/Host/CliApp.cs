@@ -1,0 +1,63 @@
+using Pipeline.Host.Cli;
+using Pipeline.Host.Commands;
+using Pipeline.Models.Config;
+using Pipeline.Models.Loading;
+using Pipeline.Models.Registry;
+using Pipeline.Models.Sampling;
+
+namespace Pipeline.Host;
+
+/// <summary>The `pipeline` executable: dispatches verbs and turns failures into one clear line and an exit code.</summary>
+public static class CliApp
+{
+    static readonly (CommandSpec Spec, Func<ParsedArgs, Task<int>> Run)[] Commands =
+    [
+        (GenerateCommand.Spec, a => Task.FromResult(GenerateCommand.Run(a))),
+        (EnvCommand.Spec, a => Task.FromResult(EnvCommand.Run(a))),
+        (ModelsCommand.Spec, a => Task.FromResult(ModelsCommand.Run(a))),
+        (BenchLatencyCommand.Spec, a => Task.FromResult(BenchLatencyCommand.Run(a))),
+    ];
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.WriteLine(Usage());
+            return args.Length == 0 ? 2 : 0;
+        }
+        var cmd = Commands.FirstOrDefault(c => c.Spec.Name == args[0]);
+        if (cmd.Spec == null)
+        {
+            Console.Error.WriteLine($"error: unknown command '{args[0]}'\n\n{Usage()}");
+            return 2;
+        }
+        var rest = args.Skip(1).ToArray();
+        if (rest.Contains("--help") || rest.Contains("-h"))
+        {
+            Console.WriteLine(HelpPrinter.Format(cmd.Spec));
+            return 0;
+        }
+        try
+        {
+            return await cmd.Run(ParsedArgs.Parse(cmd.Spec, rest));
+        }
+        catch (CliException e) { return Fail(e.Message, 2); }
+        catch (Exception e) when (e is ModelNotFoundException or ModelConfigException or WeightLoadException or UnsupportedArchitectureException
+                                      or SamplingParamsException or ArgumentException or InvalidOperationException or NotSupportedException
+                                      or DirectoryNotFoundException or FileNotFoundException)
+        {
+            return Fail(e.Message, 1);
+        }
+    }
+
+    static int Fail(string message, int code)
+    {
+        Console.Error.WriteLine($"error: {message}");
+        return code;
+    }
+
+    static string Usage() =>
+        "usage: pipeline <command> [options]\n\ncommands:\n" +
+        string.Join("\n", Commands.Select(c => $"  {c.Spec.Name,-10} {c.Spec.Summary}")) +
+        "\n\nRun 'pipeline <command> --help' for a command's options.";
+}
