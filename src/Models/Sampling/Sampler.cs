@@ -4,14 +4,12 @@ using static TorchSharp.torch;
 
 namespace Pipeline.Models.Sampling;
 
-/// <summary>Per row of a logits batch: its sampling params and, for seeded requests, its own generator.</summary>
-public readonly record struct SamplingRow(SamplingParams Params, Generator? Generator);
 
 /// <summary>
-/// Chooses one token per row of float32 logits [N, V]: greedy rows take the argmax; the others apply
-/// temperature, top-k and top-p, then draw with the exponential-race trick (argmax of p / E, E ~ Exp(1)),
-/// which needs one uniform draw per vocabulary entry from the row's own generator when seeded.
-/// Logprobs are those of the raw logits (vLLM's default), with the sampled token's rank.
+/// Chooses one token per row of float32 logits [N, V], in vLLM's order: logits processors and penalties
+/// (<see cref="LogitsProcessors"/>); greedy rows then take the argmax; the others apply temperature, min_p,
+/// top-k and top-p and draw with the exponential race (argmax of p / E, E ~ Exp(1)), from the row's own
+/// generator when seeded. Logprobs are those of the raw logits (vLLM's default), with the sampled token's rank.
 /// </summary>
 public sealed class Sampler
 {
@@ -22,24 +20,36 @@ public sealed class Sampler
         long vocab = logits.shape[1];
         var device = logits.device;
         bool allGreedy = rows.All(r => r.Params.IsGreedy);
+        var processed = LogitsProcessors.Apply(logits, rows);
         Tensor chosen;
-        if (allGreedy) chosen = logits.argmax(-1);
+        if (allGreedy) chosen = processed.argmax(-1);
         else
         {
             var temps = torch.tensor(rows.Select(r => r.Params.IsGreedy ? 1.0f : r.Params.Temperature).ToArray(), device: device).unsqueeze(1);
-            var scaled = logits / temps;
+            var scaled = processed / temps;
+            scaled = ApplyMinP(scaled, rows, device);
             scaled = ApplyTopKTopP(scaled, rows, vocab, device);
             var probs = torch.softmax(scaled, -1);
             var noise = ExponentialNoise(rows, vocab, device);
             var drawn = (probs / noise).argmax(-1);
             var greedyMask = torch.tensor(rows.Select(r => r.Params.IsGreedy).ToArray(), device: device);
-            chosen = torch.where(greedyMask, logits.argmax(-1), drawn);
+            chosen = torch.where(greedyMask, processed.argmax(-1), drawn);
         }
         var ids = chosen.to(CPU).to_type(ScalarType.Int32).data<int>().ToArray();
         var logprobs = new TokenLogprobs?[n];
         int maxK = rows.Max(r => r.Params.Logprobs is int k ? (k < 0 ? (int)vocab : k) : -1);
         if (maxK >= 0) logprobs = ComputeLogprobs(logits, ids, rows, maxK, vocab);
         return (ids, logprobs);
+    }
+
+    /// <summary>Drops tokens whose probability is below min_p times the most likely token's.</summary>
+    static Tensor ApplyMinP(Tensor scaled, IReadOnlyList<SamplingRow> rows, Device device)
+    {
+        if (!rows.Any(r => r.Params.MinP > 0)) return scaled;
+        var probs = torch.softmax(scaled, -1);
+        var minP = torch.tensor(rows.Select(r => r.Params.MinP).ToArray(), device: device).unsqueeze(1);
+        var threshold = probs.amax([-1L], keepdim: true) * minP;
+        return scaled.masked_fill(probs < threshold, float.NegativeInfinity);
     }
 
     static Tensor ApplyTopKTopP(Tensor scaled, IReadOnlyList<SamplingRow> rows, long vocab, Device device)
