@@ -1,0 +1,24 @@
+using Pipeline.Models.Sampling;
+using static TorchSharp.torch;
+
+namespace Pipeline.Models.Runner;
+
+/// <summary>What the model runner keeps per request between steps (vLLM's CachedRequestState).</summary>
+public sealed class CachedRequestState : IDisposable
+{
+    public required string ReqId { get; init; }
+    public required IReadOnlyList<int> PromptTokenIds { get; init; }
+    public required SamplingParams SamplingParams { get; init; }
+    /// <summary>Prompt then output tokens; the runner appends each token it samples.</summary>
+    public required List<int> TokenIds { get; init; }
+    public required List<int> BlockIds { get; init; }
+    public int NumComputedTokens { get; set; }
+    public Generator? Generator { get; init; }
+    public IReadOnlyCollection<int> StopIds { get; init; } = [];
+    public IReadOnlyList<int[]>? BadWordsTokenIds { get; init; }
+
+    public int NumOutputTokens => TokenIds.Count - PromptTokenIds.Count;
+    public IReadOnlyList<int> OutputTokenIds => TokenIds.GetRange(PromptTokenIds.Count, NumOutputTokens);
+
+    public void Dispose() => Generator?.Dispose();
+}

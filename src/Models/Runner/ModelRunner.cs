@@ -1,0 +1,198 @@
+using Pipeline.Models.Architectures;
+using Pipeline.Models.Layers;
+using Pipeline.Models.Sampling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pipeline.Models.Runner;
+
+/// <summary>
+/// Executes the scheduler's step plans on one device: keeps the persistent per-request state (tokens, block
+/// table, generator) that the plans only send diffs for, builds the flat token/position/slot-mapping batch,
+/// runs the model over the paged KV cache, computes logits only for rows that sample (or need prompt
+/// logprobs), and samples.
+/// </summary>
+public sealed class ModelRunner : IDisposable
+{
+    readonly ICausalLM _model;
+    readonly Sampler _sampler = new();
+    readonly Dictionary<string, CachedRequestState> _requests = new();
+    readonly IReadOnlyCollection<int> _eosTokenIds;
+    readonly Func<string, int[]>? _encodeBadWord;
+
+    public KVCache Cache { get; }
+    public int BlockSize { get; }
+    public int NumRequests => _requests.Count;
+
+    /// <param name="encodeBadWord">Tokenizes one bad word (with the tokenizer the request used), or null when there is none.</param>
+    public ModelRunner(ICausalLM model, int numBlocks, int blockSize, IReadOnlyCollection<int> eosTokenIds, Func<string, int[]>? encodeBadWord = null)
+    {
+        _model = model;
+        BlockSize = blockSize;
+        _eosTokenIds = eosTokenIds;
+        _encodeBadWord = encodeBadWord;
+        Cache = model.AllocateKVCache(numBlocks, blockSize);
+    }
+
+    public ModelRunnerOutput Execute(SchedulerOutput plan)
+    {
+        foreach (var id in plan.FinishedReqIds.Concat(plan.PreemptedReqIds)) Remove(id);
+        foreach (var n in plan.ScheduledNewReqs) Add(n);
+        var cached = plan.ScheduledCachedReqs;
+        for (int i = 0; i < cached.Count; i++)
+        {
+            var st = _requests.TryGetValue(cached.ReqIds[i], out var s) ? s : throw new InvalidOperationException($"runner has no state for request {cached.ReqIds[i]}");
+            st.BlockIds.AddRange(cached.NewBlockIds[i]);
+            st.NumComputedTokens = cached.NumComputedTokens[i];
+        }
+
+        var output = new ModelRunnerOutput();
+        if (plan.TotalNumScheduledTokens == 0 || plan.NumScheduledTokens.Count == 0) return output;
+
+        // Order: as planned (new requests, then cached ones).
+        var order = plan.ScheduledNewReqs.Select(n => n.ReqId).Concat(cached.ReqIds).Where(plan.NumScheduledTokens.ContainsKey).ToList();
+        var seqs = new List<SequenceSlice>(order.Count);
+        var tokens = new List<long>(plan.TotalNumScheduledTokens);
+        var sampleRows = new List<int>();      // index into order of requests that sample this step
+        foreach (var id in order)
+        {
+            var st = _requests[id];
+            int n = plan.NumScheduledTokens[id];
+            int start = st.NumComputedTokens;
+            if (start + n > st.TokenIds.Count)
+                throw new InvalidOperationException($"request {id}: scheduled {n} tokens from {start} but it has {st.TokenIds.Count}");
+            seqs.Add(new SequenceSlice(tokens.Count, n, start + n, st.BlockIds.ToArray()));
+            for (int t = start; t < start + n; t++) tokens.Add(st.TokenIds[t]);
+            if (start + n == st.TokenIds.Count) sampleRows.Add(seqs.Count - 1);
+        }
+
+        using var scope = NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        using var meta = AttentionMetadata.Build(seqs, BlockSize, _model.Config.SlidingWindow, _model.Device, _model.DType);
+        var hidden = _model.Forward(torch.tensor(tokens.ToArray(), device: _model.Device), meta, Cache);
+
+        int[] sampled = [];
+        TokenLogprobs?[] lps = [];
+        if (sampleRows.Count > 0)
+        {
+            var rowsIdx = torch.tensor(sampleRows.Select(r => (long)(seqs[r].QueryStart + seqs[r].QueryLen - 1)).ToArray(), device: _model.Device);
+            var logits = _model.ComputeLogits(hidden.index_select(0, rowsIdx));
+            var rows = sampleRows.Select(r => Row(_requests[order[r]])).ToList();
+            (sampled, lps) = _sampler.Sample(logits, rows);
+        }
+
+        int k = 0;
+        for (int r = 0; r < order.Count; r++)
+        {
+            var st = _requests[order[r]];
+            st.NumComputedTokens += seqs[r].QueryLen;
+            output.ReqIds.Add(st.ReqId);
+            output.PromptLogprobs.Add(PromptLogprobs(st, seqs[r], hidden));
+            if (k < sampleRows.Count && sampleRows[k] == r)
+            {
+                st.TokenIds.Add(sampled[k]);
+                output.SampledTokenIds.Add([sampled[k]]);
+                output.Logprobs.Add(lps[k] is { } lp ? [lp] : null);
+                k++;
+            }
+            else
+            {
+                output.SampledTokenIds.Add([]);
+                output.Logprobs.Add(null);
+            }
+        }
+        return output;
+    }
+
+    SamplingRow Row(CachedRequestState st)
+    {
+        var sp = st.SamplingParams;
+        return new SamplingRow(sp, st.Generator, st.PromptTokenIds, st.OutputTokenIds, st.StopIds, st.BadWordsTokenIds);
+    }
+
+    /// <summary>Logprobs of each prompt token given the ones before it, for the prompt positions computed this step.</summary>
+    TokenLogprobs[]? PromptLogprobs(CachedRequestState st, SequenceSlice s, Tensor hidden)
+    {
+        if (st.SamplingParams.PromptLogprobs is not int k) return null;
+        int start = s.SeqLen - s.QueryLen;
+        // Position p predicts token p+1; only prompt tokens are scored.
+        int last = Math.Min(s.SeqLen, st.PromptTokenIds.Count - 1);
+        if (last <= start) return [];
+        using var scope = NewDisposeScope();
+        var rows = hidden.narrow(0, s.QueryStart, last - start);
+        var lp = _model.ComputeLogits(rows).log_softmax(-1);
+        long vocab = lp.shape[1];
+        if (k < 0) k = (int)vocab;
+        var targets = torch.tensor(Enumerable.Range(start + 1, last - start).Select(p => (long)st.PromptTokenIds[p]).ToArray(), device: lp.device).unsqueeze(1);
+        var chosen = lp.gather(1, targets);
+        var ranks = (lp > chosen).sum(1).add(1).cpu().data<long>().ToArray();
+        var chosenVals = chosen.squeeze(1).cpu().data<float>().ToArray();
+        float[] topVals = [];
+        long[] topIds = [];
+        if (k > 0)
+        {
+            (Tensor v, Tensor ix) = lp.topk(k, -1);
+            topVals = v.cpu().data<float>().ToArray();
+            topIds = ix.cpu().data<long>().ToArray();
+        }
+        var result = new TokenLogprobs[last - start];
+        for (int i = 0; i < result.Length; i++)
+        {
+            var top = new (int, float)[k];
+            for (int j = 0; j < k; j++) top[j] = ((int)topIds[i * k + j], topVals[i * k + j]);
+            result[i] = new TokenLogprobs(st.PromptTokenIds[start + 1 + i], chosenVals[i], (int)ranks[i], top);
+        }
+        return result;
+    }
+
+    void Add(NewRequestData n)
+    {
+        Remove(n.ReqId);
+        var sp = n.SamplingParams;
+        var stops = new HashSet<int>(sp.StopTokenIds);
+        if (!sp.IgnoreEos) stops.UnionWith(_eosTokenIds);
+        var gen = sp.Seed is long seed ? new Generator((ulong)seed) : null;
+        // A request resumed after preemption replays its generator to where it was.
+        if (gen != null && !sp.IsGreedy && n.NumOutputTokens > 0)
+            for (int i = 0; i < n.NumOutputTokens; i++) torch.empty(_model.Config.VocabSize, ScalarType.Float32).exponential_(1.0, gen).Dispose();
+        _requests[n.ReqId] = new CachedRequestState
+        {
+            ReqId = n.ReqId,
+            PromptTokenIds = n.PromptTokenIds,
+            SamplingParams = sp,
+            TokenIds = new List<int>(n.AllTokenIds),
+            BlockIds = new List<int>(n.BlockIds),
+            NumComputedTokens = n.NumComputedTokens,
+            Generator = gen,
+            StopIds = stops,
+            BadWordsTokenIds = sp.BadWords is { Count: > 0 } bw && _encodeBadWord != null ? BadWordIds(bw) : null,
+        };
+    }
+
+    /// <summary>Each bad word with and without a leading space, as vLLM tokenizes them.</summary>
+    IReadOnlyList<int[]> BadWordIds(IReadOnlyList<string> words)
+    {
+        var list = new List<int[]>();
+        foreach (var w in words)
+        {
+            foreach (var variant in new[] { w, " " + w.TrimStart() }.Distinct())
+            {
+                var ids = _encodeBadWord!(variant);
+                if (ids.Length > 0 && !list.Any(x => x.SequenceEqual(ids))) list.Add(ids);
+            }
+        }
+        return list;
+    }
+
+    void Remove(string id)
+    {
+        if (_requests.Remove(id, out var st)) st.Dispose();
+    }
+
+    public void Dispose()
+    {
+        foreach (var st in _requests.Values) st.Dispose();
+        _requests.Clear();
+        Cache.Dispose();
+    }
+}
