@@ -46,14 +46,16 @@ public sealed class LlamaForCausalLM : ICausalLM
                 LayerIndex = i,
                 InputNorm = new RmsNorm(W(p + "input_layernorm.weight", [h], WeightInit.Ones), config.RmsNormEps),
                 PostAttentionNorm = new RmsNorm(W(p + "post_attention_layernorm.weight", [h], WeightInit.Ones), config.RmsNormEps),
-                QProj = new Linear(W(p + "self_attn.q_proj.weight", [nh * hd, h]), B(qkvBias, p + "self_attn.q_proj.bias", nh * hd)),
-                KProj = new Linear(W(p + "self_attn.k_proj.weight", [kv * hd, h]), B(qkvBias, p + "self_attn.k_proj.bias", kv * hd)),
-                VProj = new Linear(W(p + "self_attn.v_proj.weight", [kv * hd, h]), B(qkvBias, p + "self_attn.v_proj.bias", kv * hd)),
+                QkvProj = Stacked(
+                    new Linear(W(p + "self_attn.q_proj.weight", [nh * hd, h]), B(qkvBias, p + "self_attn.q_proj.bias", nh * hd)),
+                    new Linear(W(p + "self_attn.k_proj.weight", [kv * hd, h]), B(qkvBias, p + "self_attn.k_proj.bias", kv * hd)),
+                    new Linear(W(p + "self_attn.v_proj.weight", [kv * hd, h]), B(qkvBias, p + "self_attn.v_proj.bias", kv * hd))),
                 OProj = new Linear(W(p + "self_attn.o_proj.weight", [h, nh * hd]), B(oBias, p + "self_attn.o_proj.bias", h)),
                 QNorm = family.QkNorm ? new RmsNorm(W(p + "self_attn.q_norm.weight", [hd], WeightInit.Ones), config.RmsNormEps) : null,
                 KNorm = family.QkNorm ? new RmsNorm(W(p + "self_attn.k_norm.weight", [hd], WeightInit.Ones), config.RmsNormEps) : null,
-                GateProj = new Linear(W(p + "mlp.gate_proj.weight", [inter, h]), B(config.MlpBias, p + "mlp.gate_proj.bias", inter)),
-                UpProj = new Linear(W(p + "mlp.up_proj.weight", [inter, h]), B(config.MlpBias, p + "mlp.up_proj.bias", inter)),
+                GateUpProj = Stacked(
+                    new Linear(W(p + "mlp.gate_proj.weight", [inter, h]), B(config.MlpBias, p + "mlp.gate_proj.bias", inter)),
+                    new Linear(W(p + "mlp.up_proj.weight", [inter, h]), B(config.MlpBias, p + "mlp.up_proj.bias", inter))),
                 DownProj = new Linear(W(p + "mlp.down_proj.weight", [h, inter]), B(config.MlpBias, p + "mlp.down_proj.bias", h)),
                 NumHeads = nh,
                 NumKvHeads = kv,
@@ -67,6 +69,15 @@ public sealed class LlamaForCausalLM : ICausalLM
         _lmHead = _tied ? _embed : W(names.LmHead, [config.VocabSize, h]);
         if (_tied && weights.Contains(names.LmHead) && weights is SafetensorsWeightSource) weights.Load(names.LmHead, [config.VocabSize, h], dtype, device).Dispose();
         _rotary = new RotaryEmbedding(config, device);
+    }
+
+    /// <summary>Stacks projections that read the same input into one (rows concatenated); the parts are disposed.</summary>
+    static Linear Stacked(params Linear[] parts)
+    {
+        var w = torch.cat(parts.Select(l => l.Weight).ToArray(), 0);
+        var b = parts.All(l => l.Bias is not null) ? torch.cat(parts.Select(l => l.Bias!).ToArray(), 0) : null;
+        foreach (var l in parts) l.Dispose();
+        return new Linear(w, b);
     }
 
     public Tensor Forward(Tensor inputIds, AttentionMetadata meta, KVCache cache)

@@ -12,14 +12,13 @@ public sealed class DecoderLayer : IDisposable
     public required int LayerIndex { get; init; }
     public required RmsNorm InputNorm { get; init; }
     public required RmsNorm PostAttentionNorm { get; init; }
-    public required Linear QProj { get; init; }
-    public required Linear KProj { get; init; }
-    public required Linear VProj { get; init; }
+    /// <summary>q_proj, k_proj and v_proj stacked into one matrix: one matmul instead of three.</summary>
+    public required Linear QkvProj { get; init; }
     public required Linear OProj { get; init; }
     public RmsNorm? QNorm { get; init; }
     public RmsNorm? KNorm { get; init; }
-    public required Linear GateProj { get; init; }
-    public required Linear UpProj { get; init; }
+    /// <summary>gate_proj and up_proj stacked into one matrix.</summary>
+    public required Linear GateUpProj { get; init; }
     public required Linear DownProj { get; init; }
     public required int NumHeads { get; init; }
     public required int NumKvHeads { get; init; }
@@ -31,9 +30,11 @@ public sealed class DecoderLayer : IDisposable
         using var scope = NewDisposeScope();
         long T = x.shape[0];
         var h = InputNorm.Forward(x);
-        var q = QProj.Forward(h).view(T, NumHeads, HeadDim);
-        var k = KProj.Forward(h).view(T, NumKvHeads, HeadDim);
-        var v = VProj.Forward(h).view(T, NumKvHeads, HeadDim);
+        var qkv = QkvProj.Forward(h);
+        long qSize = NumHeads * HeadDim, kvSize = NumKvHeads * HeadDim;
+        var q = qkv.narrow(1, 0, qSize).view(T, NumHeads, HeadDim);
+        var k = qkv.narrow(1, qSize, kvSize).view(T, NumKvHeads, HeadDim);
+        var v = qkv.narrow(1, qSize + kvSize, kvSize).reshape(T, NumKvHeads, HeadDim);
         if (QNorm != null) q = QNorm.Forward(q);
         if (KNorm != null) k = KNorm.Forward(k);
         q = RotaryEmbedding.Apply(q, cos, sin);
@@ -41,13 +42,15 @@ public sealed class DecoderLayer : IDisposable
         var attn = PagedAttention.Forward(q, k, v, cache.Keys[LayerIndex], cache.Values[LayerIndex], meta, 1.0 / Math.Sqrt(HeadDim), Sliding);
         x = x + OProj.Forward(attn);
         h = PostAttentionNorm.Forward(x);
-        var mlp = DownProj.Forward(nn.functional.silu(GateProj.Forward(h)) * UpProj.Forward(h));
+        var gateUp = GateUpProj.Forward(h);
+        long inter = gateUp.shape[1] / 2;
+        var mlp = DownProj.Forward(nn.functional.silu(gateUp.narrow(1, 0, inter)) * gateUp.narrow(1, inter, inter));
         return (x + mlp).MoveToOuterDisposeScope();
     }
 
     public void Dispose()
     {
-        foreach (var d in new IDisposable?[] { InputNorm, PostAttentionNorm, QProj, KProj, VProj, OProj, QNorm, KNorm, GateProj, UpProj, DownProj })
+        foreach (var d in new IDisposable?[] { InputNorm, PostAttentionNorm, QkvProj, OProj, QNorm, KNorm, GateUpProj, DownProj })
             d?.Dispose();
     }
 }
