@@ -1,0 +1,92 @@
+using Pipeline.Models.Sampling;
+
+namespace Pipeline.Actors.Engine;
+
+/// <summary>
+/// One generation request as the engine core sees it (vLLM's Request): the prompt, what has been generated,
+/// how many tokens already have their KV computed, and its <see cref="RequestStatus"/>.
+/// Owned and mutated by the <see cref="Scheduler"/>.
+/// </summary>
+public sealed class Request
+{
+    readonly List<int> _allTokenIds;
+    readonly List<int> _outputTokenIds = new();
+
+    public Request(
+        string requestId,
+        IReadOnlyList<int> promptTokenIds,
+        SamplingParams samplingParams,
+        IReadOnlyList<int>? eosTokenIds = null,
+        double? arrivalTime = null,
+        int priority = 0,
+        string? cacheSalt = null,
+        int? loraId = null,
+        IReadOnlyList<MultiModalFeature>? multiModalFeatures = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(requestId);
+        ArgumentNullException.ThrowIfNull(promptTokenIds);
+        ArgumentNullException.ThrowIfNull(samplingParams);
+        RequestId = requestId;
+        PromptTokenIds = promptTokenIds.ToArray();
+        SamplingParams = samplingParams;
+        EosTokenIds = eosTokenIds?.ToArray() ?? Array.Empty<int>();
+        ArrivalTime = arrivalTime ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+        Priority = priority;
+        CacheSalt = cacheSalt;
+        LoraId = loraId;
+        MultiModalFeatures = multiModalFeatures ?? Array.Empty<MultiModalFeature>();
+        _allTokenIds = new List<int>(PromptTokenIds.Count + (samplingParams.MaxTokens ?? 16));
+        _allTokenIds.AddRange(PromptTokenIds);
+    }
+
+    public string RequestId { get; }
+    public IReadOnlyList<int> PromptTokenIds { get; }
+    public SamplingParams SamplingParams { get; }
+    /// <summary>Token ids that end generation (unless ignore_eos); may be several (generation_config).</summary>
+    public IReadOnlyList<int> EosTokenIds { get; }
+    /// <summary>Unix time in seconds.</summary>
+    public double ArrivalTime { get; }
+    /// <summary>Lower is scheduled first under the priority policy.</summary>
+    public int Priority { get; }
+    public string? CacheSalt { get; }
+    public int? LoraId { get; }
+    public IReadOnlyList<MultiModalFeature> MultiModalFeatures { get; }
+
+    public IReadOnlyList<int> OutputTokenIds => _outputTokenIds;
+    /// <summary>Prompt followed by the output tokens.</summary>
+    public IReadOnlyList<int> AllTokenIds => _allTokenIds;
+    public int NumPromptTokens => PromptTokenIds.Count;
+    public int NumOutputTokens => _outputTokenIds.Count;
+    public int NumTokens => _allTokenIds.Count;
+
+    /// <summary>Tokens whose KV is in the cache (computed by the model or hit in the prefix cache).</summary>
+    public int NumComputedTokens { get; internal set; }
+    /// <summary>Prompt tokens served from the prefix cache when the request was (last) scheduled.</summary>
+    public int NumCachedTokens { get; internal set; }
+    public RequestStatus Status { get; internal set; } = RequestStatus.Waiting;
+    /// <summary>The stop_token_ids entry that ended the request, if one did (null for EOS and length).</summary>
+    public int? StopReason { get; internal set; }
+    public int NumPreemptions { get; internal set; }
+
+    public bool IsFinished => Status.IsFinished();
+    public FinishReason? FinishReason => Status.ToFinishReason();
+
+    /// <summary>Chained hashes of this request's full blocks, filled lazily by the <see cref="KVCacheManager"/>.</summary>
+    internal List<BlockHash> BlockHashes { get; } = new();
+    /// <summary>Block size <see cref="BlockHashes"/> were computed for.</summary>
+    internal int BlockHashesBlockSize { get; set; }
+    /// <summary>Admission order; breaks ties of equal (priority, arrival time).</summary>
+    internal long Sequence { get; set; }
+
+    internal void AppendOutputToken(int tokenId)
+    {
+        _outputTokenIds.Add(tokenId);
+        _allTokenIds.Add(tokenId);
+    }
+
+    /// <summary>A copy with another id and sampling params (parallel-sampling children).</summary>
+    public Request CloneAs(string requestId, SamplingParams samplingParams) =>
+        new(requestId, PromptTokenIds, samplingParams, EosTokenIds, ArrivalTime, Priority, CacheSalt, LoraId, MultiModalFeatures);
+
+    public override string ToString() => $"Request({RequestId}, {Status}, prompt={NumPromptTokens}, out={NumOutputTokens}, computed={NumComputedTokens})";
+}

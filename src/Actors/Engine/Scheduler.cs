@@ -1,0 +1,301 @@
+using Pipeline.Models.Runner;
+using Pipeline.Models.Sampling;
+
+namespace Pipeline.Actors.Engine;
+
+/// <summary>
+/// Continuous-batching scheduler (vLLM v1's Scheduler). Each <see cref="Schedule"/> fills one step's token
+/// budget: first the running requests (decodes and unfinished chunked prefills), preempting by recompute when
+/// KV blocks run out, then waiting requests in policy order, with prefix-cache hits counted as computed and
+/// chunked prefill. <see cref="UpdateFromOutput"/> applies the model runner's results and checks stop conditions.
+/// Not thread-safe: one owner (the engine core) drives it.
+/// </summary>
+public sealed class Scheduler
+{
+    readonly Dictionary<string, Request> _requests = new();
+    readonly List<Request> _running = new();
+    readonly RequestQueue _waiting;
+    readonly HashSet<string> _finishedReqIds = new();
+    long _nextSequence;
+
+    public Scheduler(SchedulerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
+        KVCacheManager = new KVCacheManager(config.NumGpuBlocks, config.BlockSize, config.EnablePrefixCaching);
+        _waiting = RequestQueue.Create(config.Policy);
+    }
+
+    public SchedulerConfig Config { get; }
+    public KVCacheManager KVCacheManager { get; }
+
+    public int NumRunning => _running.Count;
+    public int NumWaiting => _waiting.Count;
+    /// <summary>Requests added and not yet finished (waiting or running).</summary>
+    public int NumUnfinished => _requests.Count;
+    public bool HasUnfinishedRequests => _requests.Count > 0;
+    /// <summary>Finished ids not yet reported in a <see cref="SchedulerOutput"/>.</summary>
+    public bool HasFinishedRequests => _finishedReqIds.Count > 0;
+    public double KvCacheUsage => KVCacheManager.Usage;
+    public long NumPreemptionsTotal { get; private set; }
+    public long NumFinishedTotal { get; private set; }
+    public PrefixCacheStats PrefixCacheStats => KVCacheManager.PrefixCacheStats;
+
+    public IReadOnlyList<Request> RunningRequests => _running;
+    public IEnumerable<Request> WaitingRequests => _waiting.Items;
+
+    public Request? GetRequest(string requestId) => _requests.GetValueOrDefault(requestId);
+
+    public SchedulerStats MakeStats() => new(
+        NumRunning, NumWaiting, KvCacheUsage, NumPreemptionsTotal,
+        PrefixCacheStats.Requests, PrefixCacheStats.Queries, PrefixCacheStats.Hits, NumFinishedTotal);
+
+    /// <summary>Queues a new request. Throws if the id is in use, the prompt is empty or does not fit max_model_len, or its sampling params are invalid.</summary>
+    public void AddRequest(Request request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Status != RequestStatus.Waiting || request.NumOutputTokens > 0 || request.NumComputedTokens > 0)
+            throw new ArgumentException($"Request {request.RequestId} is not fresh.", nameof(request));
+        if (request.NumPromptTokens == 0) throw new ArgumentException("The prompt cannot be empty.", nameof(request));
+        if (request.NumPromptTokens >= Config.MaxModelLen)
+            throw new ArgumentException($"The prompt ({request.NumPromptTokens} tokens) must be shorter than max_model_len ({Config.MaxModelLen}).", nameof(request));
+        request.SamplingParams.Validate();
+        if (_requests.ContainsKey(request.RequestId)) throw new ArgumentException($"Request id {request.RequestId} is already in use.", nameof(request));
+        request.Sequence = _nextSequence++;
+        _requests[request.RequestId] = request;
+        _waiting.Add(request);
+    }
+
+    /// <summary>Aborts requests (unknown or finished ids are ignored); their blocks are freed at once.</summary>
+    public void AbortRequests(IEnumerable<string> requestIds) => FinishRequests(requestIds, RequestStatus.FinishedAborted);
+
+    /// <summary>Ends requests with a terminal <paramref name="status"/> (e.g. a stop string matched downstream).</summary>
+    public void FinishRequests(IEnumerable<string> requestIds, RequestStatus status)
+    {
+        if (!status.IsFinished()) throw new ArgumentException($"{status} is not a finished status.", nameof(status));
+        HashSet<Request>? leavingRunning = null;
+        foreach (var id in requestIds)
+        {
+            if (!_requests.TryGetValue(id, out var request)) continue;
+            if (request.Status == RequestStatus.Running) (leavingRunning ??= new()).Add(request);
+            else _waiting.Remove(request);
+            request.Status = status;
+            Finish(request);
+        }
+        if (leavingRunning != null) _running.RemoveAll(leavingRunning.Contains);
+    }
+
+    /// <summary>Plans the next step. Call <see cref="UpdateFromOutput"/> with its result before scheduling again.</summary>
+    public SchedulerOutput Schedule()
+    {
+        var output = new SchedulerOutput();
+        int budget = Config.MaxNumBatchedTokens;
+        var scheduledRunning = new List<Request>();
+        var newBlockIds = new Dictionary<string, IReadOnlyList<int>>();
+        var preempted = new List<Request>();
+
+        // 1. Running requests: decodes and unfinished chunked prefills.
+        int index = 0;
+        while (index < _running.Count && budget > 0)
+        {
+            var request = _running[index];
+            int numNew = Math.Min(CapPrefill(request.NumTokens - request.NumComputedTokens), budget);
+            if (numNew <= 0)
+            {
+                index++;
+                continue;
+            }
+            IReadOnlyList<int>? blockIds;
+            bool selfPreempted = false;
+            while ((blockIds = KVCacheManager.AllocateSlots(request, numNew)) is null)
+            {
+                var victim = PickPreemptionVictim();
+                int victimIndex = _running.IndexOf(victim);
+                _running.RemoveAt(victimIndex);
+                if (victimIndex < index) index--;
+                if (output.NumScheduledTokens.Remove(victim.RequestId, out int given))
+                {
+                    // Scheduled earlier in this step: take it back.
+                    budget += given;
+                    scheduledRunning.Remove(victim);
+                    newBlockIds.Remove(victim.RequestId);
+                }
+                Preempt(victim);
+                preempted.Add(victim);
+                if (victim == request)
+                {
+                    selfPreempted = true;
+                    break;
+                }
+            }
+            if (selfPreempted) break;
+            scheduledRunning.Add(request);
+            newBlockIds[request.RequestId] = blockIds!;
+            output.NumScheduledTokens[request.RequestId] = numNew;
+            budget -= numNew;
+            index++;
+        }
+
+        // 2. Waiting requests, unless this step had to preempt (no room to spare).
+        var scheduledNew = new List<Request>();
+        if (preempted.Count == 0)
+        {
+            while (_waiting.Count > 0 && budget > 0 && _running.Count < Config.MaxNumSeqs)
+            {
+                var request = _waiting.Peek();
+                var computed = KVCacheManager.GetComputedBlocks(request);
+                int numNew = CapPrefill(request.NumTokens - computed.NumComputedTokens);
+                if (!Config.EnableChunkedPrefill && numNew > budget) break;
+                numNew = Math.Min(numNew, budget);
+                if (KVCacheManager.AllocateSlots(request, numNew, computed) is null) break;
+                _waiting.Pop();
+                _running.Add(request);
+                request.Status = RequestStatus.Running;
+                request.NumComputedTokens = computed.NumComputedTokens;
+                request.NumCachedTokens = computed.NumComputedTokens;
+                scheduledNew.Add(request);
+                output.NumScheduledTokens[request.RequestId] = numNew;
+                budget -= numNew;
+            }
+        }
+
+        foreach (var request in scheduledNew)
+        {
+            output.ScheduledNewReqs.Add(new NewRequestData(
+                request.RequestId, request.PromptTokenIds, request.SamplingParams, request.AllTokenIds.ToArray(),
+                KVCacheManager.GetBlockIds(request.RequestId), request.NumComputedTokens, request.NumOutputTokens));
+        }
+        foreach (var request in scheduledRunning)
+            output.ScheduledCachedReqs.Add(request.RequestId, newBlockIds[request.RequestId], request.NumComputedTokens);
+        output.TotalNumScheduledTokens = Config.MaxNumBatchedTokens - budget;
+        foreach (var request in preempted) output.PreemptedReqIds.Add(request.RequestId);
+        output.FinishedReqIds.AddRange(_finishedReqIds);
+        _finishedReqIds.Clear();
+        return output;
+    }
+
+    /// <summary>
+    /// Applies one step's results: advances num_computed_tokens by the scheduled counts, caches newly full
+    /// blocks, appends sampled tokens and checks stop conditions, freeing finished requests. Returns one output
+    /// per request that produced tokens (or prompt logprobs) or finished. Requests aborted since the step was
+    /// scheduled are skipped.
+    /// </summary>
+    public IReadOnlyList<EngineCoreOutput> UpdateFromOutput(SchedulerOutput schedulerOutput, ModelRunnerOutput runnerOutput)
+    {
+        ArgumentNullException.ThrowIfNull(schedulerOutput);
+        ArgumentNullException.ThrowIfNull(runnerOutput);
+        var indexOf = new Dictionary<string, int>(runnerOutput.ReqIds.Count);
+        for (int i = 0; i < runnerOutput.ReqIds.Count; i++) indexOf[runnerOutput.ReqIds[i]] = i;
+
+        var outputs = new List<EngineCoreOutput>();
+        HashSet<Request>? finished = null;
+        foreach (var (reqId, numScheduled) in schedulerOutput.NumScheduledTokens)
+        {
+            if (!_requests.TryGetValue(reqId, out var request) || request.Status != RequestStatus.Running) continue;
+            request.NumComputedTokens = Math.Min(request.NumComputedTokens + numScheduled, request.NumTokens);
+            KVCacheManager.CacheFullBlocks(request, request.NumComputedTokens);
+
+            int[] sampled = Array.Empty<int>();
+            TokenLogprobs[]? logprobs = null, promptLogprobs = null;
+            if (indexOf.TryGetValue(reqId, out int ri))
+            {
+                // Tokens sampled before the prompt is fully computed are meaningless: ignore them.
+                if (request.NumComputedTokens == request.NumTokens && ri < runnerOutput.SampledTokenIds.Count)
+                    sampled = runnerOutput.SampledTokenIds[ri] ?? Array.Empty<int>();
+                if (ri < runnerOutput.Logprobs.Count) logprobs = runnerOutput.Logprobs[ri];
+                if (ri < runnerOutput.PromptLogprobs.Count) promptLogprobs = runnerOutput.PromptLogprobs[ri];
+            }
+
+            int accepted = 0;
+            foreach (int token in sampled)
+            {
+                request.AppendOutputToken(token);
+                accepted++;
+                if (CheckStop(request)) break;
+            }
+            bool done = request.IsFinished;
+            if (accepted == 0 && !done && promptLogprobs is not { Length: > 0 }) continue;
+            IReadOnlyList<int> newTokens = accepted == sampled.Length ? sampled : sampled[..accepted];
+            IReadOnlyList<TokenLogprobs>? newLogprobs = logprobs is null ? null : logprobs.Length <= accepted ? logprobs : logprobs[..accepted];
+            outputs.Add(new EngineCoreOutput(reqId, newTokens, newLogprobs, promptLogprobs,
+                request.FinishReason, request.StopReason, request.NumCachedTokens));
+            if (done)
+            {
+                (finished ??= new()).Add(request);
+                Finish(request);
+            }
+        }
+        if (finished != null) _running.RemoveAll(finished.Contains);
+        return outputs;
+    }
+
+    /// <summary>
+    /// Stop conditions after a token was appended: EOS (unless ignore_eos) and stop_token_ids once min_tokens
+    /// are reached, then max_tokens and max_model_len. Sets the finished status; returns whether it stopped.
+    /// </summary>
+    internal bool CheckStop(Request request)
+    {
+        var p = request.SamplingParams;
+        int last = request.AllTokenIds[^1];
+        if (request.NumOutputTokens >= p.MinTokens)
+        {
+            if (!p.IgnoreEos && Contains(request.EosTokenIds, last))
+            {
+                request.Status = RequestStatus.FinishedStopped;
+                return true;
+            }
+            if (Contains(p.StopTokenIds, last))
+            {
+                request.Status = RequestStatus.FinishedStopped;
+                request.StopReason = last;
+                return true;
+            }
+        }
+        if (request.NumTokens >= Config.MaxModelLen || (p.MaxTokens is int max && request.NumOutputTokens >= max))
+        {
+            request.Status = RequestStatus.FinishedLength;
+            return true;
+        }
+        return false;
+    }
+
+    static bool Contains(IReadOnlyList<int> list, int value)
+    {
+        for (int i = 0; i < list.Count; i++) if (list[i] == value) return true;
+        return false;
+    }
+
+    int CapPrefill(int numNew)
+    {
+        int threshold = Config.LongPrefillTokenThreshold ?? 0;
+        return threshold > 0 && numNew > threshold ? threshold : numNew;
+    }
+
+    Request PickPreemptionVictim()
+    {
+        if (Config.Policy == SchedulingPolicy.Fcfs) return _running[^1];
+        var victim = _running[0];
+        for (int i = 1; i < _running.Count; i++)
+            if (PriorityComparer.Instance.Compare(_running[i], victim) > 0) victim = _running[i];
+        return victim;
+    }
+
+    void Preempt(Request request)
+    {
+        KVCacheManager.Free(request);
+        request.Status = RequestStatus.Preempted;
+        request.NumComputedTokens = 0;
+        request.NumPreemptions++;
+        NumPreemptionsTotal++;
+        _waiting.AddPreempted(request);
+    }
+
+    void Finish(Request request)
+    {
+        KVCacheManager.Free(request);
+        _requests.Remove(request.RequestId);
+        _finishedReqIds.Add(request.RequestId);
+        NumFinishedTotal++;
+    }
+}

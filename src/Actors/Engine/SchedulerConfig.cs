@@ -1,0 +1,41 @@
+namespace Pipeline.Actors.Engine;
+
+public enum SchedulingPolicy
+{
+    /// <summary>First come, first served; preemption takes the most recently admitted running request.</summary>
+    Fcfs,
+    /// <summary>Lower <see cref="Request.Priority"/> first, then earlier arrival; preemption takes the largest (priority, arrival).</summary>
+    Priority,
+}
+
+/// <summary>Scheduler limits (vLLM's SchedulerConfig plus the cache settings the scheduler needs).</summary>
+public sealed record SchedulerConfig
+{
+    /// <summary>Most requests running at once.</summary>
+    public int MaxNumSeqs { get; init; } = 256;
+    /// <summary>Token budget of one step (prefill chunks plus decodes).</summary>
+    public int MaxNumBatchedTokens { get; init; } = 8192;
+    /// <summary>Prompt plus output tokens may not exceed this.</summary>
+    public int MaxModelLen { get; init; } = 4096;
+    public int BlockSize { get; init; } = 16;
+    public int NumGpuBlocks { get; init; } = 1024;
+    public bool EnablePrefixCaching { get; init; } = true;
+    public bool EnableChunkedPrefill { get; init; } = true;
+    public SchedulingPolicy Policy { get; init; } = SchedulingPolicy.Fcfs;
+    /// <summary>When set (&gt; 0), a prefill chunk is at most this many tokens, so long prompts don't starve others.</summary>
+    public int? LongPrefillTokenThreshold { get; init; }
+
+    public void Validate()
+    {
+        if (MaxNumSeqs < 1) throw new ArgumentException($"max_num_seqs must be at least 1, got {MaxNumSeqs}");
+        if (MaxNumBatchedTokens < 1) throw new ArgumentException($"max_num_batched_tokens must be at least 1, got {MaxNumBatchedTokens}");
+        if (MaxModelLen < 2) throw new ArgumentException($"max_model_len must be at least 2, got {MaxModelLen}");
+        if (BlockSize < 1) throw new ArgumentException($"block_size must be at least 1, got {BlockSize}");
+        if (NumGpuBlocks < 1) throw new ArgumentException($"num_gpu_blocks must be at least 1, got {NumGpuBlocks}");
+        if ((long)NumGpuBlocks * BlockSize < MaxModelLen)
+            throw new ArgumentException($"the KV cache ({NumGpuBlocks} blocks of {BlockSize} tokens) cannot hold one sequence of max_model_len={MaxModelLen} tokens");
+        if (!EnableChunkedPrefill && MaxNumBatchedTokens < MaxModelLen)
+            throw new ArgumentException($"without chunked prefill max_num_batched_tokens ({MaxNumBatchedTokens}) must be at least max_model_len ({MaxModelLen})");
+        if (LongPrefillTokenThreshold is < 0) throw new ArgumentException($"long_prefill_token_threshold must be non-negative, got {LongPrefillTokenThreshold}");
+    }
+}
