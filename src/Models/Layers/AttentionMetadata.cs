@@ -3,8 +3,11 @@ using static TorchSharp.torch;
 
 namespace Pipeline.Models.Layers;
 
-/// <summary>One sequence's part of a flat batch: its query tokens [QueryStart, QueryStart+QueryLen) and its KV length after this step.</summary>
-public readonly record struct SequenceSlice(int QueryStart, int QueryLen, int SeqLen, int[] BlockTable);
+/// <summary>
+/// One sequence's part of a flat batch: its query tokens [QueryStart, QueryStart+QueryLen), its KV length after
+/// this step, and its prompt length (dynamic rope scaling uses it to compute what transformers computes).
+/// </summary>
+public readonly record struct SequenceSlice(int QueryStart, int QueryLen, int SeqLen, int[] BlockTable, int NumPromptTokens = 0);
 
 /// <summary>
 /// Everything attention needs for one forward over a flat batch of tokens from several sequences, built once

@@ -101,14 +101,21 @@ public sealed class RotaryEmbedding : IDisposable
         Tensor freqs;
         if (_rope.RopeType == "dynamic")
         {
-            // transformers recomputes the base from the longest position of the current forward; per sequence here.
-            var parts = new List<Tensor>();
+            // transformers rescales the base from the longest position of each forward: the whole prompt during
+            // prefill, then position + 1 at each decode step. Each token gets the base it had there, so chunked
+            // prefill and recomputation after preemption give the same rotation as transformers' generate.
+            var rows = new List<Tensor>();
             foreach (var s in seqs)
             {
-                var pos = positions.narrow(0, s.QueryStart, s.QueryLen);
-                parts.Add(pos.to_type(ScalarType.Float32).unsqueeze(1) * DynamicInvFreq(s.SeqLen).unsqueeze(0));
+                int start = s.SeqLen - s.QueryLen;
+                for (int i = 0; i < s.QueryLen; i++)
+                {
+                    int pos = start + i;
+                    int len = pos < s.NumPromptTokens ? s.NumPromptTokens : pos + 1;
+                    rows.Add(DynamicInvFreq(len) * (float)pos);
+                }
             }
-            freqs = torch.cat(parts, 0);
+            freqs = torch.stack(rows, 0);
         }
         else
         {

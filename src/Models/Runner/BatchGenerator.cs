@@ -67,7 +67,7 @@ public sealed class BatchGenerator(ICausalLM model, int blockSize = 16, int? max
                 {
                     int seqLen = prompts[i].Count + outputs[i].Count;
                     int q = prefill ? prompts[i].Count : 1;
-                    seqs.Add(new SequenceSlice(tokens.Count, q, seqLen, blockTables[i]));
+                    seqs.Add(new SequenceSlice(tokens.Count, q, seqLen, blockTables[i], prompts[i].Count));
                     if (prefill) tokens.AddRange(prompts[i].Select(t => (long)t));
                     else tokens.Add(outputs[i][^1]);
                 }

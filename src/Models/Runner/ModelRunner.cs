@@ -12,7 +12,7 @@ namespace Pipeline.Models.Runner;
 /// runs the model over the paged KV cache, computes logits only for rows that sample (or need prompt
 /// logprobs), and samples.
 /// </summary>
-public sealed class ModelRunner : IDisposable
+public sealed class ModelRunner : IModelExecutor, IDisposable
 {
     readonly ICausalLM _model;
     readonly Sampler _sampler = new();
@@ -61,7 +61,7 @@ public sealed class ModelRunner : IDisposable
             int start = st.NumComputedTokens;
             if (start + n > st.TokenIds.Count)
                 throw new InvalidOperationException($"request {id}: scheduled {n} tokens from {start} but it has {st.TokenIds.Count}");
-            seqs.Add(new SequenceSlice(tokens.Count, n, start + n, st.BlockIds.ToArray()));
+            seqs.Add(new SequenceSlice(tokens.Count, n, start + n, st.BlockIds.ToArray(), st.PromptTokenIds.Count));
             for (int t = start; t < start + n; t++) tokens.Add(st.TokenIds[t]);
             if (start + n == st.TokenIds.Count) sampleRows.Add(seqs.Count - 1);
         }

@@ -1,1 +1,0 @@
-namespace Pipeline.Actors; public static class AssemblyMarker { }

@@ -1,0 +1,31 @@
+namespace Pipeline.Actors.Engine;
+
+/// <summary>Everything needed to build an engine for a model, named after vLLM's engine arguments.</summary>
+public sealed record EngineArgs
+{
+    public required string Model { get; init; }
+    public string? Tokenizer { get; init; }
+    public string? Revision { get; init; }
+    public bool SkipTokenizerInit { get; init; }
+    public string Dtype { get; init; } = "auto";
+    public string Device { get; init; } = "auto";
+    public string? LibTorch { get; init; }
+    public string LoadFormat { get; init; } = "auto";
+    public string? HfOverrides { get; init; }
+    /// <summary>auto: apply generation_config.json's sampling defaults; vllm: ignore them.</summary>
+    public string GenerationConfig { get; init; } = "auto";
+    public int? MaxModelLen { get; init; }
+    /// <summary>Allow --max-model-len beyond what config.json supports (vLLM's VLLM_ALLOW_LONG_MAX_MODEL_LEN).</summary>
+    public bool AllowLongMaxModelLen { get; init; }
+    public int BlockSize { get; init; } = 16;
+    public int MaxNumSeqs { get; init; } = 256;
+    public int? MaxNumBatchedTokens { get; init; }
+    public double GpuMemoryUtilization { get; init; } = 0.9;
+    public long? KvCacheMemoryBytes { get; init; }
+    /// <summary>Overrides the computed number of KV blocks (tests and benchmarks).</summary>
+    public int? NumGpuBlocksOverride { get; init; }
+    public bool EnablePrefixCaching { get; init; } = true;
+    public bool EnableChunkedPrefill { get; init; } = true;
+    public string SchedulingPolicy { get; init; } = "fcfs";
+    public long Seed { get; init; }
+}

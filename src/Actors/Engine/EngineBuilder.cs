@@ -1,0 +1,56 @@
+using Pipeline.Models.Layers;
+using Pipeline.Models.Runner;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pipeline.Actors.Engine;
+
+/// <summary>
+/// Sizes the KV cache and builds the scheduler and model runner for a loaded model. On CUDA a profiling
+/// forward of max_num_batched_tokens runs first, so the memory left for the KV cache accounts for activations.
+/// </summary>
+public static class EngineBuilder
+{
+    public static (EngineCore Core, ModelRunner Runner, SchedulerConfig Config) Build(ModelContext ctx, EngineArgs args)
+    {
+        var model = ctx.Model;
+        int maxBatched = args.MaxNumBatchedTokens ?? (args.EnableChunkedPrefill ? Math.Max(2048, args.MaxNumSeqs) : Math.Max(ctx.MaxModelLen, args.MaxNumSeqs));
+        if (model.Device.type == DeviceType.CUDA && args.NumGpuBlocksOverride == null) ProfileRun(ctx, Math.Min(maxBatched, ctx.MaxModelLen), args.BlockSize);
+        int blocks = args.NumGpuBlocksOverride ?? KVCacheSizer.NumBlocks(model, args.BlockSize, args.GpuMemoryUtilization, args.KvCacheMemoryBytes, ctx.MaxModelLen);
+        var policy = args.SchedulingPolicy switch
+        {
+            "fcfs" => SchedulingPolicy.Fcfs,
+            "priority" => SchedulingPolicy.Priority,
+            _ => throw new ArgumentException($"--scheduling-policy must be fcfs or priority, got '{args.SchedulingPolicy}'"),
+        };
+        var config = new SchedulerConfig
+        {
+            MaxNumSeqs = args.MaxNumSeqs,
+            MaxNumBatchedTokens = maxBatched,
+            MaxModelLen = ctx.MaxModelLen,
+            BlockSize = args.BlockSize,
+            NumGpuBlocks = blocks,
+            EnablePrefixCaching = args.EnablePrefixCaching,
+            EnableChunkedPrefill = args.EnableChunkedPrefill,
+            Policy = policy,
+        };
+        config.Validate();
+        var tok = ctx.Tokenizer;
+        var runner = new ModelRunner(model, blocks, args.BlockSize, ctx.EosTokenIds, tok == null ? null : w => tok.Encode(w, addSpecialTokens: false));
+        return (new EngineCore(new Scheduler(config), runner), runner, config);
+    }
+
+    static void ProfileRun(ModelContext ctx, int tokens, int blockSize)
+    {
+        var model = ctx.Model;
+        int blocks = (tokens + blockSize - 1) / blockSize;
+        using var cache = model.AllocateKVCache(blocks, blockSize);
+        using var scope = NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var seqs = new[] { new SequenceSlice(0, tokens, tokens, Enumerable.Range(0, blocks).ToArray()) };
+        using var meta = AttentionMetadata.Build(seqs, blockSize, model.Config.SlidingWindow, model.Device, model.DType);
+        var hidden = model.Forward(torch.zeros(tokens, ScalarType.Int64, model.Device), meta, cache);
+        model.ComputeLogits(hidden.narrow(0, tokens - 1, 1));
+        torch.cuda.synchronize(model.Device);
+    }
+}

@@ -1,0 +1,34 @@
+using Pipeline.Models.Sampling;
+using Pipeline.Models.Tokenizers;
+
+namespace Pipeline.Actors.Engine;
+
+/// <summary>
+/// Turns a prompt and its sampling params into a validated engine <see cref="Request"/> (vLLM's input processor):
+/// tokenizes text, applies the model's generation defaults, and refuses what cannot run with an error naming the field.
+/// </summary>
+public sealed class InputProcessor(HfTokenizer? tokenizer, int vocabSize, int maxModelLen, IReadOnlyList<int> eosTokenIds)
+{
+    public (Request Request, string? Prompt) Process(string requestId, PromptInput prompt, SamplingParams sp, int priority = 0, string? cacheSalt = null)
+    {
+        IReadOnlyList<int> ids;
+        if (prompt.TokenIds != null) ids = prompt.TokenIds;
+        else if (prompt.Text != null)
+        {
+            if (tokenizer == null) throw new SamplingParamsException("prompt", "prompt is text but the model has no tokenizer (or it was skipped): send token ids");
+            ids = tokenizer.Encode(prompt.Text);
+        }
+        else throw new SamplingParamsException("prompt", "prompt must be text or token ids");
+        if (ids.Count == 0) throw new SamplingParamsException("prompt", "prompt is empty");
+        foreach (var id in ids)
+            if (id < 0 || id >= vocabSize) throw new SamplingParamsException("prompt", $"prompt token id {id} is out of vocabulary range [0, {vocabSize})");
+        sp.Validate(vocabSize);
+        if (ids.Count >= maxModelLen)
+            throw new SamplingParamsException("prompt", $"prompt has {ids.Count} tokens, but max_model_len is {maxModelLen}: nothing can be generated");
+        if (sp.MaxTokens is int mt && ids.Count + mt > maxModelLen)
+            throw new SamplingParamsException("max_tokens", $"prompt ({ids.Count} tokens) plus max_tokens ({mt}) exceeds max_model_len ({maxModelLen})");
+        if ((sp.Stop.Count > 0 || sp.BadWords is { Count: > 0 }) && tokenizer == null)
+            throw new SamplingParamsException(sp.Stop.Count > 0 ? "stop" : "bad_words", "needs the model's tokenizer, which is not loaded");
+        return (new Request(requestId, ids, sp, eosTokenIds, priority: priority, cacheSalt: cacheSalt), prompt.Text);
+    }
+}

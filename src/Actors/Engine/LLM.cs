@@ -1,0 +1,74 @@
+using Pipeline.Actors.Output;
+using Pipeline.Models.Runner;
+using Pipeline.Models.Sampling;
+
+namespace Pipeline.Actors.Engine;
+
+/// <summary>
+/// The offline, in-process engine (vLLM's LLM class): give it prompts, it runs them to completion with
+/// continuous batching over the paged KV cache and returns one final output per prompt, in order.
+/// </summary>
+public sealed class LLM : IDisposable
+{
+    readonly ModelContext _ctx;
+    readonly ModelRunner _runner;
+    readonly InputProcessor _inputs;
+    long _nextId;
+
+    public EngineCore Core { get; }
+    public SchedulerConfig SchedulerConfig { get; }
+    public ModelContext Context => _ctx;
+
+    public LLM(EngineArgs args) : this(ModelContext.Load(args), args) { }
+
+    public LLM(ModelContext ctx, EngineArgs args)
+    {
+        _ctx = ctx;
+        (Core, _runner, SchedulerConfig) = EngineBuilder.Build(ctx, args);
+        _inputs = new InputProcessor(ctx.Tokenizer, ctx.Model.Config.VocabSize, ctx.MaxModelLen, ctx.EosTokenIds);
+    }
+
+    /// <summary>The model's sampling defaults applied (generation_config.json with --generation-config auto).</summary>
+    public SamplingParams DefaultSamplingParams(SamplingParams? baseline = null)
+    {
+        var sp = baseline ?? new SamplingParams();
+        return _ctx.UseGenerationConfig ? _ctx.GenerationConfig.DefaultSamplingParams(sp) : sp;
+    }
+
+    public IReadOnlyList<RequestOutput> Generate(IReadOnlyList<PromptInput> prompts, SamplingParams sp) =>
+        Generate(prompts, Enumerable.Repeat(sp, prompts.Count).ToList());
+
+    public IReadOnlyList<RequestOutput> Generate(IReadOnlyList<PromptInput> prompts, IReadOnlyList<SamplingParams> sps, IReadOnlyList<int>? priorities = null)
+    {
+        if (sps.Count != prompts.Count) throw new ArgumentException($"{prompts.Count} prompts but {sps.Count} sampling params");
+        var processor = new OutputProcessor(_ctx.Tokenizer);
+        var ids = new string[prompts.Count];
+        var requests = new List<Request>();
+        for (int i = 0; i < prompts.Count; i++)
+        {
+            ids[i] = (_nextId++).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var final = sps[i] with { OutputKind = RequestOutputKind.FinalOnly };
+            var (req, text) = _inputs.Process(ids[i], prompts[i], final, priorities?[i] ?? 0);
+            requests.AddRange(processor.AddRequest(req, text));
+        }
+        foreach (var r in requests) Core.AddRequest(r);
+        var results = new Dictionary<string, RequestOutput>();
+        while (processor.NumUnfinished > 0)
+        {
+            var (outputs, stopped) = processor.Process(Core.Step());
+            if (stopped.Count > 0) Core.Finish(stopped, RequestStatus.FinishedStopped);
+            foreach (var o in outputs) if (o.Finished) results[o.RequestId] = o;
+            if (!Core.HasUnfinishedRequests && processor.NumUnfinished > 0)
+                throw new InvalidOperationException("engine has no work left but requests are unfinished");
+        }
+        // A step that finished requests by stop string leaves their ids for the runner to drop next time.
+        Core.Step();
+        return ids.Select(id => results[id]).ToList();
+    }
+
+    public void Dispose()
+    {
+        _runner.Dispose();
+        _ctx.Dispose();
+    }
+}

@@ -1,0 +1,66 @@
+using Pipeline.Models.Architectures;
+using Pipeline.Models.Config;
+using Pipeline.Models.Loading;
+using Pipeline.Models.Runtime;
+using Pipeline.Models.Tokenizers;
+
+namespace Pipeline.Actors.Engine;
+
+/// <summary>A loaded model with its tokenizer and generation defaults; what an engine is built around.</summary>
+public sealed class ModelContext : IDisposable
+{
+    public required string ModelDir { get; init; }
+    public required ICausalLM Model { get; init; }
+    public HfTokenizer? Tokenizer { get; init; }
+    public required GenerationConfig GenerationConfig { get; init; }
+    public required bool UseGenerationConfig { get; init; }
+    public required TimeSpan LoadTime { get; init; }
+    public required int MaxModelLen { get; init; }
+
+    /// <summary>EOS ids from config.json, generation_config.json and the tokenizer, together.</summary>
+    public IReadOnlyList<int> EosTokenIds { get; init; } = [];
+
+    public static ModelContext Load(EngineArgs args)
+    {
+        var dir = ModelResolver.Resolve(args.Model, args.Revision);
+        var device = TorchRuntime.ResolveDevice(args.Device, args.LibTorch);
+        if (args.GenerationConfig is not ("auto" or "vllm"))
+            throw new ArgumentException($"--generation-config must be auto or vllm, got '{args.GenerationConfig}'");
+        HfTokenizer? tokenizer = null;
+        if (!args.SkipTokenizerInit)
+        {
+            var tokDir = args.Tokenizer is string t ? ModelResolver.Resolve(t) : dir;
+            if (HasTokenizerFiles(tokDir)) tokenizer = HfTokenizer.Load(tokDir);
+            else if (args.Tokenizer != null) throw new ArgumentException($"--tokenizer {args.Tokenizer}: no tokenizer files in {tokDir}");
+        }
+        var gen = GenerationConfig.Load(dir);
+        var (model, elapsed) = ModelLoader.Load(dir, new LoadOptions { Dtype = args.Dtype, LoadFormat = args.LoadFormat, HfOverrides = args.HfOverrides, Seed = args.Seed }, device);
+        try
+        {
+            int derived = model.Config.DerivedMaxModelLen;
+            int maxLen = args.MaxModelLen ?? derived;
+            if (maxLen < 2) throw new ArgumentException($"--max-model-len must be at least 2, got {maxLen}");
+            if (maxLen > derived && !args.AllowLongMaxModelLen)
+                throw new ArgumentException($"--max-model-len {maxLen} is longer than the model supports ({derived}, from max_position_embeddings and rope scaling in config.json)");
+            var eos = new List<int>(model.Config.EosTokenIds);
+            foreach (var id in gen.EosTokenIds) if (!eos.Contains(id)) eos.Add(id);
+            if (tokenizer?.EosTokenId is int te && !eos.Contains(te)) eos.Add(te);
+            return new ModelContext
+            {
+                ModelDir = dir, Model = model, Tokenizer = tokenizer, GenerationConfig = gen,
+                UseGenerationConfig = args.GenerationConfig == "auto", LoadTime = elapsed, MaxModelLen = maxLen, EosTokenIds = eos,
+            };
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    public static bool HasTokenizerFiles(string dir) =>
+        File.Exists(Path.Combine(dir, "tokenizer.json")) || File.Exists(Path.Combine(dir, "vocab.json")) || File.Exists(Path.Combine(dir, "tokenizer.model"))
+        || File.Exists(Path.Combine(dir, "vocab.txt"));
+
+    public void Dispose() => Model.Dispose();
+}
