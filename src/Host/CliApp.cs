@@ -4,6 +4,7 @@ using Pipeline.Models.Config;
 using Pipeline.Models.Loading;
 using Pipeline.Models.Registry;
 using Pipeline.Models.Sampling;
+using Pipeline.Models.Tokenizers;
 
 namespace Pipeline.Host;
 
@@ -13,6 +14,8 @@ public static class CliApp
     static readonly (CommandSpec Spec, Func<ParsedArgs, Task<int>> Run)[] Commands =
     [
         (GenerateCommand.Spec, a => Task.FromResult(GenerateCommand.Run(a))),
+        (TokenizeCommand.Spec, a => Task.FromResult(TokenizeCommand.Run(a))),
+        (TokenizeCommand.DetokenizeSpec, a => Task.FromResult(TokenizeCommand.RunDetokenize(a))),
         (EnvCommand.Spec, a => Task.FromResult(EnvCommand.Run(a))),
         (ModelsCommand.Spec, a => Task.FromResult(ModelsCommand.Run(a))),
         (BenchLatencyCommand.Spec, a => Task.FromResult(BenchLatencyCommand.Run(a))),
@@ -44,7 +47,7 @@ public static class CliApp
         catch (CliException e) { return Fail(e.Message, 2); }
         catch (Exception e) when (e is ModelNotFoundException or ModelConfigException or WeightLoadException or UnsupportedArchitectureException
                                       or SamplingParamsException or ArgumentException or InvalidOperationException or NotSupportedException
-                                      or DirectoryNotFoundException or FileNotFoundException)
+                                      or DirectoryNotFoundException or FileNotFoundException or TokenizerLoadException)
         {
             return Fail(e.Message, 1);
         }

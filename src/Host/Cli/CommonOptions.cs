@@ -1,3 +1,5 @@
+using Pipeline.Actors.Engine;
+
 namespace Pipeline.Host.Cli;
 
 /// <summary>Options every model-loading command shares, named as in vLLM.</summary>
@@ -17,4 +19,40 @@ public static class CommonOptions
         new("max-model-len", "longest prompt + output in tokens (default: derived from config.json)"),
         new("seed", "random seed: sampling of every request (prompt i uses seed + i) and dummy weights", "0"),
     ];
+
+    public static readonly OptionSpec[] Engine =
+    [
+        new("block-size", "tokens per KV cache block", "16"),
+        new("max-num-seqs", "most sequences running at once", "256"),
+        new("max-num-batched-tokens", "token budget of one engine step (default: 2048, at least max-num-seqs)"),
+        new("gpu-memory-utilization", "fraction of GPU memory for weights, activations and KV cache", "0.9"),
+        new("kv-cache-memory", "KV cache size in bytes (CPU default 4 GiB; on CUDA overrides --gpu-memory-utilization)", Metavar: "BYTES"),
+        new("enable-prefix-caching", "reuse KV blocks of shared prompt prefixes (--no-enable-prefix-caching to turn off)", "true", IsFlag: true),
+        new("enable-chunked-prefill", "split long prompts across steps (--no-enable-chunked-prefill to turn off)", "true", IsFlag: true),
+        new("scheduling-policy", "fcfs or priority", "fcfs"),
+    ];
+
+    public static EngineArgs ToEngineArgs(ParsedArgs a, string model) => new()
+    {
+        Model = model,
+        Tokenizer = a.Get("tokenizer"),
+        Revision = a.Get("revision"),
+        SkipTokenizerInit = a.Flag("skip-tokenizer-init"),
+        Dtype = a.Get("dtype")!,
+        Device = a.Get("device")!,
+        LibTorch = a.Get("libtorch"),
+        LoadFormat = a.Get("load-format")!,
+        HfOverrides = a.Get("hf-overrides"),
+        GenerationConfig = a.Choice("generation-config", "auto", "vllm"),
+        MaxModelLen = a.GetInt("max-model-len"),
+        Seed = a.GetLong("seed") ?? 0,
+        BlockSize = a.Int("block-size"),
+        MaxNumSeqs = a.Int("max-num-seqs"),
+        MaxNumBatchedTokens = a.GetInt("max-num-batched-tokens"),
+        GpuMemoryUtilization = a.GetFloat("gpu-memory-utilization") ?? 0.9,
+        KvCacheMemoryBytes = a.GetLong("kv-cache-memory"),
+        EnablePrefixCaching = a.Flag("enable-prefix-caching"),
+        EnableChunkedPrefill = a.Flag("enable-chunked-prefill"),
+        SchedulingPolicy = a.Choice("scheduling-policy", "fcfs", "priority"),
+    };
 }

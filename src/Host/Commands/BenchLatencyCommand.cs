@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Pipeline.Host.Cli;
-using Pipeline.Models.Runner;
+using Pipeline.Actors.Engine;
 using Pipeline.Models.Sampling;
 using TorchSharp;
 
@@ -21,6 +21,7 @@ public static class BenchLatencyCommand
         new("num-iters-warmup", "untimed runs first", "1"),
         new("num-iters", "timed runs (the median is reported)", "3"),
         .. CommonOptions.Model,
+        .. CommonOptions.Engine,
     ]);
 
     public static int Run(ParsedArgs args)
@@ -28,18 +29,20 @@ public static class BenchLatencyCommand
         var model = args.Positionals.Count > 0 ? args.Positionals[0] : DefaultModel.Path();
         int inputLen = args.Int("input-len"), outputLen = args.Int("output-len"), batch = args.Int("batch-size");
         if (inputLen < 1 || outputLen < 2 || batch < 1) throw new CliException("--input-len >= 1, --output-len >= 2 and --batch-size >= 1 are required");
-        using var session = ModelSession.Open(model, args);
-        var m = session.Model;
-        Console.WriteLine($"model: {session.ModelDir} ({m.Config.Architecture}, {m.DType}, {m.Device}), load time {session.LoadTime.TotalSeconds:F2} s");
+        var engineArgs = CommonOptions.ToEngineArgs(args, model) with { EnablePrefixCaching = false };
+        if (engineArgs.MaxModelLen == null) engineArgs = engineArgs with { MaxModelLen = inputLen + outputLen };
+        using var llm = new LLM(engineArgs);
+        var m = llm.Context.Model;
+        Console.WriteLine($"model: {llm.Context.ModelDir} ({m.Config.Architecture}, {m.DType}, {m.Device}), load time {llm.Context.LoadTime.TotalSeconds:F2} s, {llm.SchedulerConfig.NumGpuBlocks} KV blocks");
         var rng = new Random(0);
-        var prompts = Enumerable.Range(0, batch).Select(_ => (IReadOnlyList<int>)Enumerable.Range(0, inputLen).Select(_ => rng.Next(m.Config.VocabSize)).ToArray()).ToList();
-        var gen = new BatchGenerator(m, maxModelLen: session.MaxModelLen ?? Math.Max(m.Config.DerivedMaxModelLen, inputLen + outputLen));
+        var prompts = Enumerable.Range(0, batch).Select(_ => PromptInput.FromIds(Enumerable.Range(0, inputLen).Select(_ => rng.Next(m.Config.VocabSize)).ToArray())).ToList();
         double Time(int tokens)
         {
+            // Different prompts each run would be fairer to the prefix cache; it is disabled instead.
             var sp = new SamplingParams { Temperature = 0, MaxTokens = tokens, IgnoreEos = true };
             Sync(m.Device);
             var sw = Stopwatch.StartNew();
-            gen.Generate(prompts, sp, []);
+            llm.Generate(prompts, sp);
             Sync(m.Device);
             return sw.Elapsed.TotalSeconds;
         }

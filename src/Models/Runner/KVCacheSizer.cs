@@ -13,7 +13,7 @@ public static class KVCacheSizer
 {
     public const long DefaultCpuKvCacheBytes = 4L << 30;
 
-    public static int NumBlocks(ICausalLM model, int blockSize, double gpuMemoryUtilization, long? kvCacheMemoryBytes, int maxModelLen)
+    public static int NumBlocks(ICausalLM model, int blockSize, double gpuMemoryUtilization, long? kvCacheMemoryBytes, int maxModelLen, int maxNumSeqs)
     {
         long perBlock = model.KVCacheBytesPerBlock(blockSize);
         long budget;
@@ -43,6 +43,8 @@ public static class KVCacheSizer
         if (blocks < needed)
             throw new InvalidOperationException(
                 $"max_model_len {maxModelLen} needs {needed} KV blocks ({(long)needed * perBlock >> 20} MiB) but only {blocks} fit in {budget >> 20} MiB from {source}: lower --max-model-len or give the KV cache more memory");
-        return (int)Math.Min(blocks, int.MaxValue / 2);
+        // More blocks than every sequence at full length could use would only waste memory.
+        long useful = (long)needed * maxNumSeqs;
+        return (int)Math.Min(Math.Min(blocks, useful), int.MaxValue / 2);
     }
 }
