@@ -184,6 +184,31 @@ public class SchedulerTests
     }
 
     [Fact]
+    public void PriorityPreemptionOfAnAlreadyScheduledRequestGivesBackItsBudget()
+    {
+        var s = NewScheduler(blocks: 8, maxLen: 32, caching: false, policy: SchedulingPolicy.Priority);
+        var runner = new FakeModelRunner(8, 4, 50);
+        void RunStep(out SchedulerOutput so)
+        {
+            so = s.Schedule();
+            s.UpdateFromOutput(so, runner.Execute(so));
+            CheckInvariants(s);
+        }
+        s.AddRequest(Req("x", 13, maxTokens: 10, priority: 5, arrival: 0));
+        RunStep(out _);                              // x: 4 blocks
+        s.AddRequest(Req("y", 16, maxTokens: 10, start: 100, priority: 0, arrival: 1));
+        RunStep(out var so2);                        // x decodes, y prefills: 8 blocks used
+        Assert.Equal(17, so2.TotalNumScheduledTokens);
+        RunStep(out var so3);                        // x fits; y needs a 5th block: x (scheduled first) is the victim
+        Assert.Equal(["x"], so3.PreemptedReqIds);
+        Assert.Equal(["y"], so3.NumScheduledTokens.Keys);
+        Assert.Equal(1, so3.TotalNumScheduledTokens);
+        Assert.Equal(["y"], so3.ScheduledCachedReqs.ReqIds);
+        Assert.Equal(0, s.GetRequest("x")!.NumComputedTokens);
+        while (s.HasUnfinishedRequests) RunStep(out _);
+    }
+
+    [Fact]
     public void PriorityPolicyAdmitsLowerPriorityNumberThenEarlierArrival()
     {
         var s = NewScheduler(maxSeqs: 1, policy: SchedulingPolicy.Priority);
