@@ -92,7 +92,7 @@ public sealed class Scheduler
         var output = new SchedulerOutput();
         int budget = Config.MaxNumBatchedTokens;
         var scheduledRunning = new List<Request>();
-        var newBlockIds = new Dictionary<string, IReadOnlyList<int>>();
+        var newBlockIds = new List<IReadOnlyList<int>>(); // parallel to scheduledRunning
         var preempted = new List<Request>();
 
         // 1. Running requests: decodes and unfinished chunked prefills.
@@ -118,8 +118,9 @@ public sealed class Scheduler
                 {
                     // Scheduled earlier in this step: take it back.
                     budget += given;
-                    scheduledRunning.Remove(victim);
-                    newBlockIds.Remove(victim.RequestId);
+                    int at = scheduledRunning.IndexOf(victim);
+                    scheduledRunning.RemoveAt(at);
+                    newBlockIds.RemoveAt(at);
                 }
                 Preempt(victim);
                 preempted.Add(victim);
@@ -131,7 +132,7 @@ public sealed class Scheduler
             }
             if (selfPreempted) break;
             scheduledRunning.Add(request);
-            newBlockIds[request.RequestId] = blockIds!;
+            newBlockIds.Add(blockIds!);
             output.NumScheduledTokens[request.RequestId] = numNew;
             budget -= numNew;
             index++;
@@ -166,8 +167,8 @@ public sealed class Scheduler
                 request.RequestId, request.PromptTokenIds, request.SamplingParams, request.AllTokenIds.ToArray(),
                 KVCacheManager.GetBlockIds(request.RequestId), request.NumComputedTokens, request.NumOutputTokens));
         }
-        foreach (var request in scheduledRunning)
-            output.ScheduledCachedReqs.Add(request.RequestId, newBlockIds[request.RequestId], request.NumComputedTokens);
+        for (int i = 0; i < scheduledRunning.Count; i++)
+            output.ScheduledCachedReqs.Add(scheduledRunning[i].RequestId, newBlockIds[i], scheduledRunning[i].NumComputedTokens);
         output.TotalNumScheduledTokens = Config.MaxNumBatchedTokens - budget;
         foreach (var request in preempted) output.PreemptedReqIds.Add(request.RequestId);
         output.FinishedReqIds.AddRange(_finishedReqIds);
