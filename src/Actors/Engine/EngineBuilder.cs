@@ -13,6 +13,15 @@ public static class EngineBuilder
 {
     public static (EngineCore Core, ModelRunner Runner, SchedulerConfig Config) Build(ModelContext ctx, EngineArgs args)
     {
+        var config = SchedulerConfigFor(ctx, args);
+        var tok = ctx.Tokenizer;
+        var runner = new ModelRunner(ctx.Model, config.NumGpuBlocks, args.BlockSize, ctx.EosTokenIds, tok == null ? null : w => tok.Encode(w, addSpecialTokens: false));
+        return (new EngineCore(new Scheduler(config), runner), runner, config);
+    }
+
+    /// <summary>Sizes the KV cache (after a profiling forward on CUDA) and validates the scheduler limits.</summary>
+    public static SchedulerConfig SchedulerConfigFor(ModelContext ctx, EngineArgs args)
+    {
         var model = ctx.Model;
         int maxBatched = args.MaxNumBatchedTokens ?? (args.EnableChunkedPrefill ? Math.Max(2048, args.MaxNumSeqs) : Math.Max(ctx.MaxModelLen, args.MaxNumSeqs));
         if (model.Device.type == DeviceType.CUDA && args.NumGpuBlocksOverride == null) ProfileRun(ctx, Math.Min(maxBatched, ctx.MaxModelLen), args.BlockSize);
@@ -35,9 +44,7 @@ public static class EngineBuilder
             Policy = policy,
         };
         config.Validate();
-        var tok = ctx.Tokenizer;
-        var runner = new ModelRunner(model, blocks, args.BlockSize, ctx.EosTokenIds, tok == null ? null : w => tok.Encode(w, addSpecialTokens: false));
-        return (new EngineCore(new Scheduler(config), runner), runner, config);
+        return config;
     }
 
     static void ProfileRun(ModelContext ctx, int tokens, int blockSize)

@@ -273,6 +273,21 @@ public sealed class Scheduler
         return threshold > 0 && numNew > threshold ? threshold : numNew;
     }
 
+    /// <summary>
+    /// Puts every running request back to waiting for recompute (the model runner lost its state, e.g. its
+    /// worker crashed mid-step). Call instead of <see cref="UpdateFromOutput"/> for the step that failed.
+    /// </summary>
+    public int PreemptAllRunning()
+    {
+        int n = _running.Count;
+        for (int i = _running.Count - 1; i >= 0; i--) Preempt(_running[i]);
+        _running.Clear();
+        _finishedReqIds.Clear();
+        // The lost KV tensors held the cached prefixes too.
+        KVCacheManager.ResetPrefixCache();
+        return n;
+    }
+
     Request PickPreemptionVictim()
     {
         if (Config.Policy == SchedulingPolicy.Fcfs) return _running[^1];

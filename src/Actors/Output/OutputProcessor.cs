@@ -32,6 +32,11 @@ public sealed class OutputProcessor(HfTokenizer? tokenizer)
         return parent.Children;
     }
 
+    /// <summary>The client request an engine request (or n &gt; 1 child) belongs to, if it is still tracked.</summary>
+    public string? ClientIdOf(string engineRequestId) => _engineIds.TryGetValue(engineRequestId, out var r) ? r.Parent : null;
+
+    public bool IsTracked(string requestId) => _requests.ContainsKey(requestId);
+
     /// <summary>Engine request ids belonging to a client request (for aborts).</summary>
     public IReadOnlyList<string> EngineIdsOf(string requestId) =>
         _engineIds.Where(kv => kv.Value.Parent == requestId).Select(kv => kv.Key).ToList();

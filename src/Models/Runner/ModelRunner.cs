@@ -25,8 +25,12 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
     public int NumRequests => _requests.Count;
 
     /// <param name="encodeBadWord">Tokenizes one bad word (with the tokenizer the request used), or null when there is none.</param>
-    public ModelRunner(ICausalLM model, int numBlocks, int blockSize, IReadOnlyCollection<int> eosTokenIds, Func<string, int[]>? encodeBadWord = null)
+    readonly IDisposable? _owned;
+
+    /// <param name="owned">Disposed with the runner (a model the runner's owner loaded for it alone).</param>
+    public ModelRunner(ICausalLM model, int numBlocks, int blockSize, IReadOnlyCollection<int> eosTokenIds, Func<string, int[]>? encodeBadWord = null, IDisposable? owned = null)
     {
+        _owned = owned;
         _model = model;
         BlockSize = blockSize;
         _eosTokenIds = eosTokenIds;
@@ -194,5 +198,6 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         foreach (var st in _requests.Values) st.Dispose();
         _requests.Clear();
         Cache.Dispose();
+        _owned?.Dispose();
     }
 }

@@ -1,0 +1,38 @@
+using Akka.Actor;
+using Pipeline.Actors.Engine;
+
+namespace Pipeline.Actors.Stages;
+
+/// <summary>
+/// Tokenizes and validates one request at a time (run as a pool on the CPU dispatcher). Bad input is answered
+/// with a <see cref="Tokenized"/> carrying the error, so it fails that request alone; a crash restarts the actor
+/// and the failing request's asker gets a failure to retry on.
+/// </summary>
+public sealed class TokenizerActor : ReceiveActor
+{
+    public TokenizerActor(InputProcessor inputs, FaultInjector faults)
+    {
+        Receive<GenerateCommand>(cmd =>
+        {
+            faults.MaybeThrow("tokenizer");
+            try
+            {
+                var (request, prompt) = inputs.Process(cmd.RequestId, cmd.Prompt, cmd.Params, cmd.Priority, cmd.CacheSalt);
+                Sender.Tell(new Tokenized(cmd, request, prompt, null));
+            }
+            catch (Exception e) when (e is ArgumentException or Pipeline.Models.Tokenizers.TokenizerLoadException)
+            {
+                Sender.Tell(new Tokenized(cmd, null, null, e));
+            }
+        });
+    }
+
+    protected override void PreRestart(Exception reason, object message)
+    {
+        if (message is GenerateCommand) Sender.Tell(new Status.Failure(reason));
+        base.PreRestart(reason, message);
+    }
+
+    public static Props Props(InputProcessor inputs, FaultInjector faults) =>
+        Akka.Actor.Props.Create(() => new TokenizerActor(inputs, faults));
+}

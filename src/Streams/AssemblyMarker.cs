@@ -1,1 +1,0 @@
-namespace Pipeline.Streams; public static class AssemblyMarker { }

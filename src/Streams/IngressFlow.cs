@@ -1,0 +1,50 @@
+using System.Threading.Channels;
+using Akka;
+using Akka.Actor;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Pipeline.Actors.Stages;
+
+namespace Pipeline.Streams;
+
+/// <summary>
+/// The request path as a back-pressured stream: ingress channel -> tokenize (actor pool, bounded parallelism)
+/// -> preprocess -> engine admission (which answers only when the engine has room) -> done. A request refused
+/// or failed on the way ends at its subscriber with the error; a crashed stage is retried, then fails the request.
+/// </summary>
+public static class IngressFlow
+{
+    public static (UniqueKillSwitch KillSwitch, Task Completion) Run(ChannelReader<GenerateCommand> ingress, IActorRef tokenizer,
+        IActorRef preprocessor, IActorRef admission, PipelineOptions options, IMaterializer materializer)
+    {
+        var (killSwitch, done) = ChannelSource.FromReader(ingress)
+            .ViaMaterialized(KillSwitches.Single<GenerateCommand>(), Keep.Right)
+            .SelectAsync(options.TokenizerParallelism, cmd => AskWithRetry<Tokenized>(tokenizer, cmd, "tokenizer", cmd, options))
+            .Where(t => t != null && Accepted(t))
+            .SelectAsync(1, t => AskWithRetry<Tokenized>(preprocessor, t!, "preprocessor", t!.Command, options))
+            .Where(t => t != null)
+            .SelectAsync(1, t => admission.Ask<Admitted>(new Admit(t!), Timeout.InfiniteTimeSpan))
+            .ToMaterialized(Sink.Ignore<Admitted>(), Keep.Both)
+            .Run(materializer);
+        return (killSwitch, done);
+    }
+
+    static bool Accepted(Tokenized t)
+    {
+        if (t.Error == null) return true;
+        t.Command.Sink.Fail(t.Error);
+        return false;
+    }
+
+    static async Task<T?> AskWithRetry<T>(IActorRef actor, object message, string stage, GenerateCommand cmd, PipelineOptions options) where T : class
+    {
+        Exception? last = null;
+        for (int attempt = 0; attempt <= options.StageRetries; attempt++)
+        {
+            try { return await actor.Ask<T>(message, options.StageTimeout).ConfigureAwait(false); }
+            catch (Exception e) { last = e; }
+        }
+        cmd.Sink.Fail(new PipelineStageException(stage, cmd.RequestId, last!));
+        return null;
+    }
+}

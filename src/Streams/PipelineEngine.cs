@@ -1,0 +1,128 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Akka.Actor;
+using Akka.Routing;
+using Akka.Streams;
+using Pipeline.Actors.Engine;
+using Pipeline.Actors.Output;
+using Pipeline.Actors.Stages;
+using Pipeline.Models.Runner;
+using Pipeline.Models.Sampling;
+
+namespace Pipeline.Streams;
+
+/// <summary>
+/// The served engine: the supervised actor stages (tokenizer pool, preprocessor, one engine core + GPU worker per
+/// replica, detokenizer, output router) joined by the back-pressured ingress stream. Callers submit through a
+/// bounded channel and read their outputs as an async stream; cancelling the read aborts the request.
+/// </summary>
+public sealed class PipelineEngine : IAsyncDisposable
+{
+    readonly ActorSystem _system;
+    readonly Channel<GenerateCommand> _ingress;
+    readonly IActorRef _admission;
+    readonly IActorRef _router;
+    readonly UniqueKillSwitch _killSwitch;
+    readonly ConcurrentDictionary<string, byte> _inFlight = new();
+    readonly List<ReplicaSpec> _replicas;
+    long _nextId;
+    volatile bool _accepting = true;
+
+    public ModelContext Context => _replicas[0].Context;
+    public int MaxModelLen => _replicas[0].Context.MaxModelLen;
+    public int InFlight => _inFlight.Count;
+    /// <summary>Requests waiting in the ingress channel (at most <see cref="PipelineOptions.IngressCapacity"/>).</summary>
+    public int IngressBacklog => _ingress.Reader.Count;
+    public bool Accepting => _accepting;
+
+    PipelineEngine(ActorSystem system, IReadOnlyList<ReplicaSpec> replicas, PipelineOptions options)
+    {
+        _system = system;
+        _replicas = replicas.ToList();
+        var ctx = replicas[0].Context;
+        var faults = options.Faults;
+        _router = system.ActorOf(OutputRouterActor.Props(), "output-router");
+        var detokenizer = system.ActorOf(DetokenizerActor.Props(new OutputProcessor(ctx.Tokenizer), _router, faults), "detokenizer");
+        var inputs = new InputProcessor(ctx.Tokenizer, ctx.Model.Config.VocabSize, ctx.MaxModelLen, ctx.EosTokenIds);
+        var tokenizer = system.ActorOf(TokenizerActor.Props(inputs, faults)
+            .WithRouter(new RoundRobinPool(options.TokenizerParallelism).WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart)))
+            .WithDispatcher(Dispatchers.Cpu), "tokenizer");
+        var preprocessor = system.ActorOf(PreprocessorActor.Props(faults), "preprocessor");
+        var configs = replicas.Select(r => EngineBuilder.SchedulerConfigFor(r.Context, r.Args)).ToList();
+        _admission = system.ActorOf(ReplicaRouterActor.Props((self, i) => EngineCoreActor.Props(i, configs[i],
+            RunnerFactory(replicas[i], configs[i]), detokenizer, self, options.MaxWaitingPerReplica, faults), replicas.Count), "replicas");
+        _ingress = Channel.CreateBounded<GenerateCommand>(new BoundedChannelOptions(options.IngressCapacity) { FullMode = BoundedChannelFullMode.Wait });
+        (_killSwitch, _) = IngressFlow.Run(_ingress.Reader, tokenizer, preprocessor, _admission, options, system.Materializer());
+    }
+
+    /// <summary>The first runner uses the loaded model; after a worker crash a fresh runner (state, KV cache) is built over the same weights.</summary>
+    static Func<ModelRunner> RunnerFactory(ReplicaSpec r, SchedulerConfig config)
+    {
+        var tok = r.Context.Tokenizer;
+        return () => new ModelRunner(r.Context.Model, config.NumGpuBlocks, config.BlockSize, r.Context.EosTokenIds,
+            tok == null ? null : w => tok.Encode(w, addSpecialTokens: false));
+    }
+
+    public static PipelineEngine Start(ActorSystem system, IReadOnlyList<ReplicaSpec> replicas, PipelineOptions? options = null)
+    {
+        if (replicas.Count == 0) throw new ArgumentException("at least one replica is needed");
+        return new PipelineEngine(system, replicas, options ?? new PipelineOptions());
+    }
+
+    /// <summary>Submits a request and streams its outputs in the kind its params ask for.</summary>
+    public async IAsyncEnumerable<RequestOutput> GenerateAsync(PromptInput prompt, SamplingParams sp, string? requestId = null,
+        int priority = 0, string? cacheSalt = null, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        if (!_accepting) throw new EngineShuttingDownException();
+        var id = requestId ?? $"req-{Interlocked.Increment(ref _nextId)}";
+        if (!_inFlight.TryAdd(id, 0)) throw new ArgumentException($"request id '{id}' is already in flight");
+        try
+        {
+            var sink = new LatestOutputSink();
+            await _ingress.Writer.WriteAsync(new GenerateCommand(id, prompt, sp with { OutputKind = RequestOutputKind.Cumulative }, sink, priority, cacheSalt), ct).ConfigureAwait(false);
+            using var abortOnCancel = ct.Register(() => _admission.Tell(new AbortRequest(id)));
+            RequestOutput? previous = null;
+            while (await sink.ReadAsync(ct).ConfigureAwait(false) is { } current)
+            {
+                var converted = OutputConversion.Convert(current, previous, sp.OutputKind);
+                previous = current;
+                if (converted != null) yield return converted;
+                if (current.Finished) yield break;
+            }
+        }
+        finally
+        {
+            _inFlight.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>Runs one request to its final output.</summary>
+    public async Task<RequestOutput> GenerateFinalAsync(PromptInput prompt, SamplingParams sp, string? requestId = null, CancellationToken ct = default)
+    {
+        RequestOutput? last = null;
+        await foreach (var o in GenerateAsync(prompt, sp with { OutputKind = RequestOutputKind.FinalOnly }, requestId, ct: ct).ConfigureAwait(false)) last = o;
+        return last ?? throw new InvalidOperationException("the request ended without output");
+    }
+
+    public void Abort(string requestId) => _admission.Tell(new AbortRequest(requestId));
+
+    public Task<ReplicaStats[]> GetStatsAsync() => _admission.Ask<ReplicaStats[]>(new GetStats(), TimeSpan.FromSeconds(10));
+
+    /// <summary>Stops admitting, lets in-flight requests finish within <paramref name="timeout"/>, aborts the rest.</summary>
+    public async Task ShutdownAsync(TimeSpan timeout)
+    {
+        _accepting = false;
+        _ingress.Writer.TryComplete();
+        var deadline = DateTime.UtcNow + timeout;
+        while (!_inFlight.IsEmpty && DateTime.UtcNow < deadline) await Task.Delay(20).ConfigureAwait(false);
+        foreach (var id in _inFlight.Keys) Abort(id);
+        var grace = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (!_inFlight.IsEmpty && DateTime.UtcNow < grace) await Task.Delay(20).ConfigureAwait(false);
+        _killSwitch.Shutdown();
+    }
+
+    public async ValueTask DisposeAsync() => await ShutdownAsync(TimeSpan.Zero).ConfigureAwait(false);
+}
+
+public sealed class EngineShuttingDownException() : Exception("the engine is shutting down and accepts no new requests");

@@ -1,0 +1,18 @@
+using Pipeline.Actors.Stages;
+
+namespace Pipeline.Streams;
+
+/// <summary>Sizes and limits of the actor/stream pipeline. Every buffer is bounded by one of these.</summary>
+public sealed record PipelineOptions
+{
+    /// <summary>Requests waiting to enter the pipeline; a full ingress makes submitters wait.</summary>
+    public int IngressCapacity { get; init; } = 256;
+    /// <summary>Tokenizer actors in the pool, and requests tokenized at once.</summary>
+    public int TokenizerParallelism { get; init; } = 4;
+    /// <summary>Requests an engine core holds in its waiting queue before admission pauses (back-pressure).</summary>
+    public int MaxWaitingPerReplica { get; init; } = 256;
+    /// <summary>Retries of a request whose tokenizer or preprocessor crashed before it fails explicitly.</summary>
+    public int StageRetries { get; init; } = 3;
+    public TimeSpan StageTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    public FaultInjector Faults { get; init; } = FaultInjector.None;
+}
