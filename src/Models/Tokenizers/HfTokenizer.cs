@@ -146,6 +146,8 @@ public sealed class HfTokenizer
     /// <summary>The string an id contributes to decoding, or null for an unknown id.</summary>
     internal string? DecodeString(int id) => _decodeStrings.TryGetValue(id, out var s) ? s : IdToToken(id);
 
+    internal ITokenizerModel Model => _pipeline.Model;
+
     internal bool IsSkippableSpecial(int id) => _skippable.Contains(id);
 
     /// <summary>transformers' convert_tokens_to_string: the decoder chain over token strings.</summary>

@@ -183,12 +183,18 @@ internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) 
         }
         var matches = new List<(int, int)>();
         OnigurumaRegex.Matches(Gpt2Pattern, text, matches);
-        var parts = new List<Piece>();
-        SplitSpans.Emit(new Piece(text, piece.AtStart), SplitSpans.FromMatches(text, matches, false), SplitBehavior.Isolated, parts);
-        foreach (var p in parts) output.Add(new Piece(ToByteChars(p.Text), p.AtStart));
+        int prev = 0;
+        foreach (var (start, length) in matches)
+        {
+            if (length == 0) continue;
+            if (start > prev) output.Add(new Piece(ToByteChars(text.AsSpan(prev, start - prev)), piece.AtStart && prev == 0));
+            output.Add(new Piece(ToByteChars(text.AsSpan(start, length)), piece.AtStart && start == 0));
+            prev = start + length;
+        }
+        if (prev < text.Length) output.Add(new Piece(ToByteChars(text.AsSpan(prev)), piece.AtStart && prev == 0));
     }
 
-    public static string ToByteChars(string text)
+    public static string ToByteChars(ReadOnlySpan<char> text)
     {
         int max = Encoding.UTF8.GetMaxByteCount(text.Length);
         byte[]? rented = max > 512 ? ArrayPool<byte>.Shared.Rent(max) : null;
