@@ -44,7 +44,7 @@ internal sealed class BpeModel : ITokenizerModel
             int n = vocab.Id(merged) ?? throw error($"merge {rank} (\"{left} {right}\"): \"{merged}\" is not in model.vocab");
             _merges.TryAdd(Key(l, r), (rank, n));
         }
-        ChunkAtMetaspace = vocab.Count > 0 && !vocab.Entries.Any(e => ContainsInnerMetaspace(e.Key));
+        ChunkAtMetaspace = _prefix is null && _suffix is null && vocab.Count > 0 && !vocab.Entries.Any(e => ContainsInnerMetaspace(e.Key));
         _byteTokenIds = new int[256];
         for (int b = 0; b < 256; b++) _byteTokenIds[b] = vocab.Id($"<0x{b:X2}>") ?? -1;
     }
