@@ -196,6 +196,15 @@ internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) 
 
     public static string ToByteChars(ReadOnlySpan<char> text)
     {
+        if (!System.Text.Ascii.IsValid(text)) return ToByteCharsUtf8(text);
+        return string.Create(text.Length, text, static (dst, src) =>
+        {
+            for (int i = 0; i < src.Length; i++) dst[i] = ByteLevelAlphabet.ByteToChar[src[i]];
+        });
+    }
+
+    private static string ToByteCharsUtf8(ReadOnlySpan<char> text)
+    {
         int max = Encoding.UTF8.GetMaxByteCount(text.Length);
         byte[]? rented = max > 512 ? ArrayPool<byte>.Shared.Rent(max) : null;
         Span<byte> bytes = rented is null ? stackalloc byte[512] : rented;
