@@ -71,3 +71,24 @@ public sealed class ComponentTests : IDisposable
         });
     }
 }
+
+public class NormalizerTests
+{
+    [Theory]
+    [InlineData("İstanbul ÀB", "i\u0307stanbul àb")]
+    [InlineData("ΣΑΣ", "σασ")]
+    public void LowercaseFollowsRustCharMapping(string input, string expected) =>
+        Assert.Equal(expected, new LowercaseNormalizer().Normalize(input));
+
+    [Fact]
+    public void BertNormalizerCleansPadsChineseStripsAccentsAndLowercases() =>
+        // NUL and zero-width space (Cf) are dropped, tab becomes a space, CJK is padded, the accent is stripped.
+        Assert.Equal("hello 中  wo rld cafe", new BertNormalizer(true, true, null, true).Normalize("Hello\u0000中\two RLD\u200b cafe\u0301"));
+
+    [Fact]
+    public void PrependSkipsEmptyText()
+    {
+        Assert.Equal("", new PrependNormalizer("▁").Normalize(""));
+        Assert.Equal("▁a", new PrependNormalizer("▁").Normalize("a"));
+    }
+}
