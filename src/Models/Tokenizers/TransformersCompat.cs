@@ -1,8 +1,9 @@
 namespace Pipeline.Models.Tokenizers;
 
 /// <summary>
-/// transformers 5 rebuilds some tokenizers from their vocabulary instead of using tokenizer.json's pipeline as is, and
-/// applies add_bos_token/add_eos_token from tokenizer_config.json. These adjustments reproduce what it encodes.
+/// transformers 5 rebuilds some tokenizers from their vocabulary instead of using tokenizer.json's pipeline as is.
+/// These adjustments reproduce what it encodes. (It keeps tokenizer.json's post-processor: add_bos_token and
+/// add_eos_token in tokenizer_config.json do not change the ids, as recorded in the llama2 config-variant fixtures.)
 /// </summary>
 internal static class TransformersCompat
 {
@@ -15,8 +16,6 @@ internal static class TransformersCompat
     {
         if (config.TokenizerClass is { } cls && LlamaClasses.Contains(cls) && pipeline.ModelType == "BPE" && pipeline.ByteFallback)
             RebuildLlama(pipeline, config);
-        if (config.AddBosToken == true || config.AddEosToken == true)
-            ApplyBosEos(pipeline, config);
     }
 
     /// <summary>LlamaTokenizer: no normalizer, Metaspace pre-tokenizer without splitting, SentencePiece-style decoder.</summary>
@@ -34,21 +33,5 @@ internal static class TransformersCompat
         };
         if (addPrefixSpace) steps.Add(new StripDecoder(' ', 1, 0));
         pipeline.Decoder = new SequenceDecoder(steps);
-    }
-
-    private static void ApplyBosEos(TokenizerPipeline pipeline, TokenizerConfig config)
-    {
-        int? Id(string? token)
-        {
-            if (token is null) return null;
-            foreach (var t in pipeline.AddedTokens.Concat(config.AddedTokensDecoder))
-                if (t.Content == token) return t.Id;
-            return pipeline.Model.TokenToId(token);
-        }
-        var parts = new List<int[]?>();
-        if (config.AddBosToken == true && Id(config.BosToken) is int bos) parts.Add([bos]);
-        parts.Add(null);
-        if (config.AddEosToken == true && Id(config.EosToken) is int eos) parts.Add([eos]);
-        pipeline.PostProcessor = new TemplateProcessor(parts);
     }
 }
