@@ -169,14 +169,17 @@ internal sealed class MetaspacePreTokenizer(char replacement, string prependSche
 
 internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) : IPreTokenizer
 {
+    public bool AddPrefixSpace { get; } = addPrefixSpace;
+    public bool UseRegex { get; } = useRegex;
+
     internal static readonly Regex Gpt2Pattern =
         OnigurumaRegex.Compile(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+");
 
     public void Split(Piece piece, List<Piece> output)
     {
         string text = piece.Text;
-        if (addPrefixSpace && !text.StartsWith(' ')) text = " " + text;
-        if (!useRegex)
+        if (AddPrefixSpace && !text.StartsWith(' ')) text = " " + text;
+        if (!UseRegex)
         {
             output.Add(new Piece(ToByteChars(text), piece.AtStart));
             return;
@@ -220,11 +223,13 @@ internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) 
 
 internal sealed class SequencePreTokenizer(IReadOnlyList<IPreTokenizer> steps) : IPreTokenizer
 {
+    public IReadOnlyList<IPreTokenizer> Steps { get; } = steps;
+
     public void Split(Piece piece, List<Piece> output)
     {
         var current = new List<Piece> { piece };
         var next = new List<Piece>();
-        foreach (var step in steps)
+        foreach (var step in Steps)
         {
             next.Clear();
             foreach (var p in current) step.Split(p, next);

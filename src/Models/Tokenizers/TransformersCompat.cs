@@ -12,8 +12,15 @@ internal static class TransformersCompat
         "LlamaTokenizer", "LlamaTokenizerFast", "CodeLlamaTokenizer", "CodeLlamaTokenizerFast",
     };
 
+    private static readonly HashSet<string> ByteLevelClasses = new(StringComparer.Ordinal)
+    {
+        "GPT2Tokenizer", "GPT2TokenizerFast", "Qwen2Tokenizer", "Qwen2TokenizerFast",
+    };
+
     public static void Apply(TokenizerPipeline pipeline, TokenizerConfig config)
     {
+        if (config.TokenizerClass is { } bl && ByteLevelClasses.Contains(bl) && config.AddPrefixSpace is bool prefix && pipeline.PreTokenizer is not null)
+            pipeline.PreTokenizer = WithPrefixSpace(pipeline.PreTokenizer, prefix);
         if (config.TokenizerClass is { } cls && LlamaClasses.Contains(cls) && pipeline.ModelType == "BPE" && pipeline.ByteFallback)
             RebuildLlama(pipeline, config);
     }
@@ -34,4 +41,15 @@ internal static class TransformersCompat
         if (addPrefixSpace) steps.Add(new StripDecoder(' ', 1, 0));
         pipeline.Decoder = new SequenceDecoder(steps);
     }
+
+    /// <summary>
+    /// GPT2Tokenizer and Qwen2Tokenizer take add_prefix_space from tokenizer_config.json for their ByteLevel step
+    /// (which then prefixes every pre-token that lacks a leading space, as the tokenizers library does).
+    /// </summary>
+    private static IPreTokenizer WithPrefixSpace(IPreTokenizer pre, bool addPrefixSpace) => pre switch
+    {
+        ByteLevelPreTokenizer b => new ByteLevelPreTokenizer(addPrefixSpace, b.UseRegex),
+        SequencePreTokenizer s => new SequencePreTokenizer(s.Steps.Select(p => WithPrefixSpace(p, addPrefixSpace)).ToList()),
+        _ => pre,
+    };
 }

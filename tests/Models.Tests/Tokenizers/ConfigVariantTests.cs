@@ -5,16 +5,16 @@ using Pipeline.Models.Tokenizers;
 namespace Pipeline.Models.Tests.Tokenizers;
 
 /// <summary>
-/// llama2's tokenizer under tokenizer_config.json variants (legacy=false, add_prefix_space=false, add_bos/eos_token),
-/// recorded with transformers (scripts/fixtures/make_llama_config_variant_cases.py).
+/// Real tokenizers under tokenizer_config.json variants (legacy=false, add_prefix_space, add_bos/eos_token), recorded
+/// with transformers (scripts/fixtures/make_config_variant_cases.py).
 /// </summary>
 public class ConfigVariantTests
 {
-    private static readonly Lazy<Dictionary<string, (JsonObject Patch, List<FixtureCase> Cases)>> Data = new(() =>
+    private static readonly Lazy<Dictionary<string, (string Base, JsonObject Patch, List<FixtureCase> Cases)>> Data = new(() =>
     {
-        string path = Path.Combine(AppContext.BaseDirectory, "fixtures", "tokenizers-extra", "llama2_config_variants.json");
+        string path = Path.Combine(AppContext.BaseDirectory, "fixtures", "tokenizers-extra", "config_variants.json");
         var root = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        return root.ToDictionary(p => p.Key, p => (p.Value!["config_patch"]!.AsObject(), p.Value!["cases"]!.AsArray().Select(c => new FixtureCase(
+        return root.ToDictionary(p => p.Key, p => (p.Value!["base"]!.GetValue<string>(), p.Value!["config_patch"]!.AsObject(), p.Value!["cases"]!.AsArray().Select(c => new FixtureCase(
             c!["text"]!.GetValue<string>(),
             c["ids_with_special"]!.AsArray().Select(x => x!.GetValue<int>()).ToArray(),
             c["ids_without_special"]!.AsArray().Select(x => x!.GetValue<int>()).ToArray(),
@@ -30,12 +30,13 @@ public class ConfigVariantTests
         lock (Tokenizers)
         {
             if (Tokenizers.TryGetValue(variant, out var t)) return t;
-            string dir = Path.Combine(Path.GetTempPath(), $"pipeline-llama2-{variant}-{Guid.NewGuid():N}");
+            string dir = Path.Combine(Path.GetTempPath(), $"pipeline-{variant}-{Guid.NewGuid():N}");
+            string baseDir = Fixtures.Dir(Data.Value[variant].Base);
             Directory.CreateDirectory(dir);
             try
             {
-                File.Copy(Path.Combine(Fixtures.Dir("llama2"), "tokenizer.json"), Path.Combine(dir, "tokenizer.json"));
-                var config = JsonNode.Parse(File.ReadAllText(Path.Combine(Fixtures.Dir("llama2"), "tokenizer_config.json")))!.AsObject();
+                File.Copy(Path.Combine(baseDir, "tokenizer.json"), Path.Combine(dir, "tokenizer.json"));
+                var config = JsonNode.Parse(File.ReadAllText(Path.Combine(baseDir, "tokenizer_config.json")))!.AsObject();
                 foreach (var (k, v) in Data.Value[variant].Patch) config[k] = v?.DeepClone();
                 File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), config.ToJsonString());
                 t = HfTokenizer.Load(dir);
