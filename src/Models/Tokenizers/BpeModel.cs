@@ -19,6 +19,7 @@ internal sealed class BpeModel : ITokenizerModel
     private readonly bool _ignoreMerges;
     private readonly int[] _byteTokenIds;
     private readonly ConcurrentDictionary<string, int[]> _cache = new();
+    private const char Metaspace = '\u2581';
 
     public BpeModel(Vocabulary vocab, IReadOnlyList<(string Left, string Right)> merges, string? unkToken,
         string? continuingSubwordPrefix, string? endOfWordSuffix, bool fuseUnk, bool byteFallback, bool ignoreMerges,
@@ -43,11 +44,15 @@ internal sealed class BpeModel : ITokenizerModel
             int n = vocab.Id(merged) ?? throw error($"merge {rank} (\"{left} {right}\"): \"{merged}\" is not in model.vocab");
             _merges.TryAdd(Key(l, r), (rank, n));
         }
+        ChunkAtMetaspace = _prefix is null && _suffix is null && vocab.Count > 0 && !vocab.Entries.Any(e => ContainsInnerMetaspace(e.Key));
         _byteTokenIds = new int[256];
         for (int b = 0; b < 256; b++) _byteTokenIds[b] = vocab.Id($"<0x{b:X2}>") ?? -1;
     }
 
     public IEnumerable<KeyValuePair<string, int>> Vocab => _vocab.Entries;
+
+    /// <summary>Whether long words are split at "▁" runs (see <see cref="TokenizeChunks"/>); settable for tests.</summary>
+    internal bool ChunkAtMetaspace { get; set; }
 
     public string? IdToToken(int id) => _vocab.Token(id);
 
@@ -58,6 +63,42 @@ internal sealed class BpeModel : ITokenizerModel
     public void Tokenize(string word, List<int> ids)
     {
         if (word.Length == 0) return;
+        if (ChunkAtMetaspace && word.Length > MaxCachedWordLength / 4 && word.IndexOf(Metaspace, 1) > 0)
+        {
+            TokenizeChunks(word, ids);
+            return;
+        }
+        TokenizeWord(word, ids);
+    }
+
+    /// <summary>
+    /// SentencePiece-style input (Metaspace without splitting) reaches the model as one long word. When no vocabulary
+    /// token has "▁" after another character, no merge can cross the start of a "▁" run, so the word splits there
+    /// into independent chunks with the same result, and the chunks can be cached.
+    /// </summary>
+    private void TokenizeChunks(string word, List<int> ids)
+    {
+        int start = 0;
+        for (int i = 1; i < word.Length; i++)
+        {
+            if (word[i] == Metaspace && word[i - 1] != Metaspace)
+            {
+                TokenizeWord(word[start..i], ids);
+                start = i;
+            }
+        }
+        TokenizeWord(word[start..], ids);
+    }
+
+    private static bool ContainsInnerMetaspace(string token)
+    {
+        for (int i = 1; i < token.Length; i++)
+            if (token[i] == Metaspace && token[i - 1] != Metaspace) return true;
+        return false;
+    }
+
+    private void TokenizeWord(string word, List<int> ids)
+    {
         if (_cache.TryGetValue(word, out var cached))
         {
             ids.AddRange(cached);
@@ -72,7 +113,8 @@ internal sealed class BpeModel : ITokenizerModel
     {
         if (_ignoreMerges && _vocab.TryGetId(word, out int whole)) return [whole];
         var symbols = InitialSymbols(word);
-        if (symbols.Count > 1) MergeAll(symbols);
+        if (symbols.Count > SmallWord) MergeAll(symbols);
+        else if (symbols.Count > 1) MergeSmall(symbols);
         return symbols.ToArray();
     }
 
@@ -119,6 +161,35 @@ internal sealed class BpeModel : ITokenizerModel
             if (_byteTokenIds[bytes[k]] < 0) return false;
         for (int k = 0; k < n; k++) symbols.Add(_byteTokenIds[bytes[k]]);
         return true;
+    }
+
+    private const int SmallWord = 24;
+
+    /// <summary>For short words a rescan per merge beats the queue; same result (lowest rank, leftmost on ties).</summary>
+    private void MergeSmall(List<int> symbols)
+    {
+        Span<int> ids = stackalloc int[symbols.Count];
+        for (int i = 0; i < ids.Length; i++) ids[i] = symbols[i];
+        int n = ids.Length;
+        while (n > 1)
+        {
+            int bestRank = int.MaxValue, bestPos = -1, bestId = 0;
+            for (int i = 0; i + 1 < n; i++)
+            {
+                if (_merges.TryGetValue(Key(ids[i], ids[i + 1]), out var m) && m.Rank < bestRank)
+                {
+                    bestRank = m.Rank;
+                    bestPos = i;
+                    bestId = m.NewId;
+                }
+            }
+            if (bestPos < 0) break;
+            ids[bestPos] = bestId;
+            ids[(bestPos + 2)..n].CopyTo(ids[(bestPos + 1)..]);
+            n--;
+        }
+        symbols.Clear();
+        for (int i = 0; i < n; i++) symbols.Add(ids[i]);
     }
 
     /// <summary>Repeatedly merges the lowest-ranked adjacent pair (leftmost on ties), as the reference implementation does.</summary>

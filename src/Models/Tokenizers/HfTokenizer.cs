@@ -10,6 +10,7 @@ public sealed class HfTokenizer
     private readonly Dictionary<int, AddedToken> _addedById = [];
     private readonly Dictionary<string, int> _addedByContent = new(StringComparer.Ordinal);
     private readonly HashSet<int> _skippable = [];
+    private readonly Dictionary<int, string> _decodeStrings = [];
     private readonly AddedTokenSplitter _rawSplitter;
     private readonly AddedTokenSplitter _normalizedSplitter;
 
@@ -22,6 +23,8 @@ public sealed class HfTokenizer
             _addedById[t.Id] = t;
             _addedByContent.TryAdd(t.Content, t.Id);
             if (t.Special) _skippable.Add(t.Id);
+            // The tokenizers library decodes a normalized added token as its normalized form.
+            if (t.Normalized && pipeline.Normalizer is not null) _decodeStrings[t.Id] = pipeline.Normalizer.Normalize(t.Content);
         }
         var ordered = _addedById.Values.OrderBy(t => t.Id).ToList();
         _rawSplitter = new AddedTokenSplitter(ordered.Where(t => !t.Normalized || pipeline.Normalizer is null).Select(t => (t.Content, t)));
@@ -138,7 +141,12 @@ public sealed class HfTokenizer
     public int? TokenToId(string token) => _addedByContent.TryGetValue(token, out int id) ? id : _pipeline.Model.TokenToId(token);
 
     /// <summary>The token string of an id; throws <see cref="ArgumentException"/> for an unknown id.</summary>
-    internal string TokenString(int id) => IdToToken(id) ?? throw new ArgumentException($"Unknown token id {id} (vocabulary size {VocabSize}).", nameof(id));
+    internal string TokenString(int id) => DecodeString(id) ?? throw new ArgumentException($"Unknown token id {id} (vocabulary size {VocabSize}).", nameof(id));
+
+    /// <summary>The string an id contributes to decoding, or null for an unknown id.</summary>
+    internal string? DecodeString(int id) => _decodeStrings.TryGetValue(id, out var s) ? s : IdToToken(id);
+
+    internal ITokenizerModel Model => _pipeline.Model;
 
     internal bool IsSkippableSpecial(int id) => _skippable.Contains(id);
 

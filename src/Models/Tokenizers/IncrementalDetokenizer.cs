@@ -60,7 +60,7 @@ public sealed class IncrementalDetokenizer
     {
         if (_skipSpecialTokens && _tokenizer.IsSkippableSpecial(id)) return null;
         // Like vLLM, ids outside the vocabulary (padded embedding rows) contribute nothing.
-        return _tokenizer.IdToToken(id) ?? "";
+        return _tokenizer.DecodeString(id) ?? "";
     }
 
     private string Window(int start, int end) =>

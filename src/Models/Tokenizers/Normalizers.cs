@@ -18,7 +18,14 @@ internal sealed class UnicodeNormalizer(NormalizationForm form) : INormalizer
 
 internal sealed class LowercaseNormalizer : INormalizer
 {
-    public string Normalize(string text) => text.ToLowerInvariant();
+    public string Normalize(string text) => Lower(text);
+
+    /// <summary>Rust's char::to_lowercase: simple mappings, except U+0130 which lowercases to "i\u0307".</summary>
+    public static string Lower(string text)
+    {
+        if (!text.Contains('\u0130')) return text.ToLowerInvariant();
+        return string.Join("i\u0307", text.Split('\u0130').Select(p => p.ToLowerInvariant()));
+    }
 }
 
 internal sealed class StripNormalizer(bool left, bool right) : INormalizer
@@ -79,7 +86,7 @@ internal sealed class BertNormalizer(bool cleanText, bool chineseChars, bool? st
         }
         if (stripAccents ?? lowercase)
             text = StripAccentsNormalizer.RemoveNonSpacingMarks(text.Normalize(NormalizationForm.FormD));
-        if (lowercase) text = text.ToLowerInvariant();
+        if (lowercase) text = LowercaseNormalizer.Lower(text);
         return text;
     }
 }

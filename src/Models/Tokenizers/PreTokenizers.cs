@@ -169,26 +169,44 @@ internal sealed class MetaspacePreTokenizer(char replacement, string prependSche
 
 internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) : IPreTokenizer
 {
+    public bool AddPrefixSpace { get; } = addPrefixSpace;
+    public bool UseRegex { get; } = useRegex;
+
     internal static readonly Regex Gpt2Pattern =
         OnigurumaRegex.Compile(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+");
 
     public void Split(Piece piece, List<Piece> output)
     {
         string text = piece.Text;
-        if (addPrefixSpace && !text.StartsWith(' ')) text = " " + text;
-        if (!useRegex)
+        if (AddPrefixSpace && !text.StartsWith(' ')) text = " " + text;
+        if (!UseRegex)
         {
             output.Add(new Piece(ToByteChars(text), piece.AtStart));
             return;
         }
         var matches = new List<(int, int)>();
         OnigurumaRegex.Matches(Gpt2Pattern, text, matches);
-        var parts = new List<Piece>();
-        SplitSpans.Emit(new Piece(text, piece.AtStart), SplitSpans.FromMatches(text, matches, false), SplitBehavior.Isolated, parts);
-        foreach (var p in parts) output.Add(new Piece(ToByteChars(p.Text), p.AtStart));
+        int prev = 0;
+        foreach (var (start, length) in matches)
+        {
+            if (length == 0) continue;
+            if (start > prev) output.Add(new Piece(ToByteChars(text.AsSpan(prev, start - prev)), piece.AtStart && prev == 0));
+            output.Add(new Piece(ToByteChars(text.AsSpan(start, length)), piece.AtStart && start == 0));
+            prev = start + length;
+        }
+        if (prev < text.Length) output.Add(new Piece(ToByteChars(text.AsSpan(prev)), piece.AtStart && prev == 0));
     }
 
-    public static string ToByteChars(string text)
+    public static string ToByteChars(ReadOnlySpan<char> text)
+    {
+        if (!System.Text.Ascii.IsValid(text)) return ToByteCharsUtf8(text);
+        return string.Create(text.Length, text, static (dst, src) =>
+        {
+            for (int i = 0; i < src.Length; i++) dst[i] = ByteLevelAlphabet.ByteToChar[src[i]];
+        });
+    }
+
+    private static string ToByteCharsUtf8(ReadOnlySpan<char> text)
     {
         int max = Encoding.UTF8.GetMaxByteCount(text.Length);
         byte[]? rented = max > 512 ? ArrayPool<byte>.Shared.Rent(max) : null;
@@ -205,11 +223,13 @@ internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) 
 
 internal sealed class SequencePreTokenizer(IReadOnlyList<IPreTokenizer> steps) : IPreTokenizer
 {
+    public IReadOnlyList<IPreTokenizer> Steps { get; } = steps;
+
     public void Split(Piece piece, List<Piece> output)
     {
         var current = new List<Piece> { piece };
         var next = new List<Piece>();
-        foreach (var step in steps)
+        foreach (var step in Steps)
         {
             next.Clear();
             foreach (var p in current) step.Split(p, next);

@@ -9,8 +9,6 @@ internal sealed class TokenizerConfig
     public string? EosToken { get; private init; }
     public string? PadToken { get; private init; }
     public string? UnkToken { get; private init; }
-    public bool? AddBosToken { get; private init; }
-    public bool? AddEosToken { get; private init; }
     public bool? AddPrefixSpace { get; private init; }
     public bool? Legacy { get; private init; }
     public string? TokenizerClass { get; private init; }
@@ -58,8 +56,6 @@ internal sealed class TokenizerConfig
             EosToken = TokenContent(json.Optional(root, "eos_token")),
             PadToken = TokenContent(json.Optional(root, "pad_token")),
             UnkToken = TokenContent(json.Optional(root, "unk_token")),
-            AddBosToken = OptBool(json.Optional(root, "add_bos_token")),
-            AddEosToken = OptBool(json.Optional(root, "add_eos_token")),
             AddPrefixSpace = OptBool(json.Optional(root, "add_prefix_space")),
             Legacy = OptBool(json.Optional(root, "legacy")),
             TokenizerClass = json.OptString(root, "tokenizer_class"),

@@ -83,6 +83,13 @@ internal static class TokenizerJson
                 return (new WordPieceModel(vocab, unkId, json.OptString(m, "continuing_subword_prefix") ?? "##",
                     json.Int(m, "max_input_chars_per_word", 100)), type, false);
             }
+            case "WordLevel":
+            {
+                var vocab = ReadVocab(json, m);
+                string? unk = json.OptString(m, "unk_token");
+                int? unkId = unk is null ? null : vocab.Id(unk) ?? throw json.Error($"model.unk_token \"{unk}\" is not in model.vocab");
+                return (new WordLevelModel(vocab, unkId), type, false);
+            }
             case "Unigram":
             {
                 var arr = json.Required(m, "vocab", "model");

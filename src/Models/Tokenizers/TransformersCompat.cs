@@ -1,8 +1,9 @@
 namespace Pipeline.Models.Tokenizers;
 
 /// <summary>
-/// transformers 5 rebuilds some tokenizers from their vocabulary instead of using tokenizer.json's pipeline as is, and
-/// applies add_bos_token/add_eos_token from tokenizer_config.json. These adjustments reproduce what it encodes.
+/// transformers 5 rebuilds some tokenizers from their vocabulary instead of using tokenizer.json's pipeline as is.
+/// These adjustments reproduce what it encodes. (It keeps tokenizer.json's post-processor: add_bos_token and
+/// add_eos_token in tokenizer_config.json do not change the ids, as recorded in the llama2 config-variant fixtures.)
 /// </summary>
 internal static class TransformersCompat
 {
@@ -11,12 +12,17 @@ internal static class TransformersCompat
         "LlamaTokenizer", "LlamaTokenizerFast", "CodeLlamaTokenizer", "CodeLlamaTokenizerFast",
     };
 
+    private static readonly HashSet<string> ByteLevelClasses = new(StringComparer.Ordinal)
+    {
+        "GPT2Tokenizer", "GPT2TokenizerFast", "Qwen2Tokenizer", "Qwen2TokenizerFast",
+    };
+
     public static void Apply(TokenizerPipeline pipeline, TokenizerConfig config)
     {
+        if (config.TokenizerClass is { } bl && ByteLevelClasses.Contains(bl) && config.AddPrefixSpace is bool prefix && pipeline.PreTokenizer is not null)
+            pipeline.PreTokenizer = WithPrefixSpace(pipeline.PreTokenizer, prefix);
         if (config.TokenizerClass is { } cls && LlamaClasses.Contains(cls) && pipeline.ModelType == "BPE" && pipeline.ByteFallback)
             RebuildLlama(pipeline, config);
-        if (config.AddBosToken == true || config.AddEosToken == true)
-            ApplyBosEos(pipeline, config);
     }
 
     /// <summary>LlamaTokenizer: no normalizer, Metaspace pre-tokenizer without splitting, SentencePiece-style decoder.</summary>
@@ -36,19 +42,14 @@ internal static class TransformersCompat
         pipeline.Decoder = new SequenceDecoder(steps);
     }
 
-    private static void ApplyBosEos(TokenizerPipeline pipeline, TokenizerConfig config)
+    /// <summary>
+    /// GPT2Tokenizer and Qwen2Tokenizer take add_prefix_space from tokenizer_config.json for their ByteLevel step
+    /// (which then prefixes every pre-token that lacks a leading space, as the tokenizers library does).
+    /// </summary>
+    private static IPreTokenizer WithPrefixSpace(IPreTokenizer pre, bool addPrefixSpace) => pre switch
     {
-        int? Id(string? token)
-        {
-            if (token is null) return null;
-            foreach (var t in pipeline.AddedTokens.Concat(config.AddedTokensDecoder))
-                if (t.Content == token) return t.Id;
-            return pipeline.Model.TokenToId(token);
-        }
-        var parts = new List<int[]?>();
-        if (config.AddBosToken == true && Id(config.BosToken) is int bos) parts.Add([bos]);
-        parts.Add(null);
-        if (config.AddEosToken == true && Id(config.EosToken) is int eos) parts.Add([eos]);
-        pipeline.PostProcessor = new TemplateProcessor(parts);
-    }
+        ByteLevelPreTokenizer b => new ByteLevelPreTokenizer(addPrefixSpace, b.UseRegex),
+        SequencePreTokenizer s => new SequencePreTokenizer(s.Steps.Select(p => WithPrefixSpace(p, addPrefixSpace)).ToList()),
+        _ => pre,
+    };
 }

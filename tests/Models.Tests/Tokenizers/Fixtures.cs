@@ -12,12 +12,20 @@ public sealed record FixtureFile(int? BosTokenId, int? EosTokenId, int VocabSize
 
 internal static class Fixtures
 {
-    public static readonly string[] Names = ["gpt2", "llama2", "llama3_1", "qwen2_5", "qwen3"];
+    /// <summary>Real model tokenizers, recorded through transformers.</summary>
+    public static readonly string[] RealNames = ["gpt2", "llama2", "llama3_1", "qwen2_5", "qwen3"];
+
+    /// <summary>Small tokenizers built with the tokenizers library (scripts/fixtures/make_synthetic_tokenizer_fixtures.py).</summary>
+    public static readonly string[] SyntheticNames =
+        ["bert_wordpiece", "bpe_prefix", "bpe_suffix", "bytelevel_split", "metaspace_bytefallback", "unigram_metaspace"];
+
+    public static readonly string[] Names = [.. RealNames, .. SyntheticNames];
 
     private static readonly ConcurrentDictionary<string, HfTokenizer> Tokenizers = new();
     private static readonly ConcurrentDictionary<string, FixtureFile> Expected = new();
 
-    public static string Dir(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "tokenizers", name);
+    public static string Dir(string name) =>
+        Path.Combine(AppContext.BaseDirectory, "fixtures", RealNames.Contains(name) ? "tokenizers" : "tokenizers-synthetic", name);
 
     public static HfTokenizer Tokenizer(string name) => Tokenizers.GetOrAdd(name, n => HfTokenizer.Load(Dir(n)));
 
