@@ -66,4 +66,47 @@ public class MiniLmTests(MiniLmFixture fx) : IClassFixture<MiniLmFixture>
             Assert.Equal(1.0, Vec.Norm(e), 1e-5);
         }
     }
+
+    Dictionary<string, int>? _vocab;
+
+    /// <summary>Token ids of lowercase text whose words are all whole entries of vocab.txt (no WordPiece splitting needed).</summary>
+    int[] WholeWordIds(string text)
+    {
+        var vocab = _vocab ??= File.ReadAllLines(Path.Combine(fx.Dir!, "vocab.txt")).Select((t, i) => (t, i)).ToDictionary(x => x.t, x => x.i);
+        return [vocab["[CLS]"], .. text.Split(' ').Select(w => vocab.TryGetValue(w, out var id) ? id : throw new InvalidOperationException($"'{w}' is not a whole vocab entry")), vocab["[SEP]"]];
+    }
+
+    [MiniLmFact]
+    public void SemanticSearchRanksRelatedSentencesFirst()
+    {
+        Assert.Equal(ExampleSentence, WholeWordIds("this is an example sentence"));
+        string[] corpus =
+        [
+            "a man is eating food",
+            "a man is riding a horse",
+            "the cat sits on the mat",
+            "the stock market fell today",
+            "a woman is playing the guitar",
+        ];
+        (string Query, int Best)[] queries =
+        [
+            ("a man is eating a piece of bread", 0),
+            ("a man rides a white horse on a farm", 1),
+            ("a kitten is sleeping on the rug", 2),
+            ("shares dropped sharply on wall street", 3),
+            ("someone plays music on an instrument", 4),
+        ];
+        var runner = Runner(out var model);
+        using (model)
+        {
+            var docs = runner.Embed(corpus.Select(WholeWordIds).ToList());
+            var qs = runner.Embed(queries.Select(q => WholeWordIds(q.Query)).ToList());
+            for (int q = 0; q < queries.Length; q++)
+            {
+                var sims = docs.Select(d => d.Zip(qs[q]).Sum(p => (double)p.First * p.Second)).ToArray();
+                int best = Array.IndexOf(sims, sims.Max());
+                Assert.True(best == queries[q].Best, $"'{queries[q].Query}' ranked '{corpus[best]}' first (similarities {string.Join(", ", sims.Select(x => x.ToString("F3")))})");
+            }
+        }
+    }
 }
