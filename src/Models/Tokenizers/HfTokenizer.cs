@@ -1,0 +1,159 @@
+namespace Pipeline.Models.Tokenizers;
+
+/// <summary>
+/// A Hugging Face tokenizer loaded from a model directory (tokenizer.json + tokenizer_config.json), producing the same
+/// ids and text as transformers' tokenizer for that directory.
+/// </summary>
+public sealed class HfTokenizer
+{
+    private readonly TokenizerPipeline _pipeline;
+    private readonly Dictionary<int, AddedToken> _addedById = [];
+    private readonly Dictionary<string, int> _addedByContent = new(StringComparer.Ordinal);
+    private readonly HashSet<int> _skippable = [];
+    private readonly Dictionary<int, string> _decodeStrings = [];
+    private readonly AddedTokenSplitter _rawSplitter;
+    private readonly AddedTokenSplitter _normalizedSplitter;
+
+    private HfTokenizer(TokenizerPipeline pipeline, TokenizerConfig config)
+    {
+        _pipeline = pipeline;
+        foreach (var t in pipeline.AddedTokens.Concat(config.AddedTokensDecoder))
+        {
+            if (_addedById.ContainsKey(t.Id)) continue;
+            _addedById[t.Id] = t;
+            _addedByContent.TryAdd(t.Content, t.Id);
+            if (t.Special) _skippable.Add(t.Id);
+            // The tokenizers library decodes a normalized added token as its normalized form.
+            if (t.Normalized && pipeline.Normalizer is not null) _decodeStrings[t.Id] = pipeline.Normalizer.Normalize(t.Content);
+        }
+        var ordered = _addedById.Values.OrderBy(t => t.Id).ToList();
+        _rawSplitter = new AddedTokenSplitter(ordered.Where(t => !t.Normalized || pipeline.Normalizer is null).Select(t => (t.Content, t)));
+        _normalizedSplitter = new AddedTokenSplitter(ordered.Where(t => t.Normalized && pipeline.Normalizer is not null)
+            .Select(t => (pipeline.Normalizer!.Normalize(t.Content), t)));
+
+        var ids = new HashSet<int>(_addedById.Keys);
+        foreach (var kv in pipeline.Model.Vocab) ids.Add(kv.Value);
+        VocabSize = ids.Count;
+
+        BosToken = config.BosToken;
+        EosToken = config.EosToken;
+        PadToken = config.PadToken;
+        UnkToken = config.UnkToken;
+        BosTokenId = BosToken is null ? null : TokenToId(BosToken);
+        EosTokenId = EosToken is null ? null : TokenToId(EosToken);
+        PadTokenId = PadToken is null ? null : TokenToId(PadToken);
+        UnkTokenId = UnkToken is null ? null : TokenToId(UnkToken);
+        var special = new HashSet<int>(_skippable);
+        foreach (var id in new[] { BosTokenId, EosTokenId, PadTokenId, UnkTokenId })
+            if (id is int i) special.Add(i);
+        foreach (var s in config.AdditionalSpecialTokens)
+            if (TokenToId(s) is int i) special.Add(i);
+        SpecialTokenIds = special;
+        ModelMaxLength = config.ModelMaxLength;
+        ChatTemplates = new Dictionary<string, string>(config.ChatTemplates, StringComparer.Ordinal);
+        ChatTemplate = ChatTemplates.TryGetValue("default", out var t0) ? t0 : null;
+    }
+
+    /// <summary>Loads the tokenizer of a model directory. Throws <see cref="TokenizerLoadException"/> naming the file and the problem.</summary>
+    public static HfTokenizer Load(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new TokenizerLoadException(dir, "directory does not exist");
+        var config = TokenizerConfig.Load(dir);
+        string tokJson = Path.Combine(dir, "tokenizer.json");
+        string vocabJson = Path.Combine(dir, "vocab.json"), mergesTxt = Path.Combine(dir, "merges.txt");
+        TokenizerPipeline pipeline;
+        if (File.Exists(tokJson)) pipeline = TokenizerJson.Load(tokJson);
+        else if (File.Exists(vocabJson) && File.Exists(mergesTxt)) pipeline = TokenizerJson.LoadGpt2Files(vocabJson, mergesTxt);
+        else if (File.Exists(Path.Combine(dir, "tokenizer.model")))
+            throw new TokenizerLoadException(Path.Combine(dir, "tokenizer.model"),
+                "SentencePiece tokenizer.model files are not supported; convert the tokenizer to tokenizer.json (transformers saves one with save_pretrained)");
+        else throw new TokenizerLoadException(dir, "no tokenizer.json (or vocab.json + merges.txt) found");
+        TransformersCompat.Apply(pipeline, config);
+        return new HfTokenizer(pipeline, config);
+    }
+
+    /// <summary>Number of distinct token ids (model vocabulary plus added tokens), like len(tokenizer) in transformers.</summary>
+    public int VocabSize { get; }
+    public string? BosToken { get; }
+    public string? EosToken { get; }
+    public string? PadToken { get; }
+    public string? UnkToken { get; }
+    public int? BosTokenId { get; }
+    public int? EosTokenId { get; }
+    public int? PadTokenId { get; }
+    public int? UnkTokenId { get; }
+    /// <summary>Ids of special added tokens and of the configured bos/eos/pad/unk tokens.</summary>
+    public IReadOnlySet<int> SpecialTokenIds { get; }
+    /// <summary>tokenizer_config.json model_max_length, or null when absent or "unlimited" (1e30).</summary>
+    public int? ModelMaxLength { get; }
+    /// <summary>The default chat template (Jinja source), or null.</summary>
+    public string? ChatTemplate { get; }
+    /// <summary>All named chat templates; the default one is under "default".</summary>
+    public IReadOnlyDictionary<string, string> ChatTemplates { get; }
+
+    public int[] Encode(string text, bool addSpecialTokens = true)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = new List<int>(text.Length / 3 + 4);
+        var segments = new List<Segment>();
+        var inner = new List<Segment>();
+        var pieces = new List<Piece>();
+        _rawSplitter.Split(text, atStart: true, segments);
+        foreach (var seg in segments)
+        {
+            if (seg.Text is null) { ids.Add(seg.Id); continue; }
+            string normalized = _pipeline.Normalizer?.Normalize(seg.Text) ?? seg.Text;
+            inner.Clear();
+            _normalizedSplitter.Split(normalized, seg.AtStart, inner);
+            foreach (var part in inner)
+            {
+                if (part.Text is null) { ids.Add(part.Id); continue; }
+                pieces.Clear();
+                var piece = new Piece(part.Text, part.AtStart);
+                if (_pipeline.PreTokenizer is null) pieces.Add(piece);
+                else _pipeline.PreTokenizer.Split(piece, pieces);
+                foreach (var p in pieces) _pipeline.Model.Tokenize(p.Text, ids);
+            }
+        }
+        if (addSpecialTokens && _pipeline.PostProcessor is not null) ids = _pipeline.PostProcessor.Process(ids);
+        return ids.ToArray();
+    }
+
+    /// <summary>
+    /// Decodes ids to text as the tokenizers library does. <paramref name="spacesBetweenSpecialTokens"/> only affects
+    /// slow (Python) tokenizers in transformers; fast tokenizers, which this mirrors, ignore it.
+    /// </summary>
+    public string Decode(IReadOnlyList<int> ids, bool skipSpecialTokens = false, bool spacesBetweenSpecialTokens = true)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var tokens = new List<string>(ids.Count);
+        foreach (int id in ids)
+        {
+            string token = TokenString(id);
+            if (skipSpecialTokens && _skippable.Contains(id)) continue;
+            tokens.Add(token);
+        }
+        return TokensToString(tokens);
+    }
+
+    public string? IdToToken(int id) => _addedById.TryGetValue(id, out var t) ? t.Content : _pipeline.Model.IdToToken(id);
+
+    public int? TokenToId(string token) => _addedByContent.TryGetValue(token, out int id) ? id : _pipeline.Model.TokenToId(token);
+
+    /// <summary>The token string of an id; throws <see cref="ArgumentException"/> for an unknown id.</summary>
+    internal string TokenString(int id) => DecodeString(id) ?? throw new ArgumentException($"Unknown token id {id} (vocabulary size {VocabSize}).", nameof(id));
+
+    /// <summary>The string an id contributes to decoding, or null for an unknown id.</summary>
+    internal string? DecodeString(int id) => _decodeStrings.TryGetValue(id, out var s) ? s : IdToToken(id);
+
+    internal ITokenizerModel Model => _pipeline.Model;
+
+    internal bool IsSkippableSpecial(int id) => _skippable.Contains(id);
+
+    /// <summary>transformers' convert_tokens_to_string: the decoder chain over token strings.</summary>
+    internal string TokensToString(List<string> tokens)
+    {
+        if (_pipeline.Decoder is null) return string.Join(' ', tokens);
+        return string.Concat(_pipeline.Decoder.Decode(tokens));
+    }
+}
