@@ -109,4 +109,23 @@ public class MiniLmTests(MiniLmFixture fx) : IClassFixture<MiniLmFixture>
             }
         }
     }
+
+    [MiniLmFact]
+    public void ConvertedTokenizerFilesWorkWithHfTokenizer()
+    {
+        var tok = Pipeline.Models.Tokenizers.HfTokenizer.Load(fx.Dir!);
+        Assert.Equal(ExampleSentence, tok.Encode("This is an example sentence"));
+        Assert.Equal([101, 2023, 2003, 2019, 2742, 6251, 1012, 102], tok.Encode("This is an EXAMPLE sentence."));
+        var runner = Runner(out var model);
+        using (model)
+        {
+            var e = runner.Embed([tok.Encode("This is an example sentence")])[0];
+            Assert.Equal(0.0677, e[0], 1e-3);
+            // Sentences with words the vocabulary splits into WordPieces still rank sensibly.
+            var docs = runner.Embed(new[] { "Photosynthesis converts sunlight into chemical energy.", "The quarterback threw a touchdown pass." }.Select(t => tok.Encode(t)).ToList());
+            var q = runner.Embed([tok.Encode("How do plants make energy from light?")])[0];
+            double Sim(float[] a) => a.Zip(q).Sum(p => (double)p.First * p.Second);
+            Assert.True(Sim(docs[0]) > Sim(docs[1]) + 0.1, $"similarities {Sim(docs[0])}, {Sim(docs[1])}");
+        }
+    }
 }
