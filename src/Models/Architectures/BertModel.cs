@@ -33,6 +33,8 @@ public sealed class BertModel : IPoolingModel
     public int MaxInputLength { get; }
     public int NumLabels { get; }
     public PoolingType ClassifierPooling => PoolingType.CLS;
+    /// <summary>Size budget of one padded attention group (see <see cref="EncoderAttentionBatch"/>).</summary>
+    public long AttentionGroupBudget { get; set; } = EncoderAttentionBatch.MaxScoreElementsPerHead;
 
     public BertModel(ModelConfig config, EncoderFamily family, EncoderHead head, IWeightSource weights, ScalarType dtype, Device device)
     {
@@ -134,8 +136,8 @@ public sealed class BertModel : IPoolingModel
                 + _positionEmbeddings.index_select(0, torch.tensor(positions, device: Device))
                 + _tokenTypeEmbeddings.index_select(0, torch.tensor(types, device: Device));
         x = _embeddingsNorm.Forward(x);
-        var lengths = inputs.Select(i => i.TokenIds.Length).ToArray();
-        foreach (var layer in _layers) x = layer.Forward(x, lengths);
+        using var batch = EncoderAttentionBatch.Build(inputs.Select(i => i.TokenIds.Length).ToArray(), Device, DType, AttentionGroupBudget);
+        foreach (var layer in _layers) x = layer.Forward(x, batch);
         return x.MoveToOuterDisposeScope();
     }
 

@@ -6,7 +6,7 @@ namespace Pipeline.Models.Architectures;
 
 /// <summary>
 /// A post-LN BERT encoder layer: bidirectional multi-head self-attention, residual + LayerNorm, then
-/// dense-activation-dense, residual + LayerNorm. Runs over a flat batch; attention is computed per sequence.
+/// dense-activation-dense, residual + LayerNorm. Runs over a flat batch; attention pads sequences per <see cref="EncoderAttentionBatch"/> group.
 /// </summary>
 public sealed class EncoderLayer : IDisposable
 {
@@ -22,28 +22,25 @@ public sealed class EncoderLayer : IDisposable
     public required int HeadDim { get; init; }
     public required Func<Tensor, Tensor> Activation { get; init; }
 
-    /// <param name="x">[T, H] flat batch</param><param name="lengths">tokens per sequence, in order</param>
-    public Tensor Forward(Tensor x, IReadOnlyList<int> lengths)
+    /// <param name="x">[T, H] flat batch</param><param name="batch">how its sequences are padded for attention</param>
+    public Tensor Forward(Tensor x, EncoderAttentionBatch batch)
     {
         using var scope = NewDisposeScope();
-        long T = x.shape[0];
-        var q = Query.Forward(x).view(T, NumHeads, HeadDim);
-        var k = Key.Forward(x).view(T, NumHeads, HeadDim);
-        var v = Value.Forward(x).view(T, NumHeads, HeadDim);
-        var attn = torch.empty([T, NumHeads * HeadDim], x.dtype, x.device);
+        long T = x.shape[0], H = NumHeads * HeadDim;
+        var q = Query.Forward(x);
+        var k = Key.Forward(x);
+        var v = Value.Forward(x);
+        var attn = torch.empty([T, H], x.dtype, x.device);
         double scale = 1.0 / Math.Sqrt(HeadDim);
-        long start = 0;
-        foreach (var len in lengths)
+        foreach (var g in batch.Groups)
         {
             using var inner = NewDisposeScope();
-            var qs = q.narrow(0, start, len).permute(1, 0, 2);   // [heads, L, D]
-            var ks = k.narrow(0, start, len).permute(1, 0, 2);
-            var vs = v.narrow(0, start, len).permute(1, 0, 2);
-            var scores = torch.matmul(qs, ks.transpose(-1, -2)) * scale;
+            long B = g.BatchSize, L = g.MaxLen;
+            Tensor Heads(Tensor t) => t.index_select(0, g.Gather).view(B, L, NumHeads, HeadDim).permute(0, 2, 1, 3); // [B, heads, L, D]
+            var scores = torch.matmul(Heads(q), Heads(k).transpose(-1, -2)) * scale + g.Mask;
             var probs = torch.softmax(scores, -1, ScalarType.Float32).to_type(x.dtype);
-            var o = torch.matmul(probs, vs).permute(1, 0, 2).reshape(len, NumHeads * HeadDim);
-            attn.narrow(0, start, len).copy_(o);
-            start += len;
+            var o = torch.matmul(probs, Heads(v)).permute(0, 2, 1, 3).reshape(B * L, H);
+            attn.index_copy_(0, g.ValidRows, o.index_select(0, g.ValidPadded));
         }
         var h = AttentionNorm.Forward(AttentionOutput.Forward(attn) + x);
         var ff = Output.Forward(Activation(Intermediate.Forward(h)));

@@ -2,6 +2,7 @@ using Pipeline.Models.Architectures;
 using Pipeline.Models.Loading;
 using Pipeline.Models.Pooling;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Pipeline.Models.Tests.Pooling;
 
@@ -72,5 +73,35 @@ public class PoolingInputTests
         Assert.Equal([all[3][3], all[3][4]], step[1]);
         var soft = runner.EncodeTokens([ids], new PoolingParams { PoolingType = PoolingType.STEP, StepTagId = 9, ReturnedTokenIds = [3, 4], Softmax = true })[0];
         Assert.Equal(1.0, soft[0].Sum(), 1e-5);
+    }
+}
+
+/// <summary>Encoder attention groups: sequences sorted by length, padded per group, every token covered once.</summary>
+public class EncoderAttentionBatchTests
+{
+    [Fact]
+    public void GroupsRespectTheBudgetAndCoverEveryToken()
+    {
+        int[] lengths = [3, 7, 12, 20, 5];
+        using var batch = EncoderAttentionBatch.Build(lengths, torch.CPU, ScalarType.Float32, maxScoreElementsPerHead: 2 * 20 * 20);
+        Assert.Equal([20, 7], batch.Groups.Select(g => g.MaxLen));   // [20, 12] then [7, 5, 3]
+        Assert.Equal([2, 3], batch.Groups.Select(g => g.BatchSize));
+        var rows = batch.Groups.SelectMany(g => g.ValidRows.data<long>().ToArray()).Order().ToArray();
+        Assert.Equal(Enumerable.Range(0, lengths.Sum()).Select(i => (long)i), rows);
+    }
+
+    [Fact]
+    public void SmallGroupsGiveTheSameHiddenStates()
+    {
+        var expected = PoolingFixture.Expected("bert");
+        var (m, _) = PoolingModelLoader.Load(PoolingFixture.Dir("bert"), new LoadOptions { Dtype = "float32" }, torch.CPU);
+        using var model = (BertModel)m;
+        var inputs = expected.Select(e => new PoolingInput(e.InputIds)).ToList();
+        using var scope = NewDisposeScope();
+        using var _ = torch.no_grad();
+        var one = model.HiddenStates(inputs);
+        model.AttentionGroupBudget = 1;
+        var many = model.HiddenStates(inputs);
+        Assert.True((one - many).abs().max().item<float>() <= 1e-5);
     }
 }
