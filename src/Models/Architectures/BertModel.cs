@@ -52,7 +52,8 @@ public sealed class BertModel : IPoolingModel
         int maxPos = config.MaxPositionEmbeddings;
         MaxInputLength = family.PaddingOffsetPositions ? maxPos - _paddingIdx - 1 : maxPos;
         NumLabels = head == EncoderHead.None ? 0 : LabelCount(raw);
-        var act = Activations.Get(config.HiddenAct);
+        // ModelConfig defaults hidden_act to the decoders' silu; BERT's default is gelu.
+        var act = Activations.Get(raw["hidden_act"] is JsonValue ha ? ha.GetValue<string>() : "gelu");
         int h = config.HiddenSize, inter = config.IntermediateSize, nh = config.NumAttentionHeads;
         if (h % nh != 0) throw new ModelConfigException($"{family.Name}: hidden_size ({h}) must be a multiple of num_attention_heads ({nh})");
 

@@ -66,4 +66,19 @@ public sealed class CheckpointPrefixTests : IDisposable
         var ex = Assert.Throws<WeightLoadException>(() => PoolingModelLoader.Load(dir, new LoadOptions { Dtype = "float32" }, torch.CPU));
         Assert.Contains("encoder.layer.1.", ex.Message);
     }
+
+    [Fact]
+    public void BertConfigWithoutHiddenActUsesGelu()
+    {
+        var src = PoolingFixture.Dir("bert");
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(src, "config.json")))!.AsObject();
+        Assert.Equal("gelu", config["hidden_act"]!.GetValue<string>());
+        config.Remove("hidden_act");
+        File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
+        File.Copy(Path.Combine(src, "model.safetensors"), Path.Combine(_dir, "model.safetensors"));
+        var ids = PoolingFixture.Expected("bert").Select(e => e.InputIds).ToList();
+        var want = Run(src, ids);
+        var got = Run(_dir, ids);
+        for (int i = 0; i < ids.Count; i++) Assert.Equal(want[i], got[i]);
+    }
 }
