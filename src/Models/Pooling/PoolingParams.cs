@@ -16,7 +16,8 @@ public sealed record PoolingParams
     public static readonly PoolingParams Default = new();
 
     /// <summary>These parameters over the model's pooler config, checked against the model's output width.</summary>
-    public ResolvedPooling Resolve(PoolerConfig model, PoolingTask task, int hiddenSize)
+    /// <param name="matryoshkaDimensions">config.json's matryoshka_dimensions, when the model lists the sizes it was trained for.</param>
+    public ResolvedPooling Resolve(PoolerConfig model, PoolingTask task, int hiddenSize, IReadOnlyList<int>? matryoshkaDimensions = null)
     {
         var c = model.OverrideWith(new PoolerConfig
         {
@@ -38,6 +39,8 @@ public sealed record PoolingParams
                 throw new PoolingException($"pooling params: 'dimensions' applies only to embed, not {task.ToString().ToLowerInvariant()}");
             if (d <= 0 || d > hiddenSize)
                 throw new PoolingException($"pooling params: 'dimensions' must be between 1 and the model's hidden size {hiddenSize}, got {d}");
+            if (matryoshkaDimensions is { Count: > 0 } && !matryoshkaDimensions.Contains(d))
+                throw new PoolingException($"pooling params: 'dimensions' {d} is not one of the model's matryoshka_dimensions [{string.Join(", ", matryoshkaDimensions)}]");
         }
         if (c.ReturnedTokenIds is { } ids)
             foreach (var id in ids)

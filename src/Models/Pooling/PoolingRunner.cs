@@ -13,6 +13,10 @@ public sealed class PoolingRunner(IPoolingModel model, string? modelDir = null, 
 {
     public IPoolingModel Model => model;
 
+    /// <summary>The embedding sizes the model was trained for (config.json matryoshka_dimensions), if it lists them.</summary>
+    public IReadOnlyList<int>? MatryoshkaDimensions { get; } =
+        model.Config.Raw["matryoshka_dimensions"] is System.Text.Json.Nodes.JsonArray a ? a.Select(x => x!.GetValue<int>()).ToArray() : null;
+
     /// <summary>The model-level pooler config for a task: task defaults, sentence-transformers files, overrides.</summary>
     public PoolerConfig PoolerConfigFor(PoolingTask task) =>
         PoolerDefaults.For(task, model.IsEncoder, model.ClassifierPooling, modelDir, overridePoolerConfig);
@@ -44,7 +48,7 @@ public sealed class PoolingRunner(IPoolingModel model, string? modelDir = null, 
     {
         if (model.NumLabels == 0)
             throw new PoolingException($"{model.Config.Architecture} has no classification head; it supports embed only");
-        var r = (p ?? PoolingParams.Default).Resolve(PoolerConfigFor(task), task, model.Config.HiddenSize);
+        var r = (p ?? PoolingParams.Default).Resolve(PoolerConfigFor(task), task, model.Config.HiddenSize, MatryoshkaDimensions);
         if (r.PoolingType is PoolingType.ALL or PoolingType.STEP)
             throw new PoolingException($"pooling_type {r.PoolingType} gives token-level rows; classify needs CLS, LAST or MEAN");
         Validate(inputs);
@@ -60,7 +64,7 @@ public sealed class PoolingRunner(IPoolingModel model, string? modelDir = null, 
 
     float[][][] Encode(IReadOnlyList<PoolingInput> inputs, PoolingTask task, PoolingParams? p, bool requireSingleRow)
     {
-        var r = (p ?? PoolingParams.Default).Resolve(PoolerConfigFor(task), task, model.Config.HiddenSize);
+        var r = (p ?? PoolingParams.Default).Resolve(PoolerConfigFor(task), task, model.Config.HiddenSize, MatryoshkaDimensions);
         if (requireSingleRow && r.PoolingType is PoolingType.ALL or PoolingType.STEP)
             throw new PoolingException($"pooling_type {r.PoolingType} gives one row per token; use {nameof(EncodeTokens)} instead of {nameof(Embed)}");
         Validate(inputs);

@@ -142,4 +142,13 @@ public sealed class PoolerConfigTests : IDisposable
         var ex = Assert.Throws<PoolingException>(() => new PoolingParams { Softmax = true, Activation = false }.Resolve(new PoolerConfig { PoolingType = PoolingType.CLS }, PoolingTask.Classify, 64));
         Assert.Contains("'softmax'", ex.Message);
     }
+
+    [Fact]
+    public void DimensionsMustBeAMatryoshkaSizeWhenTheModelListsThem()
+    {
+        var model = new PoolerConfig { PoolingType = PoolingType.LAST, Normalize = true };
+        Assert.Equal(32, new PoolingParams { Dimensions = 32 }.Resolve(model, PoolingTask.Embed, 64, [16, 32, 64]).Dimensions);
+        var ex = Assert.Throws<PoolingException>(() => new PoolingParams { Dimensions = 20 }.Resolve(model, PoolingTask.Embed, 64, [16, 32, 64]));
+        Assert.Contains("matryoshka_dimensions [16, 32, 64]", ex.Message);
+    }
 }
