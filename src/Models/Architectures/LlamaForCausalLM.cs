@@ -89,6 +89,9 @@ public sealed class LlamaForCausalLM : ICausalLM
         return x.MoveToOuterDisposeScope();
     }
 
+    /// <summary>The final RMSNorm applied to hidden rows (the model's last hidden state, before lm_head).</summary>
+    public Tensor FinalNorm(Tensor hidden) => _norm.Forward(hidden);
+
     public Tensor ComputeLogits(Tensor hidden)
     {
         using var scope = NewDisposeScope();

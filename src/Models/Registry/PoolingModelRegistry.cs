@@ -1,0 +1,49 @@
+using Pipeline.Models.Architectures;
+using Pipeline.Models.Config;
+using Pipeline.Models.Loading;
+using static TorchSharp.torch;
+
+namespace Pipeline.Models.Registry;
+
+/// <summary>One supported pooling architecture: the tasks it serves and how to build it.</summary>
+public sealed record PoolingArchitectureEntry(string Architecture, string Family, string[] Tasks, string ExampleModels,
+    Func<ModelConfig, IWeightSource, ScalarType, Device, IPoolingModel> Create);
+
+/// <summary>Architectures served as pooling models (embed, classify, score, reward): encoders and decoder backbones.</summary>
+public static class PoolingModelRegistry
+{
+    static readonly string[] EmbedTasks = ["embed", "reward"];
+    static readonly string[] ClassifyTasks = ["classify", "score"];
+
+    static readonly PoolingArchitectureEntry[] Entries =
+    [
+        Encoder("BertModel", EncoderFamily.Bert, EncoderHead.None, "sentence-transformers/all-MiniLM-L6-v2, BAAI/bge-base-en-v1.5"),
+        Encoder("RobertaModel", EncoderFamily.Roberta, EncoderHead.None, "sentence-transformers/all-distilroberta-v1"),
+        Encoder("XLMRobertaModel", EncoderFamily.XLMRoberta, EncoderHead.None, "intfloat/multilingual-e5-base, BAAI/bge-m3"),
+        Encoder("BertForSequenceClassification", EncoderFamily.Bert, EncoderHead.BertPoolerClassifier, "cross-encoder/ms-marco-MiniLM-L-6-v2"),
+        Encoder("RobertaForSequenceClassification", EncoderFamily.Roberta, EncoderHead.RobertaClassifier, "cardiffnlp/twitter-roberta-base-sentiment"),
+        Encoder("XLMRobertaForSequenceClassification", EncoderFamily.XLMRoberta, EncoderHead.RobertaClassifier, "BAAI/bge-reranker-v2-m3"),
+        Decoder("LlamaModel", DecoderFamily.Llama, false, "intfloat/e5-mistral-7b-instruct (Llama backbone)"),
+        Decoder("MistralModel", DecoderFamily.Mistral, false, "intfloat/e5-mistral-7b-instruct"),
+        Decoder("Qwen2Model", DecoderFamily.Qwen2, false, "Alibaba-NLP/gte-Qwen2-1.5B-instruct"),
+        Decoder("Qwen3Model", DecoderFamily.Qwen3, false, "Qwen/Qwen3-Embedding-0.6B"),
+        Decoder("Qwen3ForSequenceClassification", DecoderFamily.Qwen3, true, "tomaarsen/Qwen3-Reranker-0.6B-seq-cls"),
+    ];
+
+    static PoolingArchitectureEntry Encoder(string arch, EncoderFamily family, EncoderHead head, string examples) =>
+        new(arch, family.Name, head == EncoderHead.None ? EmbedTasks : ClassifyTasks, examples,
+            (c, w, t, d) => new BertModel(c, family, head, w, t, d));
+
+    static PoolingArchitectureEntry Decoder(string arch, DecoderFamily family, bool classifier, string examples) =>
+        new(arch, family.Name, classifier ? ClassifyTasks : EmbedTasks, examples,
+            (c, w, t, d) => new DecoderEmbeddingModel(c, family, classifier, w, t, d));
+
+    public static IReadOnlyList<PoolingArchitectureEntry> Supported => Entries;
+
+    public static bool IsPooling(string architecture) => Entries.Any(e => e.Architecture == architecture);
+
+    public static PoolingArchitectureEntry Get(string architecture) =>
+        Entries.FirstOrDefault(e => e.Architecture == architecture)
+        ?? throw new UnsupportedArchitectureException(
+            $"Pooling architecture '{architecture}' is not supported. Supported pooling architectures: {string.Join(", ", Entries.Select(e => e.Architecture))}.");
+}
