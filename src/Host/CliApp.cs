@@ -19,6 +19,7 @@ public static class CliApp
         (EnvCommand.Spec, a => Task.FromResult(EnvCommand.Run(a))),
         (ModelsCommand.Spec, a => Task.FromResult(ModelsCommand.Run(a))),
         (BenchSchedulerCommand.Spec, a => Task.FromResult(BenchSchedulerCommand.Run(a))),
+        (BenchThroughputCommand.Spec, a => Task.FromResult(BenchThroughputCommand.Run(a))),
         (BenchLatencyCommand.Spec, a => Task.FromResult(BenchLatencyCommand.Run(a))),
     ];
 
