@@ -11,7 +11,7 @@ internal static class Filters
     {
         ["abs"] = (v, _) => v switch
         {
-            long l => Math.Abs(l),
+            long l => (object)Math.Abs(l),
             double d => Math.Abs(d),
             bool b => b ? 1L : 0L,
             _ => throw new RenderError($"bad operand type for abs(): '{PyOps.TypeName(v)}'"),

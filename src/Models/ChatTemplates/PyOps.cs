@@ -180,9 +180,9 @@ internal static class PyOps
         bool ints = a is not double && b is not double;
         switch (op)
         {
-            case "+": return ints ? AsLong(a) + AsLong(b) : ToDouble(a) + ToDouble(b);
-            case "-": return ints ? AsLong(a) - AsLong(b) : ToDouble(a) - ToDouble(b);
-            case "*": return ints ? AsLong(a) * AsLong(b) : ToDouble(a) * ToDouble(b);
+            case "+": return ints ? (object)(AsLong(a) + AsLong(b)) : ToDouble(a) + ToDouble(b);
+            case "-": return ints ? (object)(AsLong(a) - AsLong(b)) : ToDouble(a) - ToDouble(b);
+            case "*": return ints ? (object)(AsLong(a) * AsLong(b)) : ToDouble(a) * ToDouble(b);
             case "/":
                 if (ToDouble(b) == 0) throw new RenderError("division by zero");
                 return ToDouble(a) / ToDouble(b);
@@ -228,7 +228,7 @@ internal static class PyOps
 
     public static object? Negate(object? v) => v switch
     {
-        long l => -l,
+        long l => (object)(-l),
         double d => -d,
         bool b => b ? -1L : 0L,
         Undefined u => throw u.Fail(),
