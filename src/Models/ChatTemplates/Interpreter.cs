@@ -176,7 +176,7 @@ internal sealed class Interpreter
                 else v = new Undefined($"parameter '{p.Name}' was not provided");
                 scope.Set(p.Name, v);
             }
-            scope.Set("varargs", args.Positional.Skip(ps.Count).ToList());
+            scope.Set("varargs", args.Positional.Skip(ps.Count).ToArray());
             if (named.Remove("caller", out var caller)) scope.Set("caller", caller);
             var kwargs = new PyDict();
             foreach (var kv in named) kwargs[kv.Key] = kv.Value;

@@ -33,7 +33,7 @@ internal sealed class PyKeyComparer : IEqualityComparer<object>
     public int GetHashCode(object o) => o switch
     {
         string s => s.GetHashCode(),
-        bool b => b ? 1 : 0,
+        bool b => (b ? 1.0 : 0.0).GetHashCode(),
         long l => ((double)l).GetHashCode(),
         double d => d.GetHashCode(),
         object?[] t => t.Length,
