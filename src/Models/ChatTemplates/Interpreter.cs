@@ -7,6 +7,24 @@ internal sealed class Interpreter
 {
     private enum Flow { Normal, Break, Continue }
 
+    // Macro calls and recursive loops nest the CLR stack; fail cleanly long before it overflows.
+    private const int MaxCallDepth = 100;
+    private int _callDepth;
+
+    private T Nested<T>(Func<T> body)
+    {
+        if (_callDepth >= MaxCallDepth) throw new RenderError("maximum recursion depth exceeded");
+        _callDepth++;
+        try
+        {
+            return body();
+        }
+        finally
+        {
+            _callDepth--;
+        }
+    }
+
     public void Run(List<Stmt> body, Scope scope, StringBuilder output) => Exec(body, scope, output);
 
     private Flow Exec(List<Stmt> body, Scope scope, StringBuilder output)
@@ -121,7 +139,7 @@ internal sealed class Interpreter
             return output.ToString();
         }
         Callable? recurse = f.Recursive
-            ? new Callable("loop", a => RunFor(f, a.Required(0, "iterable", "loop"), scope, depth + 1))
+            ? new Callable("loop", a => Nested(() => RunFor(f, a.Required(0, "iterable", "loop"), scope, depth + 1)))
             : null;
         var loop = new LoopContext(items, depth, recurse);
         for (int i = 0; i < items.Count; i++)
@@ -161,7 +179,7 @@ internal sealed class Interpreter
     }
 
     private Callable MakeMacro(string name, List<MacroParam> ps, List<Stmt> body, Scope defScope) =>
-        new(name, args =>
+        new(name, args => Nested(() =>
         {
             var scope = new Scope(defScope);
             var named = new Dictionary<string, object?>();
@@ -182,7 +200,7 @@ internal sealed class Interpreter
             foreach (var kv in named) kwargs[kv.Key] = kv.Value;
             scope.Set("kwargs", kwargs);
             return Render(body, scope);
-        });
+        }));
 
     // ---- expressions ----
 

@@ -176,7 +176,11 @@ internal static class PyOps
                 break;
         }
         if (!IsNumber(a) || !IsNumber(b))
+        {
+            if (op == "+" && a is string or List<object?> or object?[])
+                throw new RenderError($"can only concatenate {TypeName(a)} (not \"{TypeName(b)}\") to {TypeName(a)}");
             throw new RenderError($"unsupported operand type(s) for {op}: '{TypeName(a)}' and '{TypeName(b)}'");
+        }
         bool ints = a is not double && b is not double;
         switch (op)
         {

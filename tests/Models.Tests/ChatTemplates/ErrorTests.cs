@@ -66,6 +66,8 @@ public class ErrorTests
     [InlineData("{{ foo.bar }}", 1, "'foo' is undefined")]
     [InlineData("{{ d.zz + 1 }}", 1, "'dict object' has no attribute 'zz'")]
     [InlineData("{{ 1 + 'a' }}", 1, "unsupported operand type(s) for +: 'int' and 'str'")]
+    [InlineData("{{ 'a' + 1 }}", 1, "can only concatenate str (not \"int\") to str")]
+    [InlineData("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", 1, "maximum recursion depth exceeded")]
     [InlineData("{{ 'a' < 1 }}", 1, "'<' not supported between instances of 'str' and 'int'")]
     [InlineData("{{ 1 / 0 }}", 1, "division by zero")]
     [InlineData("{% for x in 5 %}{% endfor %}", 1, "'int' object is not iterable")]
