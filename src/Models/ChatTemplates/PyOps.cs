@@ -182,41 +182,62 @@ internal static class PyOps
             throw new RenderError($"unsupported operand type(s) for {op}: '{TypeName(a)}' and '{TypeName(b)}'");
         }
         bool ints = a is not double && b is not double;
-        switch (op)
+        try
         {
-            case "+": return ints ? (object)(AsLong(a) + AsLong(b)) : ToDouble(a) + ToDouble(b);
-            case "-": return ints ? (object)(AsLong(a) - AsLong(b)) : ToDouble(a) - ToDouble(b);
-            case "*": return ints ? (object)(AsLong(a) * AsLong(b)) : ToDouble(a) * ToDouble(b);
-            case "/":
-                if (ToDouble(b) == 0) throw new RenderError("division by zero");
-                return ToDouble(a) / ToDouble(b);
-            case "//":
-                if (ToDouble(b) == 0) throw new RenderError("integer division or modulo by zero");
-                if (ints) return FloorDiv(AsLong(a), AsLong(b));
-                return Math.Floor(ToDouble(a) / ToDouble(b));
-            case "%":
-                if (ToDouble(b) == 0) throw new RenderError("integer division or modulo by zero");
-                if (ints)
-                {
-                    long x = AsLong(a), y = AsLong(b);
-                    return x - FloorDiv(x, y) * y;
-                }
-                else
-                {
-                    double x = ToDouble(a), y = ToDouble(b);
-                    double m = x % y;
-                    return m != 0 && (m < 0) != (y < 0) ? m + y : m;
-                }
-            case "**":
-                if (ints && AsLong(b) >= 0)
-                {
-                    long r = 1, bs = AsLong(a);
-                    for (long e = AsLong(b); e > 0; e--) r *= bs;
-                    return r;
-                }
-                return Math.Pow(ToDouble(a), ToDouble(b));
+            return Arithmetic(op, a, b, ints);
         }
-        throw new RenderError($"unknown operator {op}");
+        catch (OverflowException)
+        {
+            throw new RenderError("integer overflow: integers beyond 64 bits are not supported");
+        }
+    }
+
+    private static object? Arithmetic(string op, object? a, object? b, bool ints)
+    {
+        checked
+        {
+            switch (op)
+            {
+                case "+": return ints ? (object)(AsLong(a) + AsLong(b)) : ToDouble(a) + ToDouble(b);
+                case "-": return ints ? (object)(AsLong(a) - AsLong(b)) : ToDouble(a) - ToDouble(b);
+                case "*": return ints ? (object)(AsLong(a) * AsLong(b)) : ToDouble(a) * ToDouble(b);
+                case "/":
+                    if (ToDouble(b) == 0) throw new RenderError("division by zero");
+                    return ToDouble(a) / ToDouble(b);
+                case "//":
+                    if (ToDouble(b) == 0) throw new RenderError("integer division or modulo by zero");
+                    if (ints) return FloorDiv(AsLong(a), AsLong(b));
+                    return Math.Floor(ToDouble(a) / ToDouble(b));
+                case "%":
+                    if (ToDouble(b) == 0) throw new RenderError("integer division or modulo by zero");
+                    if (ints)
+                    {
+                        long x = AsLong(a), y = AsLong(b);
+                        return x - FloorDiv(x, y) * y;
+                    }
+                    else
+                    {
+                        double x = ToDouble(a), y = ToDouble(b);
+                        double m = x % y;
+                        return m != 0 && (m < 0) != (y < 0) ? m + y : m;
+                    }
+                case "**":
+                    if (ints && AsLong(b) >= 0) return IntPow(AsLong(a), AsLong(b));
+                    return Math.Pow(ToDouble(a), ToDouble(b));
+                default:
+                    throw new RenderError($"unknown operator {op}");
+            }
+        }
+    }
+
+    private static long IntPow(long b, long e)
+    {
+        if (b is 0 or 1) return e == 0 ? 1 : b;
+        if (b == -1) return e % 2 == 0 ? 1 : -1;
+        long r = 1;
+        // |b| >= 2 overflows within 64 steps, so the loop is short.
+        for (; e > 0; e--) r = checked(r * b);
+        return r;
     }
 
     private static bool IsInt(object? v) => v is long or bool;

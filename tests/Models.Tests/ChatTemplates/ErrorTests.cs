@@ -75,6 +75,7 @@ public class ErrorTests
     [InlineData("{% set x = 1 %}\n{% set x.y = 2 %}", 2, "cannot assign attribute on non-namespace object")]
     [InlineData("{{ msgs | tojson }}{{ undefined_thing | tojson }}", 1, "Object of type Undefined is not JSON serializable")]
     [InlineData("{{ range(1000000) | length }}", 1, "Range too big")]
+    [InlineData("{{ 2 ** 62 * 4 }}", 1, "integer overflow")]
     public void RenderErrorsNameLineAndCause(string template, int line, string message)
     {
         var ex = Assert.Throws<TemplateException>(() => Jinja.Render(template));
