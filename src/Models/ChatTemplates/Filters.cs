@@ -346,9 +346,12 @@ internal static class Filters
         return n;
     }
 
+    // jinja2's map/select family yield nothing for a falsy input (None included) instead of failing.
+    private static IEnumerable<object?> IterateIfTruthy(object? v) => PyOps.Truthy(v) ? PyOps.Iterate(v) : [];
+
     private static object? Map(object? v, Arguments a)
     {
-        var items = PyOps.Iterate(v);
+        var items = IterateIfTruthy(v);
         if (a.Count == 0 && a.TryGet(-1, "attribute", out var attr))
         {
             var get = Getter(attr, a.Get(-1, "default"));
@@ -361,7 +364,7 @@ internal static class Filters
 
     private static object? Select(object? v, Arguments a, bool attr, bool keep)
     {
-        var items = PyOps.Iterate(v);
+        var items = IterateIfTruthy(v);
         Func<object?, object?> get = x => x;
         int i = 0;
         if (attr) get = Getter(a.Required(i++, "attribute", "selectattr"));
