@@ -197,7 +197,7 @@ internal static class Filters
     private static object? Indent(object? v, Arguments a)
     {
         var w = a.Get(0, "width", 4L);
-        string ind = w is string ws ? ws : new string(' ', (int)PyOps.AsLong(w));
+        string ind = w is string ws ? ws : new string(' ', PyOps.Size(PyOps.AsLong(w)));
         bool first = PyOps.Truthy(a.Get(1, "first", false));
         bool blank = PyOps.Truthy(a.Get(2, "blank", false));
         var lines = PyStr.SplitLines(Str(v) + "\n");

@@ -43,9 +43,9 @@ internal sealed class Interpreter
         {
             return ExecCore(stmt, scope, output);
         }
-        catch (RenderError e)
+        catch (Exception e) when (IsRenderFailure(e))
         {
-            throw new TemplateException(e.Message, stmt.Line, stmt.Column, e);
+            throw new TemplateException(Describe(e), stmt.Line, stmt.Column, e);
         }
     }
 
@@ -210,11 +210,20 @@ internal sealed class Interpreter
         {
             return EvalCore(e, scope);
         }
-        catch (RenderError err)
+        catch (Exception err) when (IsRenderFailure(err))
         {
-            throw new TemplateException(err.Message, e.Line, e.Column, err);
+            throw new TemplateException(Describe(err), e.Line, e.Column, err);
         }
     }
+
+    // Anything a template can provoke (bad arguments, casts, huge sizes) surfaces as a TemplateException
+    // at the innermost failing node; already-located errors pass through.
+    private static bool IsRenderFailure(Exception e) =>
+        e is not TemplateException and not OutOfMemoryException and not StackOverflowException;
+
+    // Sorting wraps comparison failures; report the template-level cause.
+    private static string Describe(Exception e) =>
+        e is InvalidOperationException { InnerException: RenderError inner } ? inner.Message : e.Message;
 
     private object? EvalCore(Expr e, Scope scope)
     {

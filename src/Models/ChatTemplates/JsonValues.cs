@@ -96,7 +96,7 @@ internal static class JsonValues
         {
             null or Undefined => null,
             string s => s,
-            long n => new string(' ', (int)Math.Max(0, n)),
+            long n => new string(' ', PyOps.Size(n)),
             _ => throw new RenderError("indent must be an int or a string"),
         };
         itemSep ??= ind == null ? ", " : ",";

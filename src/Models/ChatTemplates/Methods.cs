@@ -59,7 +59,7 @@ internal static class Methods
         "isspace" => Make(name, _ => s.Length > 0 && s.All(char.IsWhiteSpace)),
         "isupper" => Make(name, _ => s.Any(char.IsLetter) && !s.Any(char.IsLower)),
         "islower" => Make(name, _ => s.Any(char.IsLetter) && !s.Any(char.IsUpper)),
-        "zfill" => Make(name, a => ZFill(s, (int)PyOps.AsLong(a.Required(0, "width", name)))),
+        "zfill" => Make(name, a => ZFill(s, PyOps.Size(PyOps.AsLong(a.Required(0, "width", name))))),
         "center" => Make(name, a => PyFormat.FormatSpec(s, FillOf(a) + "^" + PyOps.AsLong(a.Required(0, "width", name)))),
         "ljust" => Make(name, a => PyFormat.FormatSpec(s, FillOf(a) + "<" + PyOps.AsLong(a.Required(0, "width", name)))),
         "rjust" => Make(name, a => PyFormat.FormatSpec(s, FillOf(a) + ">" + PyOps.AsLong(a.Required(0, "width", name)))),
@@ -79,6 +79,7 @@ internal static class Methods
     private static string ZFill(string s, int width)
     {
         if (s.Length >= width) return s;
+        PyOps.Size(width);
         bool sign = s.Length > 0 && s[0] is '-' or '+';
         return sign ? s[0] + s[1..].PadLeft(width - 1, '0') : s.PadLeft(width, '0');
     }

@@ -285,6 +285,7 @@ internal static class PyFormat
     private static string Pad(string s, int? width, char align, char fill)
     {
         if (width is not int w || s.Length >= w) return s;
+        PyOps.Size(w);
         if (fill == '0' && align == '>' && s.Length > 0 && s[0] is '-' or '+' or ' ')
             return s[0] + s[1..].PadLeft(w - 1, '0');
         return align switch

@@ -169,7 +169,7 @@ internal static class PyOps
             case "*":
                 if (a is string rs && IsInt(b)) return Repeat(rs, AsLong(b));
                 if (IsInt(a) && b is string rs2) return Repeat(rs2, AsLong(a));
-                if (a is List<object?> rl && IsInt(b)) return Enumerable.Repeat(rl, (int)Math.Max(0, AsLong(b))).SelectMany(x => x).ToList();
+                if (a is List<object?> rl && IsInt(b)) return Enumerable.Repeat(rl, Size(AsLong(b) * Math.Max(1, rl.Count)) / Math.Max(1, rl.Count)).SelectMany(x => x).ToList();
                 break;
             case "%":
                 if (a is string fmt) return PyFormat.Percent(fmt, b);
@@ -242,7 +242,14 @@ internal static class PyOps
 
     private static bool IsInt(object? v) => v is long or bool;
 
-    private static string Repeat(string s, long n) => n <= 0 ? "" : string.Concat(Enumerable.Repeat(s, (int)n));
+    private static string Repeat(string s, long n) => n <= 0 ? "" : string.Concat(Enumerable.Repeat(s, Size(n * Math.Max(1, s.Length)) / Math.Max(1, s.Length)));
+
+    /// <summary>Largest string or list a template may build in one operation.</summary>
+    public const int MaxSize = 1 << 26;
+
+    /// <summary>Validates a size a template asked for, so huge requests fail as template errors.</summary>
+    public static int Size(long n) =>
+        n > MaxSize ? throw new RenderError($"result too large ({n} elements; the limit is {MaxSize})") : (int)Math.Max(0, n);
 
     private static long FloorDiv(long a, long b)
     {

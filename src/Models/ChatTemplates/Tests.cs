@@ -25,7 +25,9 @@ internal static class Tests
         ["callable"] = (v, _) => v is Callable,
         ["even"] = (v, _) => PyOps.AsLong(v) % 2 == 0,
         ["odd"] = (v, _) => PyOps.AsLong(v) % 2 != 0,
-        ["divisibleby"] = (v, a) => PyOps.AsLong(v) % PyOps.AsLong(a.Required(0, "num", "divisibleby")) == 0,
+        ["divisibleby"] = (v, a) => PyOps.AsLong(a.Required(0, "num", "divisibleby")) is var n && n != 0
+            ? PyOps.AsLong(v) % n == 0
+            : throw new RenderError("integer modulo by zero"),
         ["equalto"] = (v, a) => PyOps.Equal(v, Arg(a, "equalto")),
         ["eq"] = (v, a) => PyOps.Equal(v, Arg(a, "eq")),
         ["=="] = (v, a) => PyOps.Equal(v, Arg(a, "==")),

@@ -76,6 +76,11 @@ public class ErrorTests
     [InlineData("{{ msgs | tojson }}{{ undefined_thing | tojson }}", 1, "Object of type Undefined is not JSON serializable")]
     [InlineData("{{ range(1000000) | length }}", 1, "Range too big")]
     [InlineData("{{ 2 ** 62 * 4 }}", 1, "integer overflow")]
+    [InlineData("{{ 'x' * 99999999999 }}", 1, "result too large")]
+    [InlineData("{{ 'x' | center(99999999999) }}", 1, "")]
+    [InlineData("{{ [1, 'a'] | sort }}", 1, "'<' not supported between instances of")]
+    [InlineData("{{ '%d' % 'a' }}", 1, "'str' object cannot be interpreted as an integer")]
+    [InlineData("{{ 3 is divisibleby 0 }}", 1, "integer modulo by zero")]
     public void RenderErrorsNameLineAndCause(string template, int line, string message)
     {
         var ex = Assert.Throws<TemplateException>(() => Jinja.Render(template));
