@@ -30,8 +30,8 @@ internal static class Filters
         ["forceescape"] = (v, _) => Escape(Str(v)),
         ["first"] = (v, _) => PyOps.Iterate(v).Take(1).ToList() is [var x] ? x : new Undefined("No first item, sequence was empty."),
         ["last"] = (v, _) => PyOps.Iterate(v).ToList() is { Count: > 0 } l ? l[^1] : new Undefined("No last item, sequence was empty."),
-        ["float"] = (v, a) => ToFloat(v, a.Get(0, "default", 0.0)),
-        ["int"] = (v, a) => ToInt(v, a.Get(0, "default", 0L), PyOps.AsLong(a.Get(1, "base", 10L))),
+        ["float"] = (v, a) => v is Undefined u ? throw u.Fail() : ToFloat(v, a.Get(0, "default", 0.0)),
+        ["int"] = (v, a) => v is Undefined u ? throw u.Fail() : ToInt(v, a.Get(0, "default", 0L), PyOps.AsLong(a.Get(1, "base", 10L))),
         ["format"] = (v, a) => a.Named.Count > 0
             ? PyFormat.Percent(Str(v), NamedDict(a))
             : PyFormat.Percent(Str(v), a.Positional.ToArray()),

@@ -236,7 +236,8 @@ internal static class PyFormat
             if (conv == 's' && prec is int p && body.Length > p) body = body[..p];
             sb.Append(Pad(body, width, flags.Contains('-') ? '<' : '>', flags.Contains('0') && conv != 's' && !flags.Contains('-') ? '0' : ' '));
         }
-        if (dict == null && ai < list.Count && args is object?[])
+        // Python skips this check when the argument supports item access (dict, list).
+        if (ai < list.Count && args is not (PyDict or List<object?>))
             throw new RenderError("not all arguments converted during string formatting");
         return sb.ToString();
     }

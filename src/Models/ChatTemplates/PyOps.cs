@@ -157,6 +157,7 @@ internal static class PyOps
 
     public static object? Binary(string op, object? a, object? b)
     {
+        if (op == "%" && a is string fmtStr && b is Undefined) return PyFormat.Percent(fmtStr, new PyDict());
         if (a is Undefined ua) throw ua.Fail();
         if (b is Undefined ub) throw ub.Fail();
         switch (op)
@@ -169,7 +170,8 @@ internal static class PyOps
             case "*":
                 if (a is string rs && IsInt(b)) return Repeat(rs, AsLong(b));
                 if (IsInt(a) && b is string rs2) return Repeat(rs2, AsLong(a));
-                if (a is List<object?> rl && IsInt(b)) return Enumerable.Repeat(rl, Size(AsLong(b) * Math.Max(1, rl.Count)) / Math.Max(1, rl.Count)).SelectMany(x => x).ToList();
+                if (a is List<object?> rl && IsInt(b)) return RepeatList(rl, AsLong(b));
+                if (IsInt(a) && b is List<object?> rl2) return RepeatList(rl2, AsLong(a));
                 break;
             case "%":
                 if (a is string fmt) return PyFormat.Percent(fmt, b);
@@ -207,7 +209,7 @@ internal static class PyOps
                 case "//":
                     if (ToDouble(b) == 0) throw new RenderError("integer division or modulo by zero");
                     if (ints) return FloorDiv(AsLong(a), AsLong(b));
-                    return Math.Floor(ToDouble(a) / ToDouble(b));
+                    return FloatFloorDiv(ToDouble(a), ToDouble(b));
                 case "%":
                     if (ToDouble(b) == 0) throw new RenderError("integer division or modulo by zero");
                     if (ints)
@@ -219,7 +221,8 @@ internal static class PyOps
                     {
                         double x = ToDouble(a), y = ToDouble(b);
                         double m = x % y;
-                        return m != 0 && (m < 0) != (y < 0) ? m + y : m;
+                        if (m == 0) return Math.CopySign(0.0, y);
+                        return (m < 0) != (y < 0) ? m + y : m;
                     }
                 case "**":
                     if (ints && AsLong(b) >= 0) return IntPow(AsLong(a), AsLong(b));
@@ -228,6 +231,17 @@ internal static class PyOps
                     throw new RenderError($"unknown operator {op}");
             }
         }
+    }
+
+    // CPython's float floor division: derived from fmod so that a == (a // b) * b + a % b holds closely.
+    private static double FloatFloorDiv(double x, double y)
+    {
+        double mod = x % y;
+        double div = (x - mod) / y;
+        if (mod != 0 && (y < 0) != (mod < 0)) div -= 1.0;
+        if (div == 0) return Math.CopySign(0.0, x / y);
+        double floor = Math.Floor(div);
+        return div - floor > 0.5 ? floor + 1.0 : floor;
     }
 
     private static long IntPow(long b, long e)
@@ -243,6 +257,9 @@ internal static class PyOps
     private static bool IsInt(object? v) => v is long or bool;
 
     private static string Repeat(string s, long n) => n <= 0 ? "" : string.Concat(Enumerable.Repeat(s, Size(n * Math.Max(1, s.Length)) / Math.Max(1, s.Length)));
+
+    private static List<object?> RepeatList(List<object?> l, long n) =>
+        n <= 0 ? [] : Enumerable.Repeat(l, Size(n * Math.Max(1, l.Count)) / Math.Max(1, l.Count)).SelectMany(x => x).ToList();
 
     /// <summary>Largest string or list a template may build in one operation.</summary>
     public const int MaxSize = 1 << 26;

@@ -23,8 +23,8 @@ internal static class Tests
         ["iterable"] = (v, _) => v is string or List<object?> or object?[] or PyDict or Undefined,
         ["sequence"] = (v, _) => v is string or List<object?> or object?[] or PyDict or Undefined,
         ["callable"] = (v, _) => v is Callable,
-        ["even"] = (v, _) => PyOps.AsLong(v) % 2 == 0,
-        ["odd"] = (v, _) => PyOps.AsLong(v) % 2 != 0,
+        ["even"] = (v, _) => PyOps.Equal(PyOps.Binary("%", v, 2L), 0L),
+        ["odd"] = (v, _) => PyOps.Equal(PyOps.Binary("%", v, 2L), 1L),
         ["divisibleby"] = (v, a) => PyOps.AsLong(a.Required(0, "num", "divisibleby")) is var n && n != 0
             ? PyOps.AsLong(v) % n == 0
             : throw new RenderError("integer modulo by zero"),

@@ -10,6 +10,8 @@ public class LiteralAndOperatorTests
     [InlineData("{{ 2 ** 10 }} {{ 2 ** -1 }} {{ -2 ** 2 }} {{ 2 ** 0.5 }}", "1024 0.5 4 1.4142135623730951")]
     [InlineData("{{ true + 1 }} {{ 10 - 2.5 }} {{ -(3) }} {{ +4 }}", "2 7.5 -3 4")]
     [InlineData("{{ [1, 2] + [3] }} {{ (1, 2) + (3,) }} {{ 'ab' * 3 }} {{ 3 * 'z' }} {{ [0] * 3 }} {{ 'x' + 'y' }}", "[1, 2, 3] (1, 2, 3) ababab zzz [0, 0, 0] xy")]
+    [InlineData("{{ -4.0 % 2 }} {{ 4.0 % -2 }} {{ 2 // 0.1 }} {{ -7.5 // 2 }} {{ 1 // -0.3 }} {{ -5.5 % 2 }}", "0.0 -0.0 19.0 -4.0 -4.0 0.5")]
+    [InlineData("{{ 3 * [1] }} {{ '%s' % [1] }} {{ 1.5 is odd }} {{ 4.0 is even }}", "[1, 1, 1] [1] False True")]
     public void Arithmetic(string template, string expected) => Assert.Equal(expected, Jinja.Render(template));
 
     [Theory]
