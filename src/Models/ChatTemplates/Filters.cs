@@ -19,7 +19,7 @@ internal static class Filters
         ["attr"] = (v, a) => Methods.Bind(v, Str(a.Required(0, "name", "attr"))) ?? (v is Namespace or LoopContext ? PyOps.GetAttr(v, Str(a.Get(0, "name"))) : new Undefined($"'{PyOps.TypeName(v)} object' has no attribute '{Str(a.Get(0, "name"))}'")),
         ["batch"] = Batch,
         ["capitalize"] = (v, _) => PyStr.Capitalize(Str(v)),
-        ["center"] = (v, a) => PyFormat.FormatSpec(Str(v), "^" + PyOps.AsLong(a.Get(0, "width", 80L))),
+        ["center"] = (v, a) => PyStr.Center(Str(v), PyOps.AsLong(a.Get(0, "width", 80L)), " "),
         ["count"] = (v, _) => PyOps.Length(v),
         ["length"] = (v, _) => PyOps.Length(v),
         ["d"] = Default,
@@ -262,7 +262,8 @@ internal static class Filters
         var getters = attr is null or Undefined
             ? [x => x]
             : Str(attr).Split(',').Select(p => Getter(p.Trim())).ToArray();
-        object? Key(object? x) => getters.Length == 1 ? SortKey(getters[0](x), cs) : getters.Select(g => SortKey(g(x), cs)).ToArray();
+        // With attributes jinja2 compares lists of values, so equal (even undefined) keys never need ordering.
+        object? Key(object? x) => attr is null or Undefined ? SortKey(x, cs) : getters.Select(g => SortKey(g(x), cs)).ToArray();
         var items = PyOps.Iterate(v);
         return (rev ? items.OrderByDescending(Key, PyComparer) : items.OrderBy(Key, PyComparer)).ToList();
     }

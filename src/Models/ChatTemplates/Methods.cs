@@ -60,7 +60,7 @@ internal static class Methods
         "isupper" => Make(name, _ => s.Any(char.IsLetter) && !s.Any(char.IsLower)),
         "islower" => Make(name, _ => s.Any(char.IsLetter) && !s.Any(char.IsUpper)),
         "zfill" => Make(name, a => ZFill(s, PyOps.Size(PyOps.AsLong(a.Required(0, "width", name))))),
-        "center" => Make(name, a => PyFormat.FormatSpec(s, FillOf(a) + "^" + PyOps.AsLong(a.Required(0, "width", name)))),
+        "center" => Make(name, a => PyStr.Center(s, PyOps.AsLong(a.Required(0, "width", name)), FillOf(a))),
         "ljust" => Make(name, a => PyFormat.FormatSpec(s, FillOf(a) + "<" + PyOps.AsLong(a.Required(0, "width", name)))),
         "rjust" => Make(name, a => PyFormat.FormatSpec(s, FillOf(a) + ">" + PyOps.AsLong(a.Required(0, "width", name)))),
         "removeprefix" => Make(name, a => { var p = S(a.Required(0, "prefix", name), name); return s.StartsWith(p, StringComparison.Ordinal) ? s[p.Length..] : s; }),

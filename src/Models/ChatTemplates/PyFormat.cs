@@ -66,6 +66,7 @@ internal static class PyFormat
                 sb.Append('}');
                 break;
             case Undefined:
+                sb.Append("Undefined");
                 break;
             case Namespace ns:
                 sb.Append("<Namespace ");

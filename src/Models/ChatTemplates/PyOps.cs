@@ -118,6 +118,7 @@ internal static class PyOps
                 if (item is not string sub) throw new RenderError($"'in <string>' requires string as left operand, not {TypeName(item)}");
                 return s.Contains(sub, StringComparison.Ordinal);
             case PyDict d:
+                if (item is List<object?> or PyDict) throw new RenderError($"unhashable type: '{TypeName(item)}'");
                 return item != null && d.ContainsKey(item);
             case Undefined:
                 return false;

@@ -61,6 +61,7 @@ internal static class PyStr
             return s;
         }
         if (chars is not string cs) throw new RenderError("strip arg must be None or str");
+        if (cs.Length == 0) return s;
         var set = cs.ToCharArray();
         if (left) s = s.TrimStart(set);
         if (right) s = s.TrimEnd(set);
@@ -118,6 +119,17 @@ internal static class PyStr
         }
         result.Insert(0, s[..end]);
         return result;
+    }
+
+    /// <summary>str.center: an odd padding puts the extra fill on the left only when width is odd.</summary>
+    public static string Center(string s, long width, string fill)
+    {
+        long pad = width - s.Length;
+        if (pad <= 0) return s;
+        PyOps.Size(width);
+        long left = pad / 2 + (pad & width & 1);
+        char c = fill.Length > 0 ? fill[0] : ' ';
+        return new string(c, (int)left) + s + new string(c, (int)(pad - left));
     }
 
     public static string Capitalize(string s) =>

@@ -10,6 +10,7 @@ public class FilterTests
     [InlineData("{{ 'a\\nb\\n\\nc'|indent }}|{{ 'a\\nb'|indent(2, true) }}|{{ 'a\\n\\nb'|indent(2, blank=true) }}", "a\n    b\n\n    c|  a\n  b|a\n  \n  b")]
     [InlineData("{{ 'one two, three_3'|wordcount }} {{ '<a href=\"x\">&\\''|e }} {{ '<b>'|escape }} {{ 'x'|safe }} {{ 5|string ~ 'x' }}", "3 &lt;a href=&#34;x&#34;&gt;&amp;&#39; &lt;b&gt; x 5x")]
     [InlineData("{{ '%s-%d' | format('a', 3) }} {{ '%s-%d-%05.2f-%x-%r' | format('a', 3, 3.14159, 255, 'q') }}", "a-3 a-3-03.14-ff-'q'")]
+    [InlineData("[{{ 'ab'|center(9) }}] [{{ 'abc'|center(8) }}] [{{ 'ab'.center(7, '*') }}] [{{ '  x  '|trim('') }}]", "[    ab   ] [  abc   ] [***ab**] [  x  ]")]
     public void StringFilters(string template, string expected) => Assert.Equal(expected, Jinja.Render(template));
 
     [Theory]
@@ -20,6 +21,7 @@ public class FilterTests
     [InlineData("{{ [3, 5, 1]|min }} {{ [3, 5, 1]|max }} {{ ['b', 'A']|min }} {{ [1, 2, 3]|sum }} {{ [{'v': 2}, {'v': 3}]|sum(attribute='v') }}", "1 5 A 6 5")]
     [InlineData("{{ [1, 2, 3, 4, 5]|batch(2)|list }} {{ [1, 2, 3]|batch(2, 0)|list }}", "[[1, 2], [3, 4], [5]] [[1, 2], [3, 0]]")]
     [InlineData("{{ {'b': 1, 'a': 2}|items|list }} {{ {'b': 1, 'a': 2}|dictsort }} {{ {'b': 1, 'a': 2}|dictsort(by='value', reverse=true) }}", "[('b', 1), ('a', 2)] [('a', 2), ('b', 1)] [('a', 2), ('b', 1)]")]
+    [InlineData("{{ ['b', 'A', 'c']|sort(attribute='n') }} {{ msgs|map(attribute='nope')|list }} {{ [msgs[0].nope, 1] }}", "['b', 'A', 'c'] [Undefined, Undefined, Undefined] [Undefined, 1]")]
     public void SequenceFilters(string template, string expected) => Assert.Equal(expected, Jinja.Render(template));
 
     [Theory]
