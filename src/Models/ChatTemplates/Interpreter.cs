@@ -133,23 +133,24 @@ internal sealed class Interpreter
             }).ToList();
         }
         var output = new StringBuilder();
-        if (items.Count == 0)
-        {
-            if (f.Else != null) Exec(f.Else, new Scope(scope), output);
-            return output.ToString();
-        }
         Callable? recurse = f.Recursive
             ? new Callable("loop", a => Nested(() => RunFor(f, a.Required(0, "iterable", "loop"), scope, depth + 1)))
             : null;
         var loop = new LoopContext(items, depth, recurse);
+        // jinja2 skips `else` only once some iteration ran its body to the end: an iteration left by
+        // break or continue does not count (unlike Python's for/else).
+        bool completedOne = false;
         for (int i = 0; i < items.Count; i++)
         {
             loop.Index0 = i;
             var iter = new Scope(scope);
             Assign(f.Target, items[i], iter);
             iter.Set("loop", loop);
-            if (Exec(f.Body, iter, output) == Flow.Break) break;
+            var flow = Exec(f.Body, iter, output);
+            if (flow == Flow.Normal) completedOne = true;
+            if (flow == Flow.Break) break;
         }
+        if (!completedOne && f.Else != null) Exec(f.Else, new Scope(scope), output);
         return output.ToString();
     }
 

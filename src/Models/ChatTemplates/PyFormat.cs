@@ -73,8 +73,8 @@ internal static class PyFormat
                 AppendRepr(sb, ToDict(ns.Attrs));
                 sb.Append('>');
                 break;
-            case LoopContext:
-                sb.Append("<LoopContext>");
+            case LoopContext loop:
+                sb.Append("<LoopContext ").Append(loop.Index0 + 1).Append('/').Append(PyFormat.Str(loop.Get("length"))).Append('>');
                 break;
             case null or bool or long or double:
                 sb.Append(Str(v));

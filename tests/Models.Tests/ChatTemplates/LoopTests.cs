@@ -9,12 +9,14 @@ public class LoopTests
     [InlineData("{% for x in range(4) %}{{ loop.cycle('odd', 'even') }} {% endfor %}", "odd even odd even ")]
     [InlineData("{% for a in [[1, 2], [3]] %}{% for b in a %}{{ loop.index }}{% endfor %}/{{ loop.index }} {% endfor %}", "12/1 1/2 ")]
     [InlineData("{% for a in [1, 2] %}{% set outer = loop %}{% for b in [1] %}{{ outer.index }}{{ loop.index }} {% endfor %}{% endfor %}", "11 21 ")]
+    [InlineData("{% for x in [1, 2] %}{{ loop }} {% endfor %}", "<LoopContext 1/2> <LoopContext 2/2> ")]
     public void LoopVariables(string template, string expected) => Assert.Equal(expected, Jinja.Render(template));
 
     [Theory]
     [InlineData("{% for x in range(10) if x is odd %}{{ x }}{% if loop.last %}!{% endif %}{% endfor %}", "13579!")]
     [InlineData("{% for x in [] %}a{% else %}empty{% endfor %} {% for x in [1] if x > 5 %}a{% else %}none{% endfor %}", "empty none")]
     [InlineData("{% for m in msgs if m.role != 'system' %}{{ loop.index }}:{{ m.role }} {% endfor %}", "1:user 2:assistant ")]
+    [InlineData("{% for x in [1, 2] %}{{ x }}{% continue %}{% else %}E{% endfor %} {% for x in [1, 2] %}{% if x == 2 %}{% break %}{% endif %}{{ x }}{% else %}E{% endfor %} {% for x in [1, 2] %}{% break %}{% else %}E{% endfor %}", "12E 1 E")]
     public void LoopFilterAndElse(string template, string expected) => Assert.Equal(expected, Jinja.Render(template));
 
     [Theory]
