@@ -10,6 +10,9 @@ public sealed class ChatTemplate
     /// <exception cref="TemplateException">The template has a syntax error.</exception>
     public ChatTemplate(string source) => _template = new JinjaTemplate(source);
 
+    /// <summary>Clock used by strftime_now; local time by default.</summary>
+    public Func<DateTime> Clock { get; init; } = () => DateTime.Now;
+
     /// <exception cref="TemplateException">Rendering failed, the template raised an exception, or
     /// continue_final_message was asked for a conversation it cannot apply to.</exception>
     public string Render(ChatTemplateContext ctx)
@@ -32,7 +35,7 @@ public sealed class ChatTemplate
         vars["documents"] = ctx.Documents?.Select(JsonValues.FromNode).ToList();
         vars["add_generation_prompt"] = ctx.AddGenerationPrompt;
 
-        var rendered = _template.Render(vars);
+        var rendered = _template.Render(vars, Clock);
         return finalContent == null ? rendered : CutAfterFinalMessage(rendered, finalContent);
     }
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Pipeline.Models.ChatTemplates;
@@ -28,4 +29,12 @@ public sealed class ChatTemplateContext
     /// <summary>Extra template variables (e.g. enable_thinking, other special tokens). Values may be JSON
     /// nodes/elements, strings, numbers, bools, null, dictionaries and lists.</summary>
     public IReadOnlyDictionary<string, object?> Extra { get; init; } = new Dictionary<string, object?>();
+
+    /// <summary>The items of a JSON array (e.g. a request's "messages" or "tools") as nodes for this context.</summary>
+    /// <exception cref="ArgumentException"><paramref name="array"/> is not a JSON array.</exception>
+    public static IReadOnlyList<JsonNode?> Nodes(JsonElement array)
+    {
+        if (array.ValueKind != JsonValueKind.Array) throw new ArgumentException($"expected a JSON array, got {array.ValueKind}", nameof(array));
+        return array.EnumerateArray().Select(e => JsonNode.Parse(e.GetRawText())).ToList();
+    }
 }

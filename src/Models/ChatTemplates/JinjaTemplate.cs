@@ -25,10 +25,13 @@ public sealed class JinjaTemplate
     /// dictionaries (string keys) and lists of those.
     /// </summary>
     /// <exception cref="TemplateException">Rendering failed, or the template called raise_exception.</exception>
-    public string Render(IReadOnlyDictionary<string, object?> variables)
+    public string Render(IReadOnlyDictionary<string, object?> variables) => Render(variables, Clock);
+
+    internal string Render(IReadOnlyDictionary<string, object?> variables, Func<DateTime> clock)
     {
+        ArgumentNullException.ThrowIfNull(variables);
         var globals = new Scope(null);
-        Globals.Install(globals, Clock);
+        Globals.Install(globals, clock);
         var top = new Scope(globals);
         foreach (var kv in variables) top.Set(kv.Key, JsonValues.FromClr(kv.Value));
         var sb = new StringBuilder();

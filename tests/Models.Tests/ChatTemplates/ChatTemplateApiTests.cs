@@ -111,6 +111,19 @@ public class ChatTemplateApiTests
     }
 
     [Fact]
+    public void ContextAcceptsJsonElementArrays()
+    {
+        using var request = JsonDocument.Parse("""{"messages": [{"role": "user", "content": "Hi"}], "tools": [{"name": "f"}]}""");
+        var t = new ChatTemplate("{{ messages[0].content }} {{ tools[0].name }} {{ strftime_now('%Y') }}") { Clock = () => new DateTime(2031, 1, 2) };
+        Assert.Equal("Hi f 2031", t.Render(new ChatTemplateContext
+        {
+            Messages = ChatTemplateContext.Nodes(request.RootElement.GetProperty("messages")),
+            Tools = ChatTemplateContext.Nodes(request.RootElement.GetProperty("tools")),
+        }));
+        Assert.Throws<ArgumentException>(() => ChatTemplateContext.Nodes(request.RootElement));
+    }
+
+    [Fact]
     public void JinjaTemplateRendersManyTimes()
     {
         var t = new JinjaTemplate("{% set ns = namespace(n=0) %}{% for x in xs %}{% set ns.n = ns.n + x %}{% endfor %}{{ ns.n }}");
