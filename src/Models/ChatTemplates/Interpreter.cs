@@ -82,7 +82,7 @@ internal sealed class Interpreter
                 return Flow.Normal;
             case CallBlockStmt cb:
             {
-                var caller = MakeMacro("caller", cb.Params, cb.Body, scope);
+                var caller = MakeMacro(null, cb.Params, cb.Body, scope);
                 var target = Eval(cb.Call.Target, scope);
                 var args = BuildArgs(cb.Call.Args, scope);
                 args.Named.Add(new("caller", caller));
@@ -179,12 +179,27 @@ internal sealed class Interpreter
         }
     }
 
-    private Callable MakeMacro(string name, List<MacroParam> ps, List<Stmt> body, Scope defScope) =>
-        new(name, args => Nested(() =>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<List<Stmt>, HashSet<string>> MacroNames = new();
+
+    // `name` is null for a call block's caller, which jinja2 reports as "macro None".
+    private Callable MakeMacro(string? name, List<MacroParam> ps, List<Stmt> body, Scope defScope)
+    {
+        var used = MacroNames.GetValue(body, AstNames.Referenced);
+        bool catchVarargs = used.Contains("varargs"), catchKwargs = used.Contains("kwargs"), catchCaller = used.Contains("caller");
+        string shown = name == null ? "None" : $"'{name}'";
+        return new(name ?? "caller", args => Nested(() =>
         {
+            if (args.Positional.Count > ps.Count && !catchVarargs)
+                throw new RenderError($"macro {shown} takes not more than {ps.Count} argument(s)");
             var scope = new Scope(defScope);
             var named = new Dictionary<string, object?>();
-            foreach (var kv in args.Named) named[kv.Key] = kv.Value;
+            foreach (var kv in args.Named)
+            {
+                int pos = ps.FindIndex(p => p.Name == kv.Key);
+                if (pos >= 0 && pos < args.Positional.Count)
+                    throw new RenderError($"macro {shown} got multiple values for argument '{kv.Key}'");
+                named[kv.Key] = kv.Value;
+            }
             for (int i = 0; i < ps.Count; i++)
             {
                 var p = ps[i];
@@ -195,13 +210,20 @@ internal sealed class Interpreter
                 else v = new Undefined($"parameter '{p.Name}' was not provided");
                 scope.Set(p.Name, v);
             }
+            if (named.Remove("caller", out var caller))
+            {
+                if (!catchCaller) throw new RenderError($"macro {shown} takes no keyword argument 'caller'");
+                scope.Set("caller", caller);
+            }
+            if (named.Count > 0 && !catchKwargs)
+                throw new RenderError($"macro {shown} takes no keyword argument '{named.Keys.First()}'");
             scope.Set("varargs", args.Positional.Skip(ps.Count).ToArray());
-            if (named.Remove("caller", out var caller)) scope.Set("caller", caller);
             var kwargs = new PyDict();
             foreach (var kv in named) kwargs[kv.Key] = kv.Value;
             scope.Set("kwargs", kwargs);
             return Render(body, scope);
         }));
+    }
 
     // ---- expressions ----
 

@@ -81,6 +81,10 @@ public class ErrorTests
     [InlineData("{{ [1, 'a'] | sort }}", 1, "'<' not supported between instances of")]
     [InlineData("{{ '%d' % 'a' }}", 1, "'str' object cannot be interpreted as an integer")]
     [InlineData("{{ 3 is divisibleby 0 }}", 1, "integer modulo by zero")]
+    [InlineData("{% macro a(x, y=2) %}{{ x }}{% endmacro %}{{ a(1, 2, 3) }}", 1, "macro 'a' takes not more than 2 argument(s)")]
+    [InlineData("{% macro a(x) %}{{ x }}{% endmacro %}{{ a(1, z=2) }}", 1, "macro 'a' takes no keyword argument 'z'")]
+    [InlineData("{% macro a(x) %}{{ x }}{% endmacro %}{{ a(1, x=2) }}", 1, "macro 'a' got multiple values for argument 'x'")]
+    [InlineData("{% macro w() %}{{ caller(1) }}{% endmacro %}{% call w() %}X{% endcall %}", 1, "macro None takes not more than 0 argument(s)")]
     public void RenderErrorsNameLineAndCause(string template, int line, string message)
     {
         var ex = Assert.Throws<TemplateException>(() => Jinja.Render(template));
