@@ -7,6 +7,15 @@ internal sealed class Parser
     private int _i;
     private int _loopDepth;
 
+    // Recursive descent uses the CLR stack; refuse absurd nesting instead of overflowing it.
+    private const int MaxNesting = 300;
+    private int _nesting;
+
+    private void Enter()
+    {
+        if (++_nesting > MaxNesting) throw Error("template nesting too deep", Cur);
+    }
+
     private Parser(List<Token> tokens) => _tokens = tokens;
 
     public static List<Stmt> Parse(string source)
@@ -111,6 +120,19 @@ internal sealed class Parser
     }
 
     private Stmt ParseStatement()
+    {
+        Enter();
+        try
+        {
+            return ParseStatementCore();
+        }
+        finally
+        {
+            _nesting--;
+        }
+    }
+
+    private Stmt ParseStatementCore()
     {
         var t = Next();
         switch (t.Text)
@@ -327,6 +349,19 @@ internal sealed class Parser
 
     private Expr ParseExpression()
     {
+        Enter();
+        try
+        {
+            return ParseCondExpr();
+        }
+        finally
+        {
+            _nesting--;
+        }
+    }
+
+    private Expr ParseCondExpr()
+    {
         var t = Cur;
         var expr = ParseOr();
         while (SkipName("if"))
@@ -342,7 +377,9 @@ internal sealed class Parser
     {
         var t = Cur;
         var left = ParseAnd();
-        while (SkipName("or")) left = At(new BinaryExpr("or", left, ParseAnd()), t);
+        int depth = _nesting;
+        while (SkipName("or")) { Enter(); left = At(new BinaryExpr("or", left, ParseAnd()), t); }
+        _nesting = depth;
         return left;
     }
 
@@ -350,15 +387,20 @@ internal sealed class Parser
     {
         var t = Cur;
         var left = ParseNot();
-        while (SkipName("and")) left = At(new BinaryExpr("and", left, ParseNot()), t);
+        int depth = _nesting;
+        while (SkipName("and")) { Enter(); left = At(new BinaryExpr("and", left, ParseNot()), t); }
+        _nesting = depth;
         return left;
     }
 
     private Expr ParseNot()
     {
-        var t = Cur;
-        if (SkipName("not")) return At(new UnaryExpr("not", ParseNot()), t);
-        return ParseCompare();
+        var starts = new List<Token>();
+        while (Cur.IsName("not")) starts.Add(Next());
+        if (_nesting + starts.Count > MaxNesting) throw Error("template nesting too deep", Cur);
+        var expr = ParseCompare();
+        for (int i = starts.Count - 1; i >= 0; i--) expr = At(new UnaryExpr("not", expr), starts[i]);
+        return expr;
     }
 
     private static readonly HashSet<string> CompareOps = ["==", "!=", "<", "<=", ">", ">="];
@@ -390,11 +432,14 @@ internal sealed class Parser
     {
         var t = Cur;
         var left = ParseConcat();
+        int depth = _nesting;
         while (Cur.IsOp("+") || Cur.IsOp("-"))
         {
+            Enter();
             var op = Next().Text;
             left = At(new BinaryExpr(op, left, ParseConcat()), t);
         }
+        _nesting = depth;
         return left;
     }
 
@@ -402,7 +447,9 @@ internal sealed class Parser
     {
         var t = Cur;
         var left = ParseMath2();
-        while (SkipOp("~")) left = At(new BinaryExpr("~", left, ParseMath2()), t);
+        int depth = _nesting;
+        while (SkipOp("~")) { Enter(); left = At(new BinaryExpr("~", left, ParseMath2()), t); }
+        _nesting = depth;
         return left;
     }
 
@@ -410,11 +457,14 @@ internal sealed class Parser
     {
         var t = Cur;
         var left = ParsePow();
+        int depth = _nesting;
         while (Cur.IsOp("*") || Cur.IsOp("/") || Cur.IsOp("//") || Cur.IsOp("%"))
         {
+            Enter();
             var op = Next().Text;
             left = At(new BinaryExpr(op, left, ParsePow()), t);
         }
+        _nesting = depth;
         return left;
     }
 
@@ -422,11 +472,26 @@ internal sealed class Parser
     {
         var t = Cur;
         var left = ParseUnary(true);
-        while (SkipOp("**")) left = At(new BinaryExpr("**", left, ParseUnary(true)), t);
+        int depth = _nesting;
+        while (SkipOp("**")) { Enter(); left = At(new BinaryExpr("**", left, ParseUnary(true)), t); }
+        _nesting = depth;
         return left;
     }
 
     private Expr ParseUnary(bool withFilter)
+    {
+        Enter();
+        try
+        {
+            return ParseUnaryCore(withFilter);
+        }
+        finally
+        {
+            _nesting--;
+        }
+    }
+
+    private Expr ParseUnaryCore(bool withFilter)
     {
         var t = Cur;
         Expr node;
@@ -497,8 +562,22 @@ internal sealed class Parser
 
     private Expr ParsePostfix(Expr node)
     {
+        int depth = _nesting;
+        try
+        {
+            return ParsePostfixChain(node);
+        }
+        finally
+        {
+            _nesting = depth;
+        }
+    }
+
+    private Expr ParsePostfixChain(Expr node)
+    {
         while (true)
         {
+            Enter();
             var t = Cur;
             if (SkipOp("."))
             {
@@ -583,8 +662,22 @@ internal sealed class Parser
 
     private Expr ParseFilterExpr(Expr node)
     {
+        int depth = _nesting;
+        try
+        {
+            return ParseFilterTail(node);
+        }
+        finally
+        {
+            _nesting = depth;
+        }
+    }
+
+    private Expr ParseFilterTail(Expr node)
+    {
         while (true)
         {
+            Enter();
             if (SkipOp("|")) node = ParseFilter(node);
             else if (Cur.IsName("is"))
             {

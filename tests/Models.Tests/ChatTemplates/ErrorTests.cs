@@ -37,6 +37,25 @@ public class ErrorTests
     }
 
     [Fact]
+    public void AbsurdNestingIsASyntaxErrorNotACrash()
+    {
+        var deep = "{{ " + new string('(', 5000) + "1" + new string(')', 5000) + " }}";
+        Assert.Contains("nesting too deep", Assert.Throws<TemplateException>(() => new JinjaTemplate(deep)).Message);
+        var blocks = string.Concat(Enumerable.Repeat("{% if true %}", 5000)) + string.Concat(Enumerable.Repeat("{% endif %}", 5000));
+        Assert.Contains("nesting too deep", Assert.Throws<TemplateException>(() => new JinjaTemplate(blocks)).Message);
+        var nots = "{{ " + string.Concat(Enumerable.Repeat("not ", 5001)) + "false }}";
+        Assert.Contains("nesting too deep", Assert.Throws<TemplateException>(() => new JinjaTemplate(nots)).Message);
+        Assert.Equal("True", Jinja.Render("{{ " + string.Concat(Enumerable.Repeat("not ", 51)) + "false }}"));
+        var sum = "{{ 1" + string.Concat(Enumerable.Repeat(" + 1", 5000)) + " }}";
+        Assert.Contains("nesting too deep", Assert.Throws<TemplateException>(() => new JinjaTemplate(sum)).Message);
+        var attrs = "{{ d" + string.Concat(Enumerable.Repeat(".a", 5000)) + " }}";
+        Assert.Contains("nesting too deep", Assert.Throws<TemplateException>(() => new JinjaTemplate(attrs)).Message);
+        var filters = "{{ s" + string.Concat(Enumerable.Repeat("|upper", 5000)) + " }}";
+        Assert.Contains("nesting too deep", Assert.Throws<TemplateException>(() => new JinjaTemplate(filters)).Message);
+        Assert.Equal("101", Jinja.Render("{{ 1" + string.Concat(Enumerable.Repeat(" + 1", 100)) + " }}"));
+    }
+
+    [Fact]
     public void RaiseExceptionMessageSurfaces()
     {
         var t = new JinjaTemplate("{% for m in msgs %}\n{% if m.role == 'assistant' %}\n{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}\n{% endif %}\n{% endfor %}");
