@@ -81,7 +81,7 @@ internal static class PyStr
                 if (i >= n) break;
                 if (maxsplit >= 0 && result.Count == maxsplit)
                 {
-                    result.Add(s[i..].TrimEnd());
+                    result.Add(s[i..]);
                     break;
                 }
                 int st = i;
@@ -106,8 +106,10 @@ internal static class PyStr
 
     public static List<object?> RSplit(string s, object? sep, long maxsplit)
     {
-        if (maxsplit < 0 || sep is null or Undefined) return Split(s, sep, maxsplit);
-        var sp = (string)sep;
+        if (maxsplit < 0) return Split(s, sep, maxsplit);
+        if (sep is null or Undefined) return RSplitWhitespace(s, maxsplit);
+        if (sep is not string sp) throw new RenderError("must be str or None");
+        if (sp.Length == 0) throw new RenderError("empty separator");
         var result = new List<object?>();
         int end = s.Length;
         while (result.Count < maxsplit)
@@ -130,6 +132,26 @@ internal static class PyStr
         long left = pad / 2 + (pad & width & 1);
         char c = fill.Length > 0 ? fill[0] : ' ';
         return new string(c, (int)left) + s + new string(c, (int)(pad - left));
+    }
+
+    private static List<object?> RSplitWhitespace(string s, long maxsplit)
+    {
+        var result = new List<object?>();
+        int i = s.Length - 1;
+        while (true)
+        {
+            while (i >= 0 && char.IsWhiteSpace(s[i])) i--;
+            if (i < 0) break;
+            if (result.Count == maxsplit)
+            {
+                result.Insert(0, s[..(i + 1)]);
+                break;
+            }
+            int end = i + 1;
+            while (i >= 0 && !char.IsWhiteSpace(s[i])) i--;
+            result.Insert(0, s[(i + 1)..end]);
+        }
+        return result;
     }
 
     public static string Capitalize(string s) =>

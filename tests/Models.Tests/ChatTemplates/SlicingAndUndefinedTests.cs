@@ -16,6 +16,11 @@ public class SlicingAndUndefinedTests
     [InlineData("{{ 'abc'.startswith('ab') }} {{ 'abc'.endswith(('x', 'c')) }} {{ 'aXa'.replace('a', 'b') }} {{ 'hello world'.title() }} {{ 'hello'.capitalize() }}", "True True bXb Hello World Hello")]
     [InlineData("{{ '{} and {}'.format(1, 'b') }} {{ '{0}{1}{0}'.format('a', 'b') }} {{ '{name}!'.format(name='x') }} {{ '{:>5}|{:<4}|{:^5}|{:.2f}|{:05d}'.format('r', 'l', 'c', 3.14159, 42) }}", "1 and b aba x!     r|l   |  c  |3.14|00042")]
     [InlineData("{{ 'abcabc'.find('c') }} {{ 'abcabc'.count('b') }} {{ [1, 2, 1].count(1) }} {{ [1, 2].index(2) }} {{ '12'.isdigit() }} {{ 'ab'.isalpha() }}", "2 2 2 1 True True")]
+    [InlineData("{{ 'a-b-c-d'.rsplit('-', 1) }} {{ 'a-b-c-d'.rsplit('-', 2) }} {{ 'a-b'.rsplit('-') }} {{ '--a--'.rsplit('--', 1) }} {{ 'abc'.rsplit('x', 1) }} {{ ' a b '.rsplit() }} {{ ' a b c '.rsplit(none, 1) }}", "['a-b-c', 'd'] ['a-b', 'c', 'd'] ['a', 'b'] ['--a', ''] ['abc'] ['a', 'b'] [' a b', 'c']")]
+    [InlineData("{{ 'a\\nb\\r\\nc'.splitlines() }} {{ 'k=v=w'.partition('=') }} {{ 'abc'.partition('x') }} {{ 'Ab1'.isalnum() }} {{ '  '.isspace() }} {{ 'ABC'.isupper() }} {{ 'abc'.islower() }} {{ '42'.zfill(5) }} {{ '-4'.zfill(4) }}", "['a', 'b', 'c'] ('k', '=', 'v=w') ('abc', '', '') True True True True 00042 -004")]
+    [InlineData("{{ 'prefix_x'.removeprefix('prefix_') }} {{ 'x.json'.removesuffix('.json') }} {{ 'ab'.ljust(4, '.') }}| {{ 'ab'.rjust(4) }} {{ 'aBc'.swapcase() }} {{ 'hello world'.capitalize() }} {{ 'ab'.casefold() }} {{ 'a b  c'.split(' ') }} {{ 'abcabc'.rfind('b') }}", "x x ab..|   ab AbC Hello world ab ['a', 'b', '', 'c'] 4")]
+    [InlineData("{{ 'a,b'.split(',', 0) }} {{ 'a,b,c'.split(',', -1) }} {{ ' a  b c '.split(none, 1) }} {{ 'aaa'.replace('a', 'b', 0) }} {{ 'abc'.replace('', '-') }} {{ 'xyz'.count('') }}", "['a,b'] ['a', 'b', 'c'] ['a', 'b c '] aaa -a-b-c- 4")]
+    [InlineData("{{ 'abc'.startswith(('x', 'a')) }} {{ 'abc'.startswith('') }} {{ 'Hello World Foo'.title() }} {{ \"they're bill's\"|title }} {{ \"they're bill's\".title() }} {{ 'x1y2'.upper() }}\n", "True True Hello World Foo They're Bill's They'Re Bill'S X1Y2")]
     public void StringMethods(string template, string expected) => Assert.Equal(expected, Jinja.Render(template));
 
     [Theory]
