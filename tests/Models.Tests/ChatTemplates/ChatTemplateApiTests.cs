@@ -133,6 +133,20 @@ public class ChatTemplateApiTests
     }
 
     [Fact]
+    public void OneTemplateRendersConcurrently()
+    {
+        var template = new ChatTemplate(OwnTemplate("qwen3"));
+        var results = new string[64];
+        Parallel.For(0, results.Length, i => results[i] = template.Render(new ChatTemplateContext
+        {
+            Messages = Messages($$"""[{"role": "user", "content": "q{{i}}"}, {"role": "assistant", "content": "<think>t</think>a{{i}}"}, {"role": "user", "content": "again"}]"""),
+            AddGenerationPrompt = true,
+        }));
+        for (int i = 0; i < results.Length; i++)
+            Assert.Equal($"<|im_start|>user\nq{i}<|im_end|>\n<|im_start|>assistant\na{i}<|im_end|>\n<|im_start|>user\nagain<|im_end|>\n<|im_start|>assistant\n", results[i]);
+    }
+
+    [Fact]
     public void StrftimeNowFormatsLikePython()
     {
         var t = new JinjaTemplate("{{ strftime_now('%d %b %Y') }}|{{ strftime_now('%-d %B %Y %H:%M:%S %A %p %I %j %y %a %m') }}")
