@@ -297,7 +297,7 @@ internal static class PyOps
             case PyDict d:
                 if (key != null && d.TryGetValue(key, out var v)) return v;
                 if (key is string ks && Methods.Bind(obj, ks) is { } m) return m;
-                return new Undefined($"'dict object' has no attribute '{PyFormat.Str(key)}'");
+                return Undefined.NoAttribute(d, key);
             case string s:
                 if (key is long or bool)
                 {
@@ -335,7 +335,7 @@ internal static class PyOps
         }
         if (Methods.Bind(obj, name) is { } m) return m;
         if (obj is PyDict d && d.TryGetValue(name, out var v)) return v;
-        return new Undefined(obj == null ? $"'None' has no attribute '{name}'" : $"'{TypeName(obj)} object' has no attribute '{name}'");
+        return Undefined.NoAttribute(obj, name);
     }
 
     public static object? Slice(object? obj, object? start, object? stop, object? step)

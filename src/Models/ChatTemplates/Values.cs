@@ -4,14 +4,31 @@ namespace Pipeline.Models.ChatTemplates;
 // string, List<object?> (list), object?[] (tuple), PyDict (dict), plus the types below.
 
 /// <summary>jinja2's default Undefined: falsy, renders empty, iterates as empty, fails on use.</summary>
-internal sealed class Undefined(string hint)
+internal sealed class Undefined
 {
     public static readonly Undefined Missing = new("value is undefined");
 
+    private readonly string? _hint;
+    private readonly object? _owner;
+    private readonly object? _attribute;
+
+    public Undefined(string hint) => _hint = hint;
+
+    // Attribute misses are frequent (`message.tool_calls is defined`), so their message is built only if used.
+    private Undefined(object? owner, object? attribute)
+    {
+        _owner = owner;
+        _attribute = attribute;
+    }
+
     public static Undefined Named(string name) => new($"'{name}' is undefined");
 
+    public static Undefined NoAttribute(object? owner, object? attribute) => new(owner, attribute);
+
     /// <summary>The UndefinedError message jinja2 would give when this value is used.</summary>
-    public string Hint { get; } = hint;
+    public string Hint => _hint ?? (_owner == null
+        ? $"'None' has no attribute '{PyFormat.Str(_attribute)}'"
+        : $"'{PyOps.TypeName(_owner)} object' has no attribute '{PyFormat.Str(_attribute)}'");
 
     public RenderError Fail() => new(Hint);
 
