@@ -22,7 +22,7 @@ internal static class Tests
         ["mapping"] = (v, _) => v is PyDict,
         ["iterable"] = (v, _) => v is string or List<object?> or object?[] or PyDict or Undefined,
         ["sequence"] = (v, _) => v is string or List<object?> or object?[] or PyDict or Undefined,
-        ["callable"] = (v, _) => v is Callable,
+        ["callable"] = (v, _) => v is Callable or Undefined or LoopContext,
         ["even"] = (v, _) => PyOps.Equal(PyOps.Binary("%", v, 2L), 0L),
         ["odd"] = (v, _) => PyOps.Equal(PyOps.Binary("%", v, 2L), 1L),
         ["divisibleby"] = (v, a) => PyOps.AsLong(a.Required(0, "num", "divisibleby")) is var n && n != 0

@@ -31,5 +31,9 @@ public class SlicingAndUndefinedTests
     [InlineData("[{{ d.zz }}|{{ d['zz'] }}|{{ msgs[0].nope }}|{{ undefined_thing }}]", "[|||]")]
     [InlineData("{% if d.zz %}yes{% else %}no{% endif %} {{ d.zz|length }} {% for x in d.zz %}x{% endfor %}|{{ d.zz ~ 'c' }} {{ d.zz == d.yy }} {{ d.zz is none }}", "no 0 |c True False")]
     [InlineData("{{ not d.zz }} {{ d.zz or 'fallback' }} {{ d.zz and 'x' }}|{{ 'x' in d.zz }}", "True fallback |False")]
+    [InlineData("{{ x is sequence }} {{ x is iterable }} {{ x is mapping }} {{ x is string }} {{ x is number }} {{ x is none }} {{ x is callable }} {{ range is callable }} {{ d.get is callable }} {{ x is lower }} {{ none is lower }} {{ 'ABC1' is upper }}", "True True False False False False True True True False False True")]
+    [InlineData("{{ x == none }} {{ x != 1 }} {{ x in [none] }} {{ none in [x] }} {{ [x]|length }} {{ x|list }} {{ x|string }}| {{ x|lower }}| {{ x|join }}| {{ x|first }}| {{ x|default }}| {{ x|tojson if false else 'skip' }}", "False True False False 1 [] | | | | | skip")]
+    [InlineData("{{ x|items|list }} {{ x|map('upper')|list }} {{ x|select|list }} {{ x|sort }} {{ x|unique|list }} {{ x|reverse|list }} {{ x|trim }}| {{ x|count }}", "[] [] [] [] [] [] | 0")]
+    [InlineData("{% for a in x %}a{% else %}empty{% endfor %} {% if x is not defined and not x %}nd{% endif %} {{ 'yes' if x else 'no' }}\n", "empty nd no")]
     public void Undefined(string template, string expected) => Assert.Equal(expected, Jinja.Render(template));
 }
