@@ -46,7 +46,7 @@ public static class PagedAttention
 
     static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor mask, double scale)
     {
-        var scores = torch.matmul(q, k.transpose(-1, -2)) * scale + mask;
+        var scores = torch.matmul(q, k.transpose(-1, -2)).mul(Scalars.Of(scale)).add(mask);
         var probs = torch.softmax(scores, -1, ScalarType.Float32).to_type(q.dtype);
         return torch.matmul(probs, v);
     }

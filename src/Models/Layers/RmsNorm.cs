@@ -13,8 +13,8 @@ public sealed class RmsNorm(Tensor weight, double eps) : IDisposable
         using var scope = NewDisposeScope();
         var dtype = x.dtype;
         var xf = x.to_type(ScalarType.Float32);
-        var variance = xf.pow(2).mean([-1L], keepdim: true);
-        var normed = (xf * torch.rsqrt(variance + eps)).to_type(dtype);
+        var variance = xf.square().mean([-1L], keepdim: true);
+        var normed = (xf * torch.rsqrt(variance.add(Scalars.Of(eps)))).to_type(dtype);
         return (Weight * normed).MoveToOuterDisposeScope();
     }
 

@@ -112,7 +112,7 @@ public sealed class RotaryEmbedding : IDisposable
                 {
                     int pos = start + i;
                     int len = pos < s.NumPromptTokens ? s.NumPromptTokens : pos + 1;
-                    rows.Add(DynamicInvFreq(len) * (float)pos);
+                    rows.Add(DynamicInvFreq(len).mul(Scalars.Of(pos)));
                 }
             }
             freqs = torch.stack(rows, 0);
@@ -124,7 +124,7 @@ public sealed class RotaryEmbedding : IDisposable
         var emb = torch.cat([freqs, freqs], -1);
         var cos = emb.cos();
         var sin = emb.sin();
-        if (_attentionFactor != 1.0) { cos = cos * (float)_attentionFactor; sin = sin * (float)_attentionFactor; }
+        if (_attentionFactor != 1.0) { cos = cos.mul(Scalars.Of((float)_attentionFactor)); sin = sin.mul(Scalars.Of((float)_attentionFactor)); }
         return (cos.to_type(dtype).MoveToOuterDisposeScope(), sin.to_type(dtype).MoveToOuterDisposeScope());
     }
 

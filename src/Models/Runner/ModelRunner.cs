@@ -129,7 +129,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         if (k < 0) k = (int)vocab;
         var targets = torch.tensor(Enumerable.Range(start + 1, last - start).Select(p => (long)st.PromptTokenIds[p]).ToArray(), device: lp.device).unsqueeze(1);
         var chosen = lp.gather(1, targets);
-        var ranks = (lp > chosen).sum(1).add(1).cpu().data<long>().ToArray();
+        var ranks = (lp > chosen).sum(1).add(Scalars.OneInt).cpu().data<long>().ToArray();
         var chosenVals = chosen.squeeze(1).cpu().data<float>().ToArray();
         float[] topVals = [];
         long[] topIds = [];

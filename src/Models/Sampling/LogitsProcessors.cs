@@ -1,3 +1,4 @@
+using Pipeline.Models.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -27,20 +28,20 @@ public static class LogitsProcessors
             {
                 var mask = torch.ones(vocab, ScalarType.Bool, device);
                 mask.index_put_(torch.tensor(false, device: device), torch.tensor(allowed.Select(i => (long)i).ToArray(), device: device));
-                x.masked_fill_(mask, float.NegativeInfinity);
+                x.masked_fill_(mask, Scalars.NegInf);
             }
             if (row.BadWordsTokenIds is { Count: > 0 } bad)
             {
                 var banned = BannedByBadWords(bad, row.OutputTokenIds ?? []);
-                if (banned.Count > 0) x.index_fill_(0, Ids(banned, device), float.NegativeInfinity);
+                if (banned.Count > 0) x.index_fill_(0, Ids(banned, device), Scalars.NegInf);
             }
             if (row.NumOutputTokens < sp.MinTokens && row.MinTokensStopIds is { Count: > 0 } stops)
-                x.index_fill_(0, Ids(stops, device), float.NegativeInfinity);
+                x.index_fill_(0, Ids(stops, device), Scalars.NegInf);
             if (sp.LogitBias is { Count: > 0 } bias)
             {
                 var ids = Ids(bias.Keys, device);
                 var vals = torch.tensor(bias.Values.Select(v => Math.Clamp(v, -100f, 100f)).ToArray(), device: device);
-                x.index_add_(0, ids, vals, 1);
+                x.index_add_(0, ids, vals, Scalars.One);
             }
             ApplyPenalties(x, sp, row, vocab, device);
         }
@@ -66,7 +67,9 @@ public static class LogitsProcessors
             {
                 var ids = Ids(seen, device);
                 var v = x.index_select(0, ids);
-                var penalized = torch.where(v > 0, v / sp.RepetitionPenalty, v * sp.RepetitionPenalty);
+                using var penalty = sp.RepetitionPenalty.ToScalar();
+                using var zero = 0.0f.ToScalar();
+                var penalized = torch.where(v.gt(zero), v.div(penalty), v.mul(penalty));
                 x.index_copy_(0, ids, penalized);
             }
         }
@@ -75,8 +78,10 @@ public static class LogitsProcessors
             var counts = output.GroupBy(t => t).ToDictionary(g => g.Key, g => g.Count());
             var ids = Ids(counts.Keys, device);
             var c = torch.tensor(counts.Values.Select(n => (float)n).ToArray(), device: device);
-            var delta = c * sp.FrequencyPenalty + sp.PresencePenalty;
-            x.index_add_(0, ids, delta, -1);
+            using var freq = sp.FrequencyPenalty.ToScalar();
+            using var presence = sp.PresencePenalty.ToScalar();
+            var delta = c.mul(freq).add(presence);
+            x.index_add_(0, ids, delta, Scalars.Of(-1));
         }
     }
 

@@ -1,4 +1,5 @@
 using Pipeline.Models.Runner;
+using Pipeline.Models.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -49,7 +50,7 @@ public sealed class Sampler
         var probs = torch.softmax(scaled, -1);
         var minP = torch.tensor(rows.Select(r => r.Params.MinP).ToArray(), device: device).unsqueeze(1);
         var threshold = probs.amax([-1L], keepdim: true) * minP;
-        return scaled.masked_fill(probs < threshold, float.NegativeInfinity);
+        return scaled.masked_fill(probs < threshold, Scalars.NegInf);
     }
 
     static Tensor ApplyTopKTopP(Tensor scaled, IReadOnlyList<SamplingRow> rows, long vocab, Device device)
@@ -61,8 +62,8 @@ public sealed class Sampler
         if (anyTopK)
         {
             var k = torch.tensor(rows.Select(r => (long)(r.Params.TopK > 0 ? Math.Min(r.Params.TopK, vocab) : vocab)).ToArray(), device: device).unsqueeze(1);
-            var kth = sorted.gather(1, k - 1);
-            sorted = sorted.masked_fill(sorted < kth, float.NegativeInfinity);
+            var kth = sorted.gather(1, k.sub(Scalars.OneInt));
+            sorted = sorted.masked_fill(sorted < kth, Scalars.NegInf);
         }
         if (anyTopP)
         {
@@ -70,9 +71,9 @@ public sealed class Sampler
             var probs = torch.softmax(sorted, -1);
             var before = probs.cumsum(-1) - probs; // mass strictly before each token
             var drop = before > p;                // the top token always survives (before = 0)
-            sorted = sorted.masked_fill(drop, float.NegativeInfinity);
+            sorted = sorted.masked_fill(drop, Scalars.NegInf);
         }
-        return torch.full_like(scaled, float.NegativeInfinity).scatter(1, order, sorted);
+        return torch.full_like(scaled, Scalars.NegInf).scatter(1, order, sorted);
     }
 
     static readonly Generator SharedCpuGenerator = new Generator((ulong)Environment.TickCount64);
@@ -82,7 +83,7 @@ public sealed class Sampler
         var noise = torch.empty([rows.Count, vocab], ScalarType.Float32, device);
         for (int i = 0; i < rows.Count; i++)
         {
-            if (rows[i].Params.IsGreedy) { noise[i].fill_(1.0f); continue; }
+            if (rows[i].Params.IsGreedy) { noise[i].fill_(Scalars.One); continue; }
             var gen = rows[i].Generator;
             if (gen == null) noise[i].exponential_(1.0, device.type == DeviceType.CPU ? SharedCpuGenerator : null);
             else
@@ -101,7 +102,7 @@ public sealed class Sampler
         var lp = logits.log_softmax(-1);
         var chosenIdx = torch.tensor(ids.Select(i => (long)i).ToArray(), device: logits.device).unsqueeze(1);
         var chosenLp = lp.gather(1, chosenIdx);
-        var ranks = (lp > chosenLp).sum(1).add(1).to(CPU).data<long>().ToArray();
+        var ranks = (lp > chosenLp).sum(1).add(Scalars.OneInt).to(CPU).data<long>().ToArray();
         var chosenVals = chosenLp.squeeze(1).to(CPU).data<float>().ToArray();
         float[] topVals = [];
         long[] topIdx = [];
