@@ -18,6 +18,7 @@ public static class CliApp
         (TokenizeCommand.DetokenizeSpec, a => Task.FromResult(TokenizeCommand.RunDetokenize(a))),
         (EnvCommand.Spec, a => Task.FromResult(EnvCommand.Run(a))),
         (ModelsCommand.Spec, a => Task.FromResult(ModelsCommand.Run(a))),
+        (BenchTokenizerCommand.Spec, a => Task.FromResult(BenchTokenizerCommand.Run(a))),
         (BenchSchedulerCommand.Spec, a => Task.FromResult(BenchSchedulerCommand.Run(a))),
         (BenchThroughputCommand.Spec, a => Task.FromResult(BenchThroughputCommand.Run(a))),
         (BenchLatencyCommand.Spec, a => Task.FromResult(BenchLatencyCommand.Run(a))),
@@ -49,7 +50,7 @@ public static class CliApp
         catch (CliException e) { return Fail(e.Message, 2); }
         catch (Exception e) when (e is ModelNotFoundException or ModelConfigException or WeightLoadException or UnsupportedArchitectureException
                                       or SamplingParamsException or ArgumentException or InvalidOperationException or NotSupportedException
-                                      or DirectoryNotFoundException or FileNotFoundException or TokenizerLoadException)
+                                      or DirectoryNotFoundException or FileNotFoundException or TokenizerLoadException or Pipeline.Models.ChatTemplates.TemplateException)
         {
             return Fail(e.Message, 1);
         }
