@@ -13,6 +13,7 @@ public static class CliApp
 {
     static readonly (CommandSpec Spec, Func<ParsedArgs, Task<int>> Run)[] Commands =
     [
+        (ServeCommand.Spec, ServeCommand.RunAsync),
         (GenerateCommand.Spec, a => Task.FromResult(GenerateCommand.Run(a))),
         (TokenizeCommand.Spec, a => Task.FromResult(TokenizeCommand.Run(a))),
         (TokenizeCommand.DetokenizeSpec, a => Task.FromResult(TokenizeCommand.RunDetokenize(a))),

@@ -26,6 +26,7 @@ public sealed class PipelineEngine : IAsyncDisposable
     readonly UniqueKillSwitch _killSwitch;
     readonly ConcurrentDictionary<string, byte> _inFlight = new();
     readonly List<ReplicaSpec> _replicas;
+    readonly PipelineOptions _options;
     long _nextId;
     volatile bool _accepting = true;
 
@@ -40,6 +41,7 @@ public sealed class PipelineEngine : IAsyncDisposable
     {
         _system = system;
         _replicas = replicas.ToList();
+        _options = options;
         var ctx = replicas[0].Context;
         var faults = options.Faults;
         _router = system.ActorOf(OutputRouterActor.Props(), "output-router");
@@ -80,7 +82,12 @@ public sealed class PipelineEngine : IAsyncDisposable
         try
         {
             var sink = new LatestOutputSink();
-            await _ingress.Writer.WriteAsync(new GenerateCommand(id, prompt, sp with { OutputKind = RequestOutputKind.Cumulative }, sink, priority, cacheSalt), ct).ConfigureAwait(false);
+            var cmd = new GenerateCommand(id, prompt, sp with { OutputKind = RequestOutputKind.Cumulative }, sink, priority, cacheSalt);
+            if (!_ingress.Writer.TryWrite(cmd))
+            {
+                if (_options.RejectWhenFull) throw new EngineOverloadedException(_options.IngressCapacity);
+                await _ingress.Writer.WriteAsync(cmd, ct).ConfigureAwait(false);
+            }
             using var abortOnCancel = ct.Register(() => _admission.Tell(new AbortRequest(id)));
             RequestOutput? previous = null;
             while (await sink.ReadAsync(ct).ConfigureAwait(false) is { } current)
@@ -126,3 +133,5 @@ public sealed class PipelineEngine : IAsyncDisposable
 }
 
 public sealed class EngineShuttingDownException() : Exception("the engine is shutting down and accepts no new requests");
+
+public sealed class EngineOverloadedException(int capacity) : Exception($"the engine's admission queue is full ({capacity} requests waiting); retry later");

@@ -15,4 +15,6 @@ public sealed record PipelineOptions
     public int StageRetries { get; init; } = 3;
     public TimeSpan StageTimeout { get; init; } = TimeSpan.FromSeconds(30);
     public FaultInjector Faults { get; init; } = FaultInjector.None;
+    /// <summary>Refuse a request at once (<see cref="EngineOverloadedException"/>) instead of waiting when the ingress is full.</summary>
+    public bool RejectWhenFull { get; init; }
 }

@@ -21,6 +21,8 @@ public static class Dispatchers
           }
           throughput = 10
         }
+        # The host decides when to stop (graceful shutdown drains requests first); SIGTERM must not kill the actors.
+        akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
         akka.stdout-loglevel = WARNING
         akka.loglevel = WARNING
         """;

@@ -54,10 +54,36 @@ public sealed class ParsedArgs
         return new ParsedArgs(spec, values, positionals);
     }
 
-    public bool Has(string name) => _values.ContainsKey(name);
+    public bool Has(string name) => _values.ContainsKey(name) || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(EnvName(name))) || ConfigFileValue(name) != null;
 
-    public string? Get(string name) =>
-        _values.TryGetValue(name, out var v) && v.Count > 0 ? v[^1] : _spec.Options.First(o => o.Name == name).Default;
+    /// <summary>
+    /// The option's value: the command line first, then the environment (PIPELINE_MAX_MODEL_LEN for
+    /// --max-model-len), then the config file (--config FILE, JSON object of option names), then the default.
+    /// </summary>
+    public string? Get(string name)
+    {
+        if (_values.TryGetValue(name, out var v) && v.Count > 0) return v[^1];
+        var env = Environment.GetEnvironmentVariable(EnvName(name));
+        if (!string.IsNullOrEmpty(env)) return env;
+        if (ConfigFileValue(name) is string fromFile) return fromFile;
+        return _spec.Options.First(o => o.Name == name).Default;
+    }
+
+    public static string EnvName(string option) => "PIPELINE_" + option.ToUpperInvariant().Replace('-', '_');
+
+    Dictionary<string, string>? _config;
+
+    string? ConfigFileValue(string name)
+    {
+        if (name == "config") return null;
+        if (_config == null)
+        {
+            _config = new Dictionary<string, string>();
+            var path = _spec.Options.Any(o => o.Name == "config") ? Get("config") : null;
+            if (path != null) _config = ConfigFile.Load(path);
+        }
+        return _config.TryGetValue(name, out var v) ? v : null;
+    }
 
     public IReadOnlyList<string> GetAll(string name) => _values.TryGetValue(name, out var v) ? v : [];
 

@@ -1,0 +1,94 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Hosting;
+using Pipeline.Actors.Chat;
+using Pipeline.Actors.Engine;
+using Pipeline.Actors.Stages;
+using Pipeline.Host.Cli;
+using Pipeline.Host.Http;
+using Pipeline.Models.ChatTemplates;
+using Pipeline.Streams;
+using Prometheus;
+
+namespace Pipeline.Host.Commands;
+
+/// <summary>
+/// `pipeline serve`: the hosted service. Akka.Hosting owns the actor system; the model is loaded once per
+/// replica, the actor/stream pipeline started, and the OpenAI-compatible API served. SIGTERM stops admission,
+/// lets in-flight requests finish within --shutdown-timeout, aborts the rest, and exits 0.
+/// </summary>
+public static class ServeCommand
+{
+    public static readonly CommandSpec Spec = new("serve", "Serve a model over an OpenAI-compatible HTTP API.", ["MODEL"],
+    [
+        new("host", "address to listen on (0.0.0.0 for all interfaces)", "127.0.0.1"),
+        new("port", "port to listen on", "8000"),
+        new("served-model-name", "model name clients use (default: the MODEL argument)"),
+        new("api-key", "require 'Authorization: Bearer KEY' on /v1 routes"),
+        new("chat-template", "a Jinja chat template (file or string) instead of the tokenizer's"),
+        new("devices", "comma-separated devices, one data-parallel replica each (e.g. cuda:0,cuda:1 or cpu,cpu); default: one on --device"),
+        new("shutdown-timeout", "seconds in-flight requests may take to finish on shutdown", "30"),
+        new("max-request-body-bytes", "larger request bodies are refused with 413", "33554432"),
+        new("max-pending-requests", "requests queued for admission before new ones get 429", "512"),
+        new("config", "JSON file of option values (names as on the command line); PIPELINE_* environment variables also set options"),
+        .. CommonOptions.Model,
+        .. CommonOptions.Engine,
+    ]);
+
+    public static async Task<int> RunAsync(ParsedArgs args)
+    {
+        var model = args.Positionals.Count > 0 ? args.Positionals[0] : DefaultModel.Path();
+        var engineArgs = CommonOptions.ToEngineArgs(args, model);
+        var devices = (args.Get("devices") ?? engineArgs.Device).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var servedName = args.Get("served-model-name") ?? model;
+        int shutdownSeconds = args.Int("shutdown-timeout");
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Pipeline", LogLevel.Information);
+        builder.WebHost.UseUrls($"http://{args.Get("host")}:{args.Int("port")}");
+        ApiServer.ConfigureLimits(builder, args.GetLong("max-request-body-bytes") ?? 32L << 20);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(shutdownSeconds + 15));
+        builder.Services.AddAkka("pipeline", (ab, _) => ab.AddHocon(ConfigurationFactory.ParseString(Dispatchers.Hocon), HoconAddMode.Prepend));
+        var app = builder.Build();
+
+        // Load before listening so a bad model fails fast with one clear error.
+        var replicas = new List<ReplicaSpec>();
+        foreach (var d in devices)
+        {
+            var a = engineArgs with { Device = d };
+            replicas.Add(new ReplicaSpec(ModelContext.Load(a), a));
+        }
+        var ctx = replicas[0].Context;
+        ChatPromptRenderer? chat = null;
+        string? chatError = null;
+        if (ctx.Tokenizer != null)
+        {
+            try { chat = new ChatPromptRenderer(ctx.Tokenizer, args.Get("chat-template")); }
+            catch (Exception e) when (e is ArgumentException or TemplateException or IOException) { chatError = e.Message; }
+        }
+        else chatError = "this model has no tokenizer, so chat is unavailable; send token-id prompts to /v1/completions";
+
+        ServerContext? server = null;
+        app.UseHttpMetrics();
+        ApiServer.Map(app, () => server, args.Get("api-key"));
+        await app.StartAsync();
+        var system = app.Services.GetRequiredService<ActorSystem>();
+        var engine = PipelineEngine.Start(system, replicas, new PipelineOptions
+        {
+            IngressCapacity = Math.Max(1, args.Int("max-pending-requests")),
+            MaxWaitingPerReplica = engineArgs.MaxNumSeqs,
+            RejectWhenFull = true,
+        });
+        var metrics = new ServingMetrics(servedName);
+        server = new ServerContext { Engine = engine, ServedModelName = servedName, Model = ctx, Chat = chat, ChatTemplateError = chatError, Metrics = metrics };
+        app.Logger.LogInformation("serving {Model} as '{Name}' on {Urls} ({Replicas} replica(s), max_model_len {MaxLen})",
+            ctx.ModelDir, servedName, string.Join(",", app.Urls), replicas.Count, ctx.MaxModelLen);
+
+        app.Lifetime.ApplicationStopping.Register(() =>
+            engine.ShutdownAsync(TimeSpan.FromSeconds(shutdownSeconds)).GetAwaiter().GetResult());
+        await app.WaitForShutdownAsync();
+        foreach (var r in replicas) r.Context.Dispose();
+        return 0;
+    }
+}

@@ -1,0 +1,38 @@
+using System.Text.Json;
+
+namespace Pipeline.Host.Http;
+
+/// <summary>An error answered in OpenAI's JSON shape with an HTTP status; the message names the problem.</summary>
+public sealed class ApiError(int status, string message, string? param = null, string? type = null) : Exception(message)
+{
+    public int Status { get; } = status;
+    public string? Param { get; } = param;
+    public string Type { get; } = type ?? status switch
+    {
+        400 => "BadRequestError",
+        401 => "AuthenticationError",
+        404 => "NotFoundError",
+        413 => "RequestTooLargeError",
+        429 => "RateLimitError",
+        503 => "ServiceUnavailableError",
+        _ => "InternalServerError",
+    };
+
+    public static ApiError BadRequest(string message, string? param = null) => new(400, message, param);
+
+    public static async Task Write(HttpResponse response, int status, string message, string? param, string type)
+    {
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        await using var w = new Utf8JsonWriter(response.Body, Json.WriterOptions);
+        w.WriteStartObject();
+        w.WriteStartObject("error");
+        w.WriteString("message", message);
+        w.WriteString("type", type);
+        if (param == null) w.WriteNull("param"); else w.WriteString("param", param);
+        w.WriteNumber("code", status);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        await w.FlushAsync();
+    }
+}

@@ -1,0 +1,104 @@
+using System.Reflection;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Prometheus;
+
+namespace Pipeline.Host.Http;
+
+/// <summary>The OpenAI-compatible routes, request ids, the API key check, and errors in OpenAI's shape.</summary>
+public static class ApiServer
+{
+    public static void Map(WebApplication app, Func<ServerContext?> server, string? apiKey)
+    {
+        app.Use(async (http, next) =>
+        {
+            var id = http.Request.Headers["X-Request-Id"].FirstOrDefault();
+            if (string.IsNullOrWhiteSpace(id) || id.Length > 128) id = Guid.NewGuid().ToString("N");
+            http.Items["request-id"] = id;
+            http.Response.Headers["X-Request-Id"] = id;
+            try
+            {
+                if (apiKey != null && http.Request.Path.StartsWithSegments("/v1")
+                    && http.Request.Headers.Authorization.FirstOrDefault() != $"Bearer {apiKey}")
+                    throw new ApiError(401, "Unauthorized: a valid API key is required (Authorization: Bearer KEY)");
+                await next(http);
+            }
+            catch (ApiError e) when (!http.Response.HasStarted) { await ApiError.Write(http.Response, e.Status, e.Message, e.Param, e.Type); }
+            catch (JsonException e) when (!http.Response.HasStarted) { await ApiError.Write(http.Response, 400, $"invalid JSON body: {e.Message}", null, "BadRequestError"); }
+            catch (BadHttpRequestException e) when (!http.Response.HasStarted)
+            {
+                int status = e.StatusCode == 413 ? 413 : 400;
+                await ApiError.Write(http.Response, status, status == 413 ? "request body too large" : $"bad request: {e.Message}", null, status == 413 ? "RequestTooLargeError" : "BadRequestError");
+            }
+            catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested) { }
+            catch (Exception e) when (!http.Response.HasStarted)
+            {
+                app.Logger.LogError(e, "request {RequestId} failed", id);
+                await ApiError.Write(http.Response, 500, $"internal error (request id {id}): {e.Message}", null, "InternalServerError");
+            }
+        });
+
+        ServerContext Ready() => server() ?? throw new ApiError(503, "the engine is still starting");
+
+        app.MapGet("/health", async http =>
+        {
+            var s = server();
+            if (s == null || !s.Engine.Accepting) { http.Response.StatusCode = 503; return; }
+            try { await s.Engine.GetStatsAsync().WaitAsync(TimeSpan.FromSeconds(5)); http.Response.StatusCode = 200; }
+            catch (Exception) { http.Response.StatusCode = 503; }
+        });
+        app.MapGet("/version", http => Json.WriteAsync(http.Response, w => w.WriteString("version",
+            Assembly.GetEntryAssembly()?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0")));
+        app.MapGet("/v1/models", http =>
+        {
+            var s = Ready();
+            return Json.WriteAsync(http.Response, w =>
+            {
+                w.WriteString("object", "list");
+                w.WriteStartArray("data");
+                w.WriteStartObject();
+                w.WriteString("id", s.ServedModelName);
+                w.WriteString("object", "model");
+                w.WriteNumber("created", s.Started.ToUnixTimeSeconds());
+                w.WriteString("owned_by", "pipeline");
+                w.WriteString("root", s.Model.ModelDir);
+                w.WriteNumber("max_model_len", s.Model.MaxModelLen);
+                w.WriteEndObject();
+                w.WriteEndArray();
+            });
+        });
+        app.MapPost("/v1/completions", async http => await CompletionsEndpoint.Handle(http, Ready(), await Body(http)));
+        app.MapPost("/v1/chat/completions", async http => await ChatCompletionsEndpoint.Handle(http, Ready(), await Body(http)));
+        app.MapPost("/tokenize", async http => await TokenizeEndpoints.Tokenize(http, Ready(), await Body(http)));
+        app.MapPost("/detokenize", async http => await TokenizeEndpoints.Detokenize(http, Ready(), await Body(http)));
+        app.MapGet("/metrics", async http =>
+        {
+            http.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            if (server() is { } s)
+            {
+                await s.Metrics.RefreshAsync(s.Engine);
+                await http.Response.WriteAsync(s.Metrics.Registry.Export());
+            }
+            await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(http.Response.Body, http.RequestAborted);
+        });
+        app.MapFallback(http => throw new ApiError(404, $"no route {http.Request.Method} {http.Request.Path}"));
+    }
+
+    static async Task<JsonFields> Body(HttpContext http)
+    {
+        if (http.Request.ContentType is { } ct && !ct.Contains("json", StringComparison.OrdinalIgnoreCase))
+            throw ApiError.BadRequest($"unsupported content type '{ct}': send application/json");
+        using var doc = await JsonDocument.ParseAsync(http.Request.Body, Json.ReadOptions, http.RequestAborted);
+        return new JsonFields(doc.RootElement.Clone());
+    }
+
+    public static void ConfigureLimits(WebApplicationBuilder builder, long maxBodyBytes)
+    {
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = maxBodyBytes;
+            k.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
+        });
+        builder.Services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = maxBodyBytes);
+    }
+}

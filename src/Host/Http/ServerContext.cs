@@ -1,0 +1,23 @@
+using Pipeline.Actors.Chat;
+using Pipeline.Actors.Engine;
+using Pipeline.Streams;
+
+namespace Pipeline.Host.Http;
+
+/// <summary>What the endpoints share: the running engine, the served model's name, its tokenizer and chat renderer.</summary>
+public sealed class ServerContext
+{
+    public required PipelineEngine Engine { get; init; }
+    public required string ServedModelName { get; init; }
+    public required ModelContext Model { get; init; }
+    public ChatPromptRenderer? Chat { get; init; }
+    public string? ChatTemplateError { get; init; }
+    public required ServingMetrics Metrics { get; init; }
+    public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
+
+    public void CheckModel(string? requested)
+    {
+        if (requested != null && requested != ServedModelName)
+            throw new ApiError(404, $"The model `{requested}` does not exist. Served model: `{ServedModelName}`.", "model", "NotFoundError");
+    }
+}

@@ -1,0 +1,63 @@
+using Pipeline.Streams;
+
+namespace Pipeline.Host.Http;
+
+/// <summary>
+/// vLLM's Prometheus metrics, same names and label (model_name), so existing dashboards work unchanged. Gauges
+/// and scheduler counters are read from the engine at scrape time; request counters and latencies are recorded
+/// as requests finish.
+/// </summary>
+public sealed class ServingMetrics
+{
+    readonly string _model;
+    readonly PrometheusText.Value _running, _waiting, _kvUsage, _promptTokens, _generationTokens, _success, _preemptions, _prefixQueries, _prefixHits;
+    readonly PrometheusText.Histogram _ttft, _itl, _e2e, _promptHist, _genHist;
+
+    public PrometheusText Registry { get; } = new();
+
+    public ServingMetrics(string modelName)
+    {
+        _model = modelName;
+        var r = Registry;
+        _running = r.Gauge("vllm:num_requests_running", "Number of requests in model execution batches.", "model_name");
+        _waiting = r.Gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.", "model_name");
+        _kvUsage = r.Gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", "model_name");
+        _promptTokens = r.Counter("vllm:prompt_tokens_total", "Number of prefill tokens processed.", "model_name");
+        _generationTokens = r.Counter("vllm:generation_tokens_total", "Number of generation tokens processed.", "model_name");
+        _success = r.Counter("vllm:request_success_total", "Count of successfully processed requests.", "model_name", "finished_reason");
+        _preemptions = r.Counter("vllm:num_preemptions_total", "Cumulative number of preemptions from the engine.", "model_name");
+        _prefixQueries = r.Counter("vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.", "model_name");
+        _prefixHits = r.Counter("vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.", "model_name");
+        double[] latency = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560];
+        double[] tokens = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
+        _ttft = r.Hist("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", latency, "model_name");
+        _itl = r.Hist("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", latency, "model_name");
+        _e2e = r.Hist("vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.", latency, "model_name");
+        _promptHist = r.Hist("vllm:request_prompt_tokens", "Number of prefill tokens processed per request.", tokens, "model_name");
+        _genHist = r.Hist("vllm:request_generation_tokens", "Number of generation tokens processed per request.", tokens, "model_name");
+    }
+
+    public async Task RefreshAsync(PipelineEngine engine)
+    {
+        var stats = await engine.GetStatsAsync();
+        _running.Set(stats.Sum(s => s.Scheduler.NumRunningReqs), _model);
+        _waiting.Set(stats.Sum(s => s.Scheduler.NumWaitingReqs + s.PendingAdmissions), _model);
+        _kvUsage.Set(stats.Average(s => s.Scheduler.KvCacheUsage), _model);
+        _preemptions.Set(stats.Sum(s => s.Scheduler.NumPreemptionsTotal), _model);
+        _prefixQueries.Set(stats.Sum(s => s.Scheduler.PrefixCacheQueries), _model);
+        _prefixHits.Set(stats.Sum(s => s.Scheduler.PrefixCacheHits), _model);
+    }
+
+    /// <summary>Records one finished request.</summary>
+    public void RequestFinished(int promptTokens, int generationTokens, string finishReason, double e2eSeconds, double? ttftSeconds, IReadOnlyList<double> interTokenSeconds)
+    {
+        _promptTokens.Inc(promptTokens, _model);
+        _generationTokens.Inc(generationTokens, _model);
+        _success.Inc(1, _model, finishReason);
+        _promptHist.Observe(promptTokens, _model);
+        _genHist.Observe(generationTokens, _model);
+        _e2e.Observe(e2eSeconds, _model);
+        if (ttftSeconds is double t) _ttft.Observe(t, _model);
+        foreach (var itl in interTokenSeconds) _itl.Observe(itl, _model);
+    }
+}

@@ -1,0 +1,73 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Pipeline.Host.Http;
+
+/// <summary>Server-sent events as OpenAI streams them: `data: {json}` chunks, then `data: [DONE]`.</summary>
+public sealed class SseWriter(HttpResponse response)
+{
+    bool _started;
+
+    public async Task StartAsync()
+    {
+        if (_started) return;
+        _started = true;
+        response.StatusCode = 200;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        await response.Body.FlushAsync();
+    }
+
+    public bool Started => _started;
+
+    public async Task WriteAsync(Action<Utf8JsonWriter> body, CancellationToken ct)
+    {
+        await StartAsync();
+        using var ms = new MemoryStream();
+        ms.Write("data: "u8);
+        using (var w = new Utf8JsonWriter(ms, Json.WriterOptions)) { w.WriteStartObject(); body(w); w.WriteEndObject(); }
+        ms.Write("\n\n"u8);
+        await response.Body.WriteAsync(ms.GetBuffer().AsMemory(0, (int)ms.Length), ct);
+        await response.Body.FlushAsync(ct);
+    }
+
+    public async Task DoneAsync(CancellationToken ct)
+    {
+        await response.Body.WriteAsync(Encoding.ASCII.GetBytes("data: [DONE]\n\n"), ct);
+        await response.Body.FlushAsync(ct);
+    }
+
+    /// <summary>An error after the stream began is sent as one more event (the status is already 200).</summary>
+    public Task ErrorAsync(ApiError e, CancellationToken ct) => WriteAsync(w =>
+    {
+        w.WriteStartObject("error");
+        w.WriteString("message", e.Message);
+        w.WriteString("type", e.Type);
+        w.WriteNumber("code", e.Status);
+        w.WriteEndObject();
+    }, ct);
+}
+
+public static class Json
+{
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    public static readonly JsonDocumentOptions ReadOptions = new() { MaxDepth = 64 };
+
+    public static async Task WriteAsync(HttpResponse response, Action<Utf8JsonWriter> body, int status = 200)
+    {
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms, WriterOptions)) { w.WriteStartObject(); body(w); w.WriteEndObject(); }
+        await response.Body.WriteAsync(ms.GetBuffer().AsMemory(0, (int)ms.Length));
+    }
+
+    public static void Usage(Utf8JsonWriter w, int prompt, int completion)
+    {
+        w.WriteStartObject("usage");
+        w.WriteNumber("prompt_tokens", prompt);
+        w.WriteNumber("completion_tokens", completion);
+        w.WriteNumber("total_tokens", prompt + completion);
+        w.WriteEndObject();
+    }
+}
