@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+
+namespace Pipeline.Host.Tests;
+
+/// <summary>
+/// Starts the real `pipeline serve` on a loopback port over a tiny Llama-shaped model with random (seeded, dummy)
+/// weights and the real Qwen2.5 tokenizer and chat template, and stops it after the tests.
+/// </summary>
+public sealed class ServerFixture : IAsyncLifetime
+{
+    Process? _process;
+    public string ModelDir { get; } = MakeModelDir();
+    public int Port { get; } = FreePort();
+    public string BaseUrl => $"http://127.0.0.1:{Port}";
+    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromMinutes(2) };
+    public const string ModelName = "tiny-chat";
+    public const string ApiKey = "test-key";
+    public static readonly string[] ModelArgs = ["--load-format", "dummy", "--dtype", "float32", "--max-model-len", "256"];
+
+    static string MakeModelDir()
+    {
+        var dir = Directory.CreateTempSubdirectory("chatmodel").FullName;
+        var cfg = JsonNode.Parse(File.ReadAllText(Path.Combine(PipelineProcess.Fixture("llama"), "config.json")))!.AsObject();
+        cfg["vocab_size"] = 151665;
+        cfg["eos_token_id"] = 151645;
+        cfg["bos_token_id"] = 151643;
+        cfg["max_position_embeddings"] = 256;
+        File.WriteAllText(Path.Combine(dir, "config.json"), cfg.ToJsonString());
+        var tok = Path.Combine(AppContext.BaseDirectory, "fixtures", "tokenizers", "qwen2_5");
+        foreach (var f in new[] { "tokenizer.json", "tokenizer_config.json" }) File.Copy(Path.Combine(tok, f), Path.Combine(dir, f));
+        return dir;
+    }
+
+    static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    public async Task InitializeAsync()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipeline.dll"));
+        foreach (var a in new[] { "serve", ModelDir, "--port", Port.ToString(), "--served-model-name", ModelName, "--api-key", ApiKey, "--max-num-seqs", "256" }.Concat(ModelArgs))
+            psi.ArgumentList.Add(a);
+        _process = Process.Start(psi)!;
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"server exited with {_process.ExitCode}");
+            try
+            {
+                var r = await Http.GetAsync(BaseUrl + "/health");
+                if (r.IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException) { }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException("server did not become healthy");
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        Http.Dispose();
+    }
+}
