@@ -15,6 +15,7 @@ public static class ConfigFile
             var result = new Dictionary<string, string>();
             foreach (var p in doc.RootElement.EnumerateObject())
             {
+                if (p.Name.StartsWith('_')) continue; // comments
                 var name = p.Name.Replace('_', '-');
                 result[name] = p.Value.ValueKind switch
                 {
