@@ -21,6 +21,7 @@ public static class CliApp
         (ModelsCommand.Spec, a => Task.FromResult(ModelsCommand.Run(a))),
         (BenchTokenizerCommand.Spec, a => Task.FromResult(BenchTokenizerCommand.Run(a))),
         (BenchSchedulerCommand.Spec, a => Task.FromResult(BenchSchedulerCommand.Run(a))),
+        (BenchServeCommand.Spec, BenchServeCommand.RunAsync),
         (BenchPipelineCommand.Spec, BenchPipelineCommand.RunAsync),
         (BenchThroughputCommand.Spec, a => Task.FromResult(BenchThroughputCommand.Run(a))),
         (BenchLatencyCommand.Spec, a => Task.FromResult(BenchLatencyCommand.Run(a))),
