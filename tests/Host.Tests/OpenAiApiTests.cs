@@ -161,3 +161,19 @@ public class OpenAiApiTests(ServerFixture server) : IClassFixture<ServerFixture>
         Assert.True(chat.GetProperty("count").GetInt32() > 5);
     }
 }
+
+/// <summary>A model directory without tokenizer files: token-id prompts are served, text prompts get a clear 400.</summary>
+public class NoTokenizerServerTests(NoTokenizerServer server) : IClassFixture<NoTokenizerServer>
+{
+    [Fact]
+    public async Task TokenIdPromptsWorkAndTextIsRefused()
+    {
+        var ids = await server.Http.PostAsync(server.BaseUrl + "/v1/completions", new StringContent("""{"prompt":[1,2,3],"max_tokens":3,"temperature":0}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, ids.StatusCode);
+        var text = await server.Http.PostAsync(server.BaseUrl + "/v1/completions", new StringContent("""{"prompt":"hello","max_tokens":3}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, text.StatusCode);
+        Assert.Contains("no tokenizer", await text.Content.ReadAsStringAsync());
+        var chat = await server.Http.PostAsync(server.BaseUrl + "/v1/chat/completions", new StringContent("""{"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, chat.StatusCode);
+    }
+}

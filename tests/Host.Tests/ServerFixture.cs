@@ -9,10 +9,11 @@ namespace Pipeline.Host.Tests;
 /// Starts the real `pipeline serve` on a loopback port over a tiny Llama-shaped model with random (seeded, dummy)
 /// weights and the real Qwen2.5 tokenizer and chat template, and stops it after the tests.
 /// </summary>
-public sealed class ServerFixture : IAsyncLifetime
+public class ServerFixture : IAsyncLifetime
 {
     Process? _process;
-    public string ModelDir { get; } = MakeModelDir();
+    public virtual string ModelDir { get; } = MakeModelDir();
+    protected virtual string[] ServeArgs => ["--api-key", ApiKey, .. ModelArgs];
     public int Port { get; } = FreePort();
     public string BaseUrl => $"http://127.0.0.1:{Port}";
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromMinutes(2) };
@@ -47,7 +48,7 @@ public sealed class ServerFixture : IAsyncLifetime
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipeline.dll"));
-        foreach (var a in new[] { "serve", ModelDir, "--port", Port.ToString(), "--served-model-name", ModelName, "--api-key", ApiKey, "--max-num-seqs", "256" }.Concat(ModelArgs))
+        foreach (var a in new[] { "serve", ModelDir, "--port", Port.ToString(), "--served-model-name", ModelName, "--max-num-seqs", "256" }.Concat(ServeArgs))
             psi.ArgumentList.Add(a);
         _process = Process.Start(psi)!;
         _process.OutputDataReceived += (_, _) => { };
@@ -69,7 +70,7 @@ public sealed class ServerFixture : IAsyncLifetime
         throw new TimeoutException("server did not become healthy");
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_process is { HasExited: false })
         {
@@ -78,4 +79,11 @@ public sealed class ServerFixture : IAsyncLifetime
         }
         Http.Dispose();
     }
+}
+
+/// <summary>The tiny fixture model as it is: no tokenizer files.</summary>
+public sealed class NoTokenizerServer : ServerFixture
+{
+    public override string ModelDir => PipelineProcess.Fixture("llama");
+    protected override string[] ServeArgs => ["--dtype", "float32"];
 }
