@@ -22,11 +22,19 @@ public static class ModelLoader
     public static readonly string[] DtypeChoices = ["auto", "float32", "float16", "bfloat16"];
     public static readonly string[] LoadFormats = ["auto", "safetensors", "dummy"];
 
-    public static (ICausalLM Model, TimeSpan Elapsed) Load(string modelDir, LoadOptions options, Device device)
+    public static (ICausalLM Model, TimeSpan Elapsed) Load(string modelDir, LoadOptions options, Device device) =>
+        Build(modelDir, options, device, c => ModelRegistry.Get(c.Architecture).Create);
+
+    /// <summary>
+    /// Reads config.json, picks the implementation, fills its weights (or random ones for dummy) and refuses
+    /// checkpoints with weights the implementation did not use. Shared by generative and pooling models.
+    /// </summary>
+    public static (T Model, TimeSpan Elapsed) Build<T>(string modelDir, LoadOptions options, Device device,
+        Func<ModelConfig, Func<ModelConfig, IWeightSource, ScalarType, Device, T>> implementation) where T : IDisposable
     {
         var sw = Stopwatch.StartNew();
         var config = ModelConfig.Load(modelDir, options.HfOverrides);
-        var entry = ModelRegistry.Get(config.Architecture);
+        var create = implementation(config);
         var dtype = ResolveDtype(options.Dtype, config.TorchDtype, device);
         if (!LoadFormats.Contains(options.LoadFormat))
             throw new ArgumentException($"--load-format must be one of {string.Join(", ", LoadFormats)}, got '{options.LoadFormat}'");
@@ -36,7 +44,7 @@ public static class ModelLoader
         using (weights)
         using (torch.no_grad())
         {
-            var model = entry.Create(config, weights, dtype, device);
+            var model = create(config, weights, dtype, device);
             var unexpected = weights.Unused().Where(n => !IgnoredWeight(n)).OrderBy(n => n, StringComparer.Ordinal).ToList();
             if (unexpected.Count > 0)
             {
@@ -48,8 +56,11 @@ public static class ModelLoader
         }
     }
 
-    // Buffers some checkpoints carry that are recomputed at load time.
-    static bool IgnoredWeight(string name) => name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal);
+    // Buffers some checkpoints carry that are recomputed: rotary inv_freq, BERT's position_ids / token_type_ids.
+    static bool IgnoredWeight(string name) =>
+        name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)
+        || name.EndsWith("embeddings.position_ids", StringComparison.Ordinal)
+        || name.EndsWith("embeddings.token_type_ids", StringComparison.Ordinal);
 
     public static ScalarType ResolveDtype(string option, string? configDtype, Device device)
     {
