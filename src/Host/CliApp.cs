@@ -15,6 +15,7 @@ public static class CliApp
     [
         (ServeCommand.Spec, ServeCommand.RunAsync),
         (GenerateCommand.Spec, a => Task.FromResult(GenerateCommand.Run(a))),
+        (EmbedCommand.Spec, a => Task.FromResult(EmbedCommand.Run(a))),
         (TokenizeCommand.Spec, a => Task.FromResult(TokenizeCommand.Run(a))),
         (TokenizeCommand.DetokenizeSpec, a => Task.FromResult(TokenizeCommand.RunDetokenize(a))),
         (EnvCommand.Spec, a => Task.FromResult(EnvCommand.Run(a))),
@@ -53,7 +54,7 @@ public static class CliApp
         catch (CliException e) { return Fail(e.Message, 2); }
         catch (Exception e) when (e is ModelNotFoundException or ModelConfigException or WeightLoadException or UnsupportedArchitectureException
                                       or SamplingParamsException or ArgumentException or InvalidOperationException or NotSupportedException
-                                      or DirectoryNotFoundException or FileNotFoundException or TokenizerLoadException or Pipeline.Models.ChatTemplates.TemplateException)
+                                      or DirectoryNotFoundException or FileNotFoundException or TokenizerLoadException or Pipeline.Models.Pooling.PoolingException or Pipeline.Models.ChatTemplates.TemplateException)
         {
             return Fail(e.Message, 1);
         }

