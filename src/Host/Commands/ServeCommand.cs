@@ -35,6 +35,28 @@ public static class ServeCommand
         .. CommonOptions.Engine,
     ]);
 
+    /// <summary>A pooling model (embed, classify): its requests batched by token budget on one device thread.</summary>
+    static async Task<int> ServePooling(WebApplication app, ParsedArgs args, string dir, string servedName, EngineArgs engineArgs)
+    {
+        var device = Pipeline.Models.Runtime.TorchRuntime.ResolveDevice(engineArgs.Device, engineArgs.LibTorch);
+        var tokDir = engineArgs.Tokenizer is string t ? Pipeline.Models.Loading.ModelResolver.Resolve(t) : dir;
+        var tok = !engineArgs.SkipTokenizerInit && ModelContext.HasTokenizerFiles(tokDir) ? Pipeline.Models.Tokenizers.HfTokenizer.Load(tokDir) : null;
+        var (model, _) = Pipeline.Models.Pooling.PoolingModelLoader.Load(dir, new Pipeline.Models.Loading.LoadOptions
+            { Dtype = engineArgs.Dtype, LoadFormat = engineArgs.LoadFormat, HfOverrides = engineArgs.HfOverrides, Seed = engineArgs.Seed }, device);
+        var runner = new Pipeline.Models.Pooling.PoolingRunner(model, dir);
+        await using var service = new Pipeline.Actors.Pooling.PoolingService(runner, engineArgs.MaxNumBatchedTokens ?? 8192);
+        app.UseHttpMetrics();
+        ApiServer.UseApiConventions(app, args.Get("api-key"));
+        int maxLen = engineArgs.MaxModelLen ?? model.Config.MaxPositionEmbeddings;
+        PoolingApi.Map(app, new PoolingApi.Context(service, tok, servedName, dir, maxLen));
+        app.MapGet("/metrics", async http => await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(http.Response.Body, http.RequestAborted));
+        await app.StartAsync();
+        app.Logger.LogInformation("serving pooling model {Model} ({Arch}) as '{Name}' on {Urls}", dir, model.Config.Architecture, servedName, string.Join(",", app.Urls));
+        await app.WaitForShutdownAsync();
+        model.Dispose();
+        return 0;
+    }
+
     public static async Task<int> RunAsync(ParsedArgs args)
     {
         var model = args.Positionals.Count > 0 ? args.Positionals[0] : DefaultModel.Path();
@@ -51,6 +73,12 @@ public static class ServeCommand
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(shutdownSeconds + 15));
         builder.Services.AddAkka("pipeline", (ab, _) => ab.AddHocon(ConfigurationFactory.ParseString(Dispatchers.Hocon), HoconAddMode.Prepend));
         var app = builder.Build();
+
+        var resolvedDir = Pipeline.Models.Loading.ModelResolver.Resolve(model, args.Get("revision"));
+        var arch = Pipeline.Models.Config.ModelConfig.Load(resolvedDir, args.Get("hf-overrides")).Architecture;
+        if (Pipeline.Models.Registry.PoolingModelRegistry.Supported.Any(e => e.Architecture == arch)
+            && !Pipeline.Models.Registry.ModelRegistry.Supported.Any(e => e.Architecture == arch))
+            return await ServePooling(app, args, resolvedDir, servedName, engineArgs);
 
         // Load before listening so a bad model fails fast with one clear error.
         var replicas = new List<ReplicaSpec>();
@@ -71,7 +99,8 @@ public static class ServeCommand
 
         ServerContext? server = null;
         app.UseHttpMetrics();
-        ApiServer.Map(app, () => server, args.Get("api-key"));
+        ApiServer.UseApiConventions(app, args.Get("api-key"));
+        ApiServer.Map(app, () => server);
         await app.StartAsync();
         var system = app.Services.GetRequiredService<ActorSystem>();
         var engine = PipelineEngine.Start(system, replicas, new PipelineOptions

@@ -8,7 +8,8 @@ namespace Pipeline.Host.Http;
 /// <summary>The OpenAI-compatible routes, request ids, the API key check, and errors in OpenAI's shape.</summary>
 public static class ApiServer
 {
-    public static void Map(WebApplication app, Func<ServerContext?> server, string? apiKey)
+    /// <summary>Request ids, the API key check on /v1 routes, and every failure as an OpenAI-shaped error.</summary>
+    public static void UseApiConventions(WebApplication app, string? apiKey)
     {
         app.Use(async (http, next) =>
         {
@@ -38,6 +39,10 @@ public static class ApiServer
             }
         });
 
+    }
+
+    public static void Map(WebApplication app, Func<ServerContext?> server)
+    {
         ServerContext Ready() => server() ?? throw new ApiError(503, "the engine is still starting");
 
         app.MapGet("/health", async http =>
@@ -47,8 +52,7 @@ public static class ApiServer
             try { await s.Engine.GetStatsAsync().WaitAsync(TimeSpan.FromSeconds(5)); http.Response.StatusCode = 200; }
             catch (Exception) { http.Response.StatusCode = 503; }
         });
-        app.MapGet("/version", http => Json.WriteAsync(http.Response, w => w.WriteString("version",
-            Assembly.GetEntryAssembly()?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0")));
+        MapVersion(app);
         app.MapGet("/v1/models", http =>
         {
             var s = Ready();
@@ -84,7 +88,11 @@ public static class ApiServer
         app.MapFallback(http => throw new ApiError(404, $"no route {http.Request.Method} {http.Request.Path}"));
     }
 
-    static async Task<JsonFields> Body(HttpContext http)
+    public static void MapVersion(WebApplication app) =>
+        app.MapGet("/version", http => Json.WriteAsync(http.Response, w => w.WriteString("version",
+            Assembly.GetEntryAssembly()?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0")));
+
+    public static async Task<JsonFields> Body(HttpContext http)
     {
         if (http.Request.ContentType is { } ct && !ct.Contains("json", StringComparison.OrdinalIgnoreCase))
             throw ApiError.BadRequest($"unsupported content type '{ct}': send application/json");

@@ -1,0 +1,143 @@
+using System.Text.Json;
+using Pipeline.Actors.Pooling;
+using Pipeline.Models.Pooling;
+using Pipeline.Models.Tokenizers;
+
+namespace Pipeline.Host.Http;
+
+/// <summary>Routes of a server running a pooling model: /v1/embeddings, /pooling, /classify, /v1/models, /health.</summary>
+public static class PoolingApi
+{
+    public sealed record Context(PoolingService Service, HfTokenizer? Tokenizer, string ServedModelName, string ModelDir, int MaxModelLen);
+
+    public static void Map(WebApplication app, Context ctx)
+    {
+        app.MapGet("/health", http => { http.Response.StatusCode = 200; return Task.CompletedTask; });
+        ApiServer.MapVersion(app);
+        app.MapGet("/v1/models", http => Json.WriteAsync(http.Response, w =>
+        {
+            w.WriteString("object", "list");
+            w.WriteStartArray("data");
+            w.WriteStartObject();
+            w.WriteString("id", ctx.ServedModelName);
+            w.WriteString("object", "model");
+            w.WriteString("owned_by", "pipeline");
+            w.WriteString("root", ctx.ModelDir);
+            w.WriteNumber("max_model_len", ctx.MaxModelLen);
+            w.WriteEndObject();
+            w.WriteEndArray();
+        }));
+        app.MapPost("/v1/embeddings", async http => await Embeddings(http, ctx, await ApiServer.Body(http), "embedding"));
+        app.MapPost("/pooling", async http => await Embeddings(http, ctx, await ApiServer.Body(http), "pooling"));
+        app.MapPost("/classify", async http => await Classify(http, ctx, await ApiServer.Body(http)));
+        app.MapFallback(http => throw new ApiError(404, $"no route {http.Request.Method} {http.Request.Path} for a pooling model"));
+    }
+
+    static void CheckModel(Context ctx, JsonFields f)
+    {
+        if (f.String("model") is string m && m != ctx.ServedModelName)
+            throw new ApiError(404, $"The model `{m}` does not exist. Served model: `{ctx.ServedModelName}`.", "model", "NotFoundError");
+    }
+
+    /// <summary>`input` as a string, a list of strings, token ids, or a list of token-id lists.</summary>
+    static List<int[]> Inputs(Context ctx, JsonFields f)
+    {
+        if (f.Get("input") is not { } input) throw ApiError.BadRequest("input is required", "input");
+        HfTokenizer Tok() => ctx.Tokenizer ?? throw ApiError.BadRequest("this model has no tokenizer: send token ids", "input");
+        List<int[]> ids = input.ValueKind switch
+        {
+            JsonValueKind.String => [Tok().Encode(input.GetString()!)],
+            JsonValueKind.Array when input.GetArrayLength() == 0 => throw ApiError.BadRequest("input must not be empty", "input"),
+            JsonValueKind.Array when input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String) => input.EnumerateArray().Select(e => Tok().Encode(e.GetString()!)).ToList(),
+            JsonValueKind.Array when input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number) => [Ids(input)],
+            JsonValueKind.Array when input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Array) => input.EnumerateArray().Select(Ids).ToList(),
+            _ => throw ApiError.BadRequest("input must be a string, a list of strings, token ids, or a list of token-id lists", "input"),
+        };
+        foreach (var i in ids)
+        {
+            if (i.Length == 0) throw ApiError.BadRequest("input must not contain empty texts or token lists", "input");
+            if (i.Length > ctx.MaxModelLen) throw ApiError.BadRequest($"input has {i.Length} tokens, more than the model's maximum of {ctx.MaxModelLen}", "input");
+        }
+        return ids;
+    }
+
+    static int[] Ids(JsonElement list) =>
+        list.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var v) ? v : throw ApiError.BadRequest("token ids must be integers", "input")).ToArray();
+
+    static async Task<float[][]> Run(Context ctx, PoolingTask task, List<int[]> inputs, PoolingParams p, CancellationToken ct)
+    {
+        try { return await Task.WhenAll(inputs.Select(i => ctx.Service.RunAsync(task, i, p, ct))); }
+        catch (PoolingException e) { throw ApiError.BadRequest(e.Message); }
+    }
+
+    static async Task Embeddings(HttpContext http, Context ctx, JsonFields f, string objectName)
+    {
+        CheckModel(ctx, f);
+        var format = f.String("encoding_format") ?? "float";
+        if (format is not ("float" or "base64")) throw ApiError.BadRequest($"encoding_format must be float or base64, got '{format}'", "encoding_format");
+        var inputs = Inputs(ctx, f);
+        var p = new PoolingParams { Dimensions = f.Int("dimensions"), Normalize = f.Bool("normalize") };
+        var vectors = await Run(ctx, PoolingTask.Embed, inputs, p, http.RequestAborted);
+        int tokens = inputs.Sum(i => i.Length);
+        await Json.WriteAsync(http.Response, w =>
+        {
+            w.WriteString("id", "embd-" + http.Items["request-id"]);
+            w.WriteString("object", "list");
+            w.WriteNumber("created", DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            w.WriteString("model", ctx.ServedModelName);
+            w.WriteStartArray("data");
+            for (int i = 0; i < vectors.Length; i++)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("index", i);
+                w.WriteString("object", objectName);
+                w.WritePropertyName(objectName == "pooling" ? "data" : "embedding");
+                if (format == "base64")
+                {
+                    var bytes = new byte[vectors[i].Length * 4];
+                    Buffer.BlockCopy(vectors[i], 0, bytes, 0, bytes.Length);
+                    w.WriteStringValue(Convert.ToBase64String(bytes));
+                }
+                else { w.WriteStartArray(); foreach (var x in vectors[i]) w.WriteNumberValue(x); w.WriteEndArray(); }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartObject("usage");
+            w.WriteNumber("prompt_tokens", tokens);
+            w.WriteNumber("total_tokens", tokens);
+            w.WriteEndObject();
+        });
+    }
+
+    static async Task Classify(HttpContext http, Context ctx, JsonFields f)
+    {
+        CheckModel(ctx, f);
+        var inputs = Inputs(ctx, f);
+        var probs = await Run(ctx, PoolingTask.Classify, inputs, new PoolingParams(), http.RequestAborted);
+        var labels = ctx.Service.Runner.Model.Config.Raw["id2label"] as System.Text.Json.Nodes.JsonObject;
+        int tokens = inputs.Sum(i => i.Length);
+        await Json.WriteAsync(http.Response, w =>
+        {
+            w.WriteString("id", "classify-" + http.Items["request-id"]);
+            w.WriteString("object", "list");
+            w.WriteNumber("created", DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            w.WriteString("model", ctx.ServedModelName);
+            w.WriteStartArray("data");
+            for (int i = 0; i < probs.Length; i++)
+            {
+                int best = Array.IndexOf(probs[i], probs[i].Max());
+                w.WriteStartObject();
+                w.WriteNumber("index", i);
+                w.WriteString("label", labels?[best.ToString()]?.GetValue<string>() ?? $"LABEL_{best}");
+                w.WriteStartArray("probs"); foreach (var x in probs[i]) w.WriteNumberValue(x); w.WriteEndArray();
+                w.WriteNumber("num_classes", probs[i].Length);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartObject("usage");
+            w.WriteNumber("prompt_tokens", tokens);
+            w.WriteNumber("total_tokens", tokens);
+            w.WriteEndObject();
+        });
+    }
+}
