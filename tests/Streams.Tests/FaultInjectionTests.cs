@@ -45,7 +45,9 @@ public class FaultInjectionTests
             ok++;
             Assert.Equal(expected[i], outcomes[i].Tokens);
         }
-        Assert.True(ok > 100, $"most requests should still succeed, {ok} did");
+        // Each injected fault fails at most the requests of one message; the rest must succeed.
+        Assert.True(ok > 50, $"most requests should still succeed, {ok} did ({faults.Injected} faults injected)");
+        Console.WriteLine($"{stage}: {ok}/200 ok, {faults.Injected} faults injected");
 
         faults.Enabled = false;
         var after = await h.Engine.GenerateFinalAsync(PromptInput.FromIds(jobs[0].Prompt), greedy with { MaxTokens = jobs[0].Max }).WaitAsync(TimeSpan.FromSeconds(30));

@@ -93,18 +93,17 @@ public class PipelineEngineTests
     {
         await using var h = new PipelineHarness();
         using var cts = new CancellationTokenSource();
-        var tasks = Enumerable.Range(0, 20).Select(i => Task.Run(async () =>
+        var tasks = Enumerable.Range(0, 40).Select(i => Task.Run(async () =>
         {
             try
             {
-                await foreach (var o in h.Engine.GenerateAsync(PromptInput.FromIds([1 + i, 2, 3, 4, 5]), Greedy with { MaxTokens = 100 }, ct: cts.Token)) { }
+                await foreach (var o in h.Engine.GenerateAsync(PromptInput.FromIds([1 + i, 2, 3, 4, 5]), Greedy with { MaxTokens = 120 }, ct: cts.Token)) { }
                 return false;
             }
             catch (OperationCanceledException) { return true; }
         })).ToList();
-        await Task.Delay(300);
-        var during = await h.Engine.GetStatsAsync();
-        Assert.True(during.Sum(s => s.Scheduler.KvCacheUsage) > 0, "requests should hold blocks while running");
+        // Cancel as soon as the requests hold blocks.
+        await WaitFor(async () => (await h.Engine.GetStatsAsync()).Sum(s => s.Scheduler.KvCacheUsage) > 0);
         cts.Cancel();
         var cancelled = await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Contains(true, cancelled);
