@@ -62,3 +62,41 @@ public class PoolingServerTests(MiniLmServer server) : IClassFixture<MiniLmServe
         Assert.Equal(2, many.GetProperty("data").GetArrayLength());
     }
 }
+
+public class ScoreAndRerankTests(MiniLmServer server) : IClassFixture<MiniLmServer>
+{
+    async Task<JsonElement> Post(string path, string json)
+    {
+        var r = await server.Http.PostAsync(server.BaseUrl + path, new StringContent(json, Encoding.UTF8, "application/json"));
+        var text = await r.Content.ReadAsStringAsync();
+        Assert.True(r.IsSuccessStatusCode, text);
+        return JsonDocument.Parse(text).RootElement;
+    }
+
+    [Fact]
+    public async Task ScoreIsTheCosineOfTheEmbeddings()
+    {
+        var score = await Post("/v1/score", """{"text_1":"How do I bake bread at home?","text_2":["A simple recipe for homemade sourdough loaf","The stock market fell sharply today."]}""");
+        var s = score.GetProperty("data").EnumerateArray().Select(d => d.GetProperty("score").GetDouble()).ToArray();
+        var emb = await Post("/v1/embeddings", """{"input":["How do I bake bread at home?","A simple recipe for homemade sourdough loaf","The stock market fell sharply today."]}""");
+        var v = emb.GetProperty("data").EnumerateArray().Select(d => d.GetProperty("embedding").EnumerateArray().Select(x => x.GetDouble()).ToArray()).ToArray();
+        double Cos(double[] a, double[] b) => a.Zip(b, (x, y) => x * y).Sum();
+        Assert.Equal(Cos(v[0], v[1]), s[0], 4);
+        Assert.Equal(Cos(v[0], v[2]), s[1], 4);
+        Assert.True(s[0] > s[1]);
+    }
+
+    [Theory]
+    [InlineData("/rerank")]
+    [InlineData("/v1/rerank")]
+    [InlineData("/v2/rerank")]
+    public async Task RerankOrdersDocumentsByRelevance(string route)
+    {
+        var r = await Post(route, """{"query":"How do I bake bread at home?","documents":["The stock market fell sharply today.","Kneading dough and letting it rise overnight","Football match ended in a draw","A simple recipe for homemade sourdough loaf"],"top_n":2}""");
+        var results = r.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(2, results.Count);
+        Assert.Equal([1, 3], results.Select(x => x.GetProperty("index").GetInt32()).Order());
+        Assert.True(results[0].GetProperty("relevance_score").GetDouble() >= results[1].GetProperty("relevance_score").GetDouble());
+        Assert.Contains(results, x => x.GetProperty("document").GetProperty("text").GetString() == "A simple recipe for homemade sourdough loaf");
+    }
+}

@@ -11,7 +11,10 @@ namespace Pipeline.Actors.Pooling;
 /// </summary>
 public sealed class PoolingService : IAsyncDisposable
 {
-    sealed record Job(PoolingTask Task, int[] Ids, PoolingParams Params, TaskCompletionSource<float[]> Done, CancellationToken Ct);
+    sealed record Job(PoolingTask Task, PoolingInput Input, PoolingParams Params, TaskCompletionSource<float[]> Done, CancellationToken Ct)
+    {
+        public int Tokens => Input.TokenIds.Length;
+    }
 
     readonly PoolingRunner _runner;
     readonly int _maxBatchedTokens;
@@ -31,10 +34,14 @@ public sealed class PoolingService : IAsyncDisposable
 
     public PoolingRunner Runner => _runner;
 
-    public async Task<float[]> RunAsync(PoolingTask task, int[] ids, PoolingParams p, CancellationToken ct = default)
+    /// <summary>Embed or classify one input; for Score the input is a joined pair (with token type ids) and one value comes back.</summary>
+    public Task<float[]> RunAsync(PoolingTask task, int[] ids, PoolingParams p, CancellationToken ct = default) =>
+        RunAsync(task, new PoolingInput(ids), p, ct);
+
+    public async Task<float[]> RunAsync(PoolingTask task, PoolingInput input, PoolingParams p, CancellationToken ct = default)
     {
         var done = new TaskCompletionSource<float[]>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _queue.Writer.WriteAsync(new Job(task, ids, p, done, ct), ct).ConfigureAwait(false);
+        await _queue.Writer.WriteAsync(new Job(task, input, p, done, ct), ct).ConfigureAwait(false);
         return await done.Task.WaitAsync(ct).ConfigureAwait(false);
     }
 
@@ -53,19 +60,24 @@ public sealed class PoolingService : IAsyncDisposable
                 if (!reader.TryRead(out first!)) continue;
             }
             var batch = new List<Job> { first };
-            int tokens = first.Ids.Length;
+            int tokens = first.Tokens;
             while (reader.TryRead(out var next))
             {
-                if (next.Task != first.Task || next.Params != first.Params || tokens + next.Ids.Length > _maxBatchedTokens) { carried = next; break; }
+                if (next.Task != first.Task || next.Params != first.Params || tokens + next.Tokens > _maxBatchedTokens) { carried = next; break; }
                 batch.Add(next);
-                tokens += next.Ids.Length;
+                tokens += next.Tokens;
             }
             batch.RemoveAll(j => { if (j.Ct.IsCancellationRequested) { j.Done.TrySetCanceled(j.Ct); return true; } return false; });
             if (batch.Count == 0) continue;
             try
             {
-                var inputs = batch.Select(j => j.Ids).ToList();
-                var results = first.Task == PoolingTask.Embed ? _runner.Embed(inputs, first.Params) : _runner.Classify(inputs, first.Params);
+                var inputs = batch.Select(j => j.Input).ToList();
+                var results = first.Task switch
+                {
+                    PoolingTask.Embed => _runner.Embed(inputs.Select(i => i.TokenIds).ToList(), first.Params),
+                    PoolingTask.Score => _runner.Score(inputs, first.Params).Select(v => new[] { v }).ToArray(),
+                    _ => _runner.Classify(inputs, PoolingTask.Classify, first.Params),
+                };
                 Steps++;
                 for (int i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(results[i]);
             }

@@ -30,6 +30,10 @@ public static class PoolingApi
         app.MapPost("/v1/embeddings", async http => await Embeddings(http, ctx, await ApiServer.Body(http), "embedding"));
         app.MapPost("/pooling", async http => await Embeddings(http, ctx, await ApiServer.Body(http), "pooling"));
         app.MapPost("/classify", async http => await Classify(http, ctx, await ApiServer.Body(http)));
+        foreach (var route in new[] { "/score", "/v1/score" })
+            app.MapPost(route, async http => await ScoreEndpoints.Score(http, ctx, await ApiServer.Body(http)));
+        foreach (var route in new[] { "/rerank", "/v1/rerank", "/v2/rerank" })
+            app.MapPost(route, async http => await ScoreEndpoints.Rerank(http, ctx, await ApiServer.Body(http)));
         app.MapFallback(http => throw new ApiError(404, $"no route {http.Request.Method} {http.Request.Path} for a pooling model"));
     }
 

@@ -123,6 +123,18 @@ public sealed class HfTokenizer
     /// Decodes ids to text as the tokenizers library does. <paramref name="spacesBetweenSpecialTokens"/> only affects
     /// slow (Python) tokenizers in transformers; fast tokenizers, which this mirrors, ignore it.
     /// </summary>
+    /// <summary>
+    /// A text pair as a cross-encoder reads it: both encoded without special tokens, then joined by the
+    /// post-processor's pair template (BERT: [CLS] a [SEP] b [SEP] with b typed 1); plain concatenation when there is none.
+    /// </summary>
+    public (int[] Ids, int[] TypeIds) EncodePair(string first, string second)
+    {
+        var a = Encode(first, addSpecialTokens: false).ToList();
+        var b = Encode(second, addSpecialTokens: false).ToList();
+        if (_pipeline.PostProcessor?.ProcessPair(a, b) is { } joined) return (joined.Ids.ToArray(), joined.TypeIds.ToArray());
+        return ([.. a, .. b], [.. Enumerable.Repeat(0, a.Count), .. Enumerable.Repeat(1, b.Count)]);
+    }
+
     public string Decode(IReadOnlyList<int> ids, bool skipSpecialTokens = false, bool spacesBetweenSpecialTokens = true)
     {
         ArgumentNullException.ThrowIfNull(ids);

@@ -2,24 +2,43 @@ using System.Text.Json;
 
 namespace Pipeline.Models.Tokenizers;
 
-/// <summary>Adds special tokens around a single encoded sequence (tokenizer.json "post_processor").</summary>
+/// <summary>Adds special tokens around one encoded sequence, or joins a pair (tokenizer.json "post_processor").</summary>
 internal interface IPostProcessor
 {
     List<int> Process(List<int> ids);
+    /// <summary>A sequence pair (cross-encoder input) with its token type ids; null when this step does not join pairs.</summary>
+    (List<int> Ids, List<int> TypeIds)? ProcessPair(List<int> a, List<int> b);
 }
 
-/// <summary>Template pieces: a fixed list of special ids, or the sequence itself (null).</summary>
-internal sealed class TemplateProcessor(IReadOnlyList<int[]?> single) : IPostProcessor
+/// <summary>One template piece: fixed special ids, or sequence "A" / "B", with its token type id.</summary>
+internal sealed record TemplatePiece(int[]? Special, string? Sequence, int TypeId);
+
+/// <summary>TemplateProcessing (and Bert/Roberta processing expressed as templates).</summary>
+internal sealed class TemplateProcessor(IReadOnlyList<TemplatePiece> single, IReadOnlyList<TemplatePiece>? pair) : IPostProcessor
 {
     public List<int> Process(List<int> ids)
     {
         var result = new List<int>(ids.Count + 4);
         foreach (var part in single)
         {
-            if (part is null) result.AddRange(ids);
-            else result.AddRange(part);
+            if (part.Special is null) result.AddRange(ids);
+            else result.AddRange(part.Special);
         }
         return result;
+    }
+
+    public (List<int> Ids, List<int> TypeIds)? ProcessPair(List<int> a, List<int> b)
+    {
+        if (pair is null) return null;
+        var ids = new List<int>(a.Count + b.Count + 4);
+        var types = new List<int>(ids.Capacity);
+        foreach (var part in pair)
+        {
+            var add = part.Special ?? (part.Sequence == "B" ? b : a).ToArray();
+            ids.AddRange(add);
+            types.AddRange(Enumerable.Repeat(part.TypeId, add.Length));
+        }
+        return (ids, types);
     }
 }
 
@@ -30,12 +49,20 @@ internal sealed class SequenceProcessor(IReadOnlyList<IPostProcessor> steps) : I
         foreach (var s in steps) ids = s.Process(ids);
         return ids;
     }
+
+    public (List<int> Ids, List<int> TypeIds)? ProcessPair(List<int> a, List<int> b)
+    {
+        foreach (var s in steps)
+            if (s.ProcessPair(a, b) is { } joined) return joined;
+        return null;
+    }
 }
 
 /// <summary>ByteLevel only trims offsets, which this library does not track.</summary>
 internal sealed class IdentityProcessor : IPostProcessor
 {
     public List<int> Process(List<int> ids) => ids;
+    public (List<int> Ids, List<int> TypeIds)? ProcessPair(List<int> a, List<int> b) => null;
 }
 
 internal static class PostProcessorLoader
@@ -53,7 +80,12 @@ internal static class PostProcessorLoader
             {
                 int cls = TokenPairId(json, json.Required(e, "cls", path), path + ".cls");
                 int sep = TokenPairId(json, json.Required(e, "sep", path), path + ".sep");
-                return new TemplateProcessor([[cls], null, [sep]]);
+                TemplatePiece Cls = new([cls], null, 0), A = new(null, "A", 0);
+                // BERT: [CLS] A [SEP] B [SEP] with B's part typed 1; RoBERTa: <s> A </s></s> B </s>, all type 0.
+                IReadOnlyList<TemplatePiece> pairTemplate = type == "BertProcessing"
+                    ? [Cls, A, new([sep], null, 0), new(null, "B", 1), new([sep], null, 1)]
+                    : [Cls, A, new([sep], null, 0), new([sep], null, 0), new(null, "B", 0), new([sep], null, 0)];
+                return new TemplateProcessor([Cls, A, new([sep], null, 0)], pairTemplate);
             }
             case "TemplateProcessing":
             {
@@ -66,21 +98,10 @@ internal static class PostProcessorLoader
                         specials[prop.Name] = idsEl.EnumerateArray().Select(x => x.GetInt32()).ToArray();
                     }
                 }
-                var single = json.Required(e, "single", path);
-                if (single.ValueKind != JsonValueKind.Array) throw json.Error($"\"{path}.single\" must be an array");
-                var parts = new List<int[]?>();
-                foreach (var item in single.EnumerateArray())
-                {
-                    if (json.Optional(item, "SpecialToken") is { } sp)
-                    {
-                        string id = json.String(sp, "id", path + ".single.SpecialToken");
-                        parts.Add(specials.TryGetValue(id, out var ids) ? ids
-                            : throw json.Error($"TemplateProcessing refers to special token \"{id}\" missing from \"{path}.special_tokens\""));
-                    }
-                    else if (json.Optional(item, "Sequence") is not null) parts.Add(null);
-                    else throw json.Error($"\"{path}.single\" items must be SpecialToken or Sequence");
-                }
-                return new TemplateProcessor(parts);
+                var single = Template(json, json.Required(e, "single", path), specials, path + ".single");
+                var pairEl = json.Optional(e, "pair");
+                var pair = pairEl is { ValueKind: JsonValueKind.Array } pe ? Template(json, pe, specials, path + ".pair") : null;
+                return new TemplateProcessor(single, pair);
             }
             case "Sequence":
             {
@@ -95,6 +116,28 @@ internal static class PostProcessorLoader
                 throw json.Error($"unsupported post_processor type \"{type}\" at \"{path}\"");
         }
     }
+
+    private static List<TemplatePiece> Template(JsonReader json, JsonElement template, Dictionary<string, int[]> specials, string path)
+    {
+        if (template.ValueKind != JsonValueKind.Array) throw json.Error($"\"{path}\" must be an array");
+        var parts = new List<TemplatePiece>();
+        foreach (var item in template.EnumerateArray())
+        {
+            if (json.Optional(item, "SpecialToken") is { } sp)
+            {
+                string id = json.String(sp, "id", path + ".SpecialToken");
+                var ids = specials.TryGetValue(id, out var found) ? found
+                    : throw json.Error($"TemplateProcessing refers to special token \"{id}\" missing from special_tokens");
+                parts.Add(new TemplatePiece(ids, null, TypeId(sp)));
+            }
+            else if (json.Optional(item, "Sequence") is { } seq)
+                parts.Add(new TemplatePiece(null, seq.TryGetProperty("id", out var sid) && sid.GetString() == "B" ? "B" : "A", TypeId(seq)));
+            else throw json.Error($"\"{path}\" items must be SpecialToken or Sequence");
+        }
+        return parts;
+    }
+
+    private static int TypeId(JsonElement e) => e.TryGetProperty("type_id", out var t) && t.TryGetInt32(out var v) ? v : 0;
 
     private static int TokenPairId(JsonReader json, JsonElement pair, string path)
     {

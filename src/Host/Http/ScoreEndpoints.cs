@@ -1,0 +1,117 @@
+using System.Text.Json;
+using Pipeline.Models.Architectures;
+using Pipeline.Models.Pooling;
+
+namespace Pipeline.Host.Http;
+
+/// <summary>
+/// vLLM's /score (/v1/score) and /rerank (/v1/rerank, /v2/rerank). A cross-encoder (one-label classification head)
+/// reads each pair joined by the tokenizer's pair template; an embedding model scores a pair by the cosine
+/// similarity of the two embeddings.
+/// </summary>
+public static class ScoreEndpoints
+{
+    public static async Task Score(HttpContext http, PoolingApi.Context ctx, JsonFields f)
+    {
+        CheckModel(ctx, f);
+        var a = Texts(f, "text_1");
+        var b = Texts(f, "text_2");
+        if (a.Count != 1 && a.Count != b.Count)
+            throw ApiError.BadRequest($"text_1 must be one text or as many as text_2 ({b.Count}), got {a.Count}", "text_1");
+        var pairs = b.Select((t, i) => (a.Count == 1 ? a[0] : a[i], t)).ToList();
+        var (scores, tokens) = await ScorePairs(ctx, pairs, http.RequestAborted);
+        await Json.WriteAsync(http.Response, w =>
+        {
+            w.WriteString("id", "score-" + http.Items["request-id"]);
+            w.WriteString("object", "list");
+            w.WriteNumber("created", DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            w.WriteString("model", ctx.ServedModelName);
+            w.WriteStartArray("data");
+            for (int i = 0; i < scores.Length; i++)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("index", i);
+                w.WriteString("object", "score");
+                w.WriteNumber("score", scores[i]);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartObject("usage"); w.WriteNumber("prompt_tokens", tokens); w.WriteNumber("total_tokens", tokens); w.WriteEndObject();
+        });
+    }
+
+    public static async Task Rerank(HttpContext http, PoolingApi.Context ctx, JsonFields f)
+    {
+        CheckModel(ctx, f);
+        var query = f.String("query") ?? throw ApiError.BadRequest("query is required", "query");
+        if (f.Get("documents") is not { ValueKind: JsonValueKind.Array } docsEl) throw ApiError.BadRequest("documents is required and must be a list", "documents");
+        var docs = docsEl.EnumerateArray().Select(d => d.ValueKind switch
+        {
+            JsonValueKind.String => d.GetString()!,
+            JsonValueKind.Object when d.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String => t.GetString()!,
+            _ => throw ApiError.BadRequest("documents must be strings or objects with a \"text\" string", "documents"),
+        }).ToList();
+        if (docs.Count == 0) throw ApiError.BadRequest("documents must not be empty", "documents");
+        int topN = f.Int("top_n") ?? docs.Count;
+        if (topN < 1) throw ApiError.BadRequest($"top_n must be at least 1, got {topN}", "top_n");
+        bool returnDocs = f.Bool("return_documents") ?? true;
+        var (scores, tokens) = await ScorePairs(ctx, docs.Select(d => (query, d)).ToList(), http.RequestAborted);
+        var ranked = Enumerable.Range(0, docs.Count).OrderByDescending(i => scores[i]).Take(topN).ToList();
+        await Json.WriteAsync(http.Response, w =>
+        {
+            w.WriteString("id", "rerank-" + http.Items["request-id"]);
+            w.WriteString("model", ctx.ServedModelName);
+            w.WriteStartObject("usage"); w.WriteNumber("total_tokens", tokens); w.WriteEndObject();
+            w.WriteStartArray("results");
+            foreach (var i in ranked)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("index", i);
+                if (returnDocs) { w.WriteStartObject("document"); w.WriteString("text", docs[i]); w.WriteEndObject(); }
+                w.WriteNumber("relevance_score", scores[i]);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        });
+    }
+
+    static async Task<(float[] Scores, int Tokens)> ScorePairs(PoolingApi.Context ctx, List<(string A, string B)> pairs, CancellationToken ct)
+    {
+        var tok = ctx.Tokenizer ?? throw ApiError.BadRequest("this model has no tokenizer; scoring needs text");
+        var model = ctx.Service.Runner.Model;
+        try
+        {
+            if (model.NumLabels == 1)
+            {
+                var inputs = pairs.Select(p => tok.EncodePair(p.A, p.B)).ToList();
+                foreach (var i in inputs)
+                    if (i.Ids.Length > ctx.MaxModelLen) throw ApiError.BadRequest($"a text pair has {i.Ids.Length} tokens, more than the model's maximum of {ctx.MaxModelLen}");
+                var scores = await Task.WhenAll(inputs.Select(i => ctx.Service.RunAsync(PoolingTask.Score, new PoolingInput(i.Ids, i.TypeIds), new PoolingParams(), ct)));
+                return (scores.Select(s => s[0]).ToArray(), inputs.Sum(i => i.Ids.Length));
+            }
+            if (model.NumLabels > 1) throw ApiError.BadRequest($"{model.Config.Architecture} has {model.NumLabels} labels; scoring needs a one-label cross-encoder or an embedding model");
+            var texts = pairs.SelectMany(p => new[] { p.A, p.B }).Distinct().ToList();
+            var ids = texts.Select(t => tok.Encode(t)).ToList();
+            var vectors = await Task.WhenAll(ids.Select(i => ctx.Service.RunAsync(PoolingTask.Embed, i, new PoolingParams { Normalize = true }, ct)));
+            var byText = texts.Select((t, i) => (t, vectors[i])).ToDictionary(x => x.t, x => x.Item2);
+            return (pairs.Select(p => Dot(byText[p.A], byText[p.B])).ToArray(), ids.Sum(i => i.Length));
+        }
+        catch (PoolingException e) { throw ApiError.BadRequest(e.Message); }
+    }
+
+    static float Dot(float[] a, float[] b)
+    {
+        double s = 0;
+        for (int i = 0; i < a.Length; i++) s += a[i] * b[i];
+        return (float)s;
+    }
+
+    static List<string> Texts(JsonFields f, string name) =>
+        f.Strings(name) is { Length: > 0 } t ? t.ToList() : throw ApiError.BadRequest($"{name} is required (a string or a list of strings)", name);
+
+    static void CheckModel(PoolingApi.Context ctx, JsonFields f)
+    {
+        if (f.String("model") is string m && m != ctx.ServedModelName)
+            throw new ApiError(404, $"The model `{m}` does not exist. Served model: `{ctx.ServedModelName}`.", "model", "NotFoundError");
+    }
+}
