@@ -95,3 +95,19 @@ public class TokenizeCliTests
         Assert.Contains("9999999", bad.Stderr);
     }
 }
+
+public class ServeOptionTests
+{
+    [Fact]
+    public void TaskMustBeOneTheArchitectureSupports()
+    {
+        var (exit, _, stderr) = PipelineProcess.Run("serve", PipelineProcess.Fixture("llama"), "--task", "embed", "--port", "0");
+        Assert.Equal(2, exit);
+        Assert.Contains("--task embed: LlamaForCausalLM supports generate", stderr);
+        var help = PipelineProcess.Run("serve", "--help");
+        Assert.Equal(0, help.Exit);
+        foreach (var o in new[] { "--host", "--port", "--served-model-name", "--api-key", "--max-model-len", "--dtype", "--device", "--task", "--override-pooler-config", "--max-num-seqs", "--gpu-memory-utilization", "--shutdown-timeout", "--config" })
+            Assert.Contains(o, help.Stdout);
+        Assert.Contains("(default: 8000)", help.Stdout);
+    }
+}

@@ -30,6 +30,8 @@ public static class ServeCommand
         new("shutdown-timeout", "seconds in-flight requests may take to finish on shutdown", "30"),
         new("max-request-body-bytes", "larger request bodies are refused with 413", "33554432"),
         new("max-pending-requests", "requests queued for admission before new ones get 429", "512"),
+        new("task", "auto, generate, embed, classify, score or reward; must be one the architecture supports", "auto"),
+        new("override-pooler-config", "pooling models: JSON pooler settings, e.g. {\"pooling_type\":\"MEAN\",\"normalize\":true}", Metavar: "JSON"),
         new("config", "JSON file of option values (names as on the command line); PIPELINE_* environment variables also set options"),
         .. CommonOptions.Model,
         .. CommonOptions.Engine,
@@ -43,7 +45,8 @@ public static class ServeCommand
         var tok = !engineArgs.SkipTokenizerInit && ModelContext.HasTokenizerFiles(tokDir) ? Pipeline.Models.Tokenizers.HfTokenizer.Load(tokDir) : null;
         var (model, _) = Pipeline.Models.Pooling.PoolingModelLoader.Load(dir, new Pipeline.Models.Loading.LoadOptions
             { Dtype = engineArgs.Dtype, LoadFormat = engineArgs.LoadFormat, HfOverrides = engineArgs.HfOverrides, Seed = engineArgs.Seed }, device);
-        var runner = new Pipeline.Models.Pooling.PoolingRunner(model, dir);
+        var overrides = args.Get("override-pooler-config") is string j ? Pipeline.Models.Pooling.PoolerConfig.Parse(j) : null;
+        var runner = new Pipeline.Models.Pooling.PoolingRunner(model, dir, overrides);
         await using var service = new Pipeline.Actors.Pooling.PoolingService(runner, engineArgs.MaxNumBatchedTokens ?? 8192);
         app.UseHttpMetrics();
         ApiServer.UseApiConventions(app, args.Get("api-key"));
@@ -76,8 +79,16 @@ public static class ServeCommand
 
         var resolvedDir = Pipeline.Models.Loading.ModelResolver.Resolve(model, args.Get("revision"));
         var arch = Pipeline.Models.Config.ModelConfig.Load(resolvedDir, args.Get("hf-overrides")).Architecture;
-        if (Pipeline.Models.Registry.PoolingModelRegistry.Supported.Any(e => e.Architecture == arch)
-            && !Pipeline.Models.Registry.ModelRegistry.Supported.Any(e => e.Architecture == arch))
+        var task = args.Choice("task", "auto", "generate", "embed", "classify", "score", "reward");
+        var pooling = Pipeline.Models.Registry.PoolingModelRegistry.Supported.FirstOrDefault(e => e.Architecture == arch);
+        var generative = Pipeline.Models.Registry.ModelRegistry.Supported.FirstOrDefault(e => e.Architecture == arch);
+        if (task != "auto")
+        {
+            var tasks = (pooling?.Tasks ?? []).Concat(generative?.Tasks ?? []).ToList();
+            if (!tasks.Contains(task))
+                throw new CliException($"--task {task}: {arch} supports {(tasks.Count == 0 ? "no task (unknown architecture)" : string.Join(", ", tasks))}");
+        }
+        if (pooling != null && (generative == null || task is "embed" or "classify" or "score" or "reward"))
             return await ServePooling(app, args, resolvedDir, servedName, engineArgs);
 
         // Load before listening so a bad model fails fast with one clear error.
