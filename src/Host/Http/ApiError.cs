@@ -20,6 +20,13 @@ public sealed class ApiError(int status, string message, string? param = null, s
 
     public static ApiError BadRequest(string message, string? param = null) => new(400, message, param);
 
+    /// <summary>404 unless the request names no model or the served one.</summary>
+    public static void CheckModel(string? requested, string served)
+    {
+        if (requested != null && requested != served)
+            throw new ApiError(404, $"The model `{requested}` does not exist. Served model: `{served}`.", "model", "NotFoundError");
+    }
+
     public static async Task Write(HttpResponse response, int status, string message, string? param, string type)
     {
         response.StatusCode = status;

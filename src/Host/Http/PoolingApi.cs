@@ -37,10 +37,24 @@ public static class PoolingApi
         app.MapFallback(http => throw new ApiError(404, $"no route {http.Request.Method} {http.Request.Path} for a pooling model"));
     }
 
-    static void CheckModel(Context ctx, JsonFields f)
+    internal static void CheckModel(Context ctx, JsonFields f) => ApiError.CheckModel(f.String("model"), ctx.ServedModelName);
+
+    /// <summary>The fields every pooling list response starts with.</summary>
+    internal static void ListHeader(Utf8JsonWriter w, HttpContext http, string idPrefix, Context ctx)
     {
-        if (f.String("model") is string m && m != ctx.ServedModelName)
-            throw new ApiError(404, $"The model `{m}` does not exist. Served model: `{ctx.ServedModelName}`.", "model", "NotFoundError");
+        w.WriteString("id", idPrefix + http.Items["request-id"]);
+        w.WriteString("object", "list");
+        w.WriteNumber("created", DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        w.WriteString("model", ctx.ServedModelName);
+    }
+
+    /// <summary>Pooling usage: every token is a prompt token.</summary>
+    internal static void Usage(Utf8JsonWriter w, int tokens)
+    {
+        w.WriteStartObject("usage");
+        w.WriteNumber("prompt_tokens", tokens);
+        w.WriteNumber("total_tokens", tokens);
+        w.WriteEndObject();
     }
 
     /// <summary>`input` as a string, a list of strings, token ids, or a list of token-id lists.</summary>
@@ -85,10 +99,7 @@ public static class PoolingApi
         int tokens = inputs.Sum(i => i.Length);
         await Json.WriteAsync(http.Response, w =>
         {
-            w.WriteString("id", "embd-" + http.Items["request-id"]);
-            w.WriteString("object", "list");
-            w.WriteNumber("created", DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-            w.WriteString("model", ctx.ServedModelName);
+            ListHeader(w, http, "embd-", ctx);
             w.WriteStartArray("data");
             for (int i = 0; i < vectors.Length; i++)
             {
@@ -106,10 +117,7 @@ public static class PoolingApi
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            w.WriteStartObject("usage");
-            w.WriteNumber("prompt_tokens", tokens);
-            w.WriteNumber("total_tokens", tokens);
-            w.WriteEndObject();
+            Usage(w, tokens);
         });
     }
 
@@ -122,10 +130,7 @@ public static class PoolingApi
         int tokens = inputs.Sum(i => i.Length);
         await Json.WriteAsync(http.Response, w =>
         {
-            w.WriteString("id", "classify-" + http.Items["request-id"]);
-            w.WriteString("object", "list");
-            w.WriteNumber("created", DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-            w.WriteString("model", ctx.ServedModelName);
+            ListHeader(w, http, "classify-", ctx);
             w.WriteStartArray("data");
             for (int i = 0; i < probs.Length; i++)
             {
@@ -138,10 +143,7 @@ public static class PoolingApi
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            w.WriteStartObject("usage");
-            w.WriteNumber("prompt_tokens", tokens);
-            w.WriteNumber("total_tokens", tokens);
-            w.WriteEndObject();
+            Usage(w, tokens);
         });
     }
 }

@@ -13,7 +13,7 @@ public static class ScoreEndpoints
 {
     public static async Task Score(HttpContext http, PoolingApi.Context ctx, JsonFields f)
     {
-        CheckModel(ctx, f);
+        PoolingApi.CheckModel(ctx, f);
         var a = Texts(f, "text_1");
         var b = Texts(f, "text_2");
         if (a.Count != 1 && a.Count != b.Count)
@@ -22,10 +22,7 @@ public static class ScoreEndpoints
         var (scores, tokens) = await ScorePairs(ctx, pairs, http.RequestAborted);
         await Json.WriteAsync(http.Response, w =>
         {
-            w.WriteString("id", "score-" + http.Items["request-id"]);
-            w.WriteString("object", "list");
-            w.WriteNumber("created", DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-            w.WriteString("model", ctx.ServedModelName);
+            PoolingApi.ListHeader(w, http, "score-", ctx);
             w.WriteStartArray("data");
             for (int i = 0; i < scores.Length; i++)
             {
@@ -36,13 +33,13 @@ public static class ScoreEndpoints
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            w.WriteStartObject("usage"); w.WriteNumber("prompt_tokens", tokens); w.WriteNumber("total_tokens", tokens); w.WriteEndObject();
+            PoolingApi.Usage(w, tokens);
         });
     }
 
     public static async Task Rerank(HttpContext http, PoolingApi.Context ctx, JsonFields f)
     {
-        CheckModel(ctx, f);
+        PoolingApi.CheckModel(ctx, f);
         var query = f.String("query") ?? throw ApiError.BadRequest("query is required", "query");
         if (f.Get("documents") is not { ValueKind: JsonValueKind.Array } docsEl) throw ApiError.BadRequest("documents is required and must be a list", "documents");
         var docs = docsEl.EnumerateArray().Select(d => d.ValueKind switch
@@ -108,10 +105,4 @@ public static class ScoreEndpoints
 
     static List<string> Texts(JsonFields f, string name) =>
         f.Strings(name) is { Length: > 0 } t ? t.ToList() : throw ApiError.BadRequest($"{name} is required (a string or a list of strings)", name);
-
-    static void CheckModel(PoolingApi.Context ctx, JsonFields f)
-    {
-        if (f.String("model") is string m && m != ctx.ServedModelName)
-            throw new ApiError(404, $"The model `{m}` does not exist. Served model: `{ctx.ServedModelName}`.", "model", "NotFoundError");
-    }
 }

@@ -15,9 +15,5 @@ public sealed class ServerContext
     public required ServingMetrics Metrics { get; init; }
     public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
 
-    public void CheckModel(string? requested)
-    {
-        if (requested != null && requested != ServedModelName)
-            throw new ApiError(404, $"The model `{requested}` does not exist. Served model: `{ServedModelName}`.", "model", "NotFoundError");
-    }
+    public void CheckModel(string? requested) => ApiError.CheckModel(requested, ServedModelName);
 }
