@@ -1,0 +1,80 @@
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace Pipeline.Streams.Queue;
+
+/// <summary>
+/// Consumes one queue under manual acknowledgement for as long as it runs: opens a channel on the current session,
+/// sets the prefetch, (re)declares what it needs through <c>setup</c> (which returns the queue name), and consumes;
+/// when the channel or connection dies it does it all again on the next session.
+/// </summary>
+sealed class RabbitMqConsumerLoop
+{
+    readonly RabbitMqConnection _connection;
+    readonly Func<IChannel, CancellationToken, Task<string>> _setup;
+    readonly ushort _prefetch;
+    readonly Func<IChannel, BasicDeliverEventArgs, Task> _onDelivery;
+    readonly Action<string> _log;
+    readonly TaskCompletionSource<string> _firstSetup = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    readonly Task _loop;
+
+    public RabbitMqConsumerLoop(RabbitMqConnection connection, Func<IChannel, CancellationToken, Task<string>> setup, ushort prefetch,
+        Func<IChannel, BasicDeliverEventArgs, Task> onDelivery, Action<string> log, CancellationToken ct)
+    {
+        _connection = connection;
+        _setup = setup;
+        _prefetch = prefetch;
+        _onDelivery = onDelivery;
+        _log = log;
+        _loop = Task.Run(() => RunAsync(ct));
+    }
+
+    /// <summary>The queue's name once it is declared and consumed the first time.</summary>
+    public Task<string> Started => _firstSetup.Task;
+
+    public Task Completion => _loop;
+
+    async Task RunAsync(CancellationToken ct)
+    {
+        var backoff = new Backoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2));
+        while (!ct.IsCancellationRequested)
+        {
+            IChannel? channel = null;
+            try
+            {
+                var session = await _connection.CurrentAsync(ct).ConfigureAwait(false);
+                channel = await session.Connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
+                var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                channel.ChannelShutdownAsync += (_, _) => { closed.TrySetResult(); return Task.CompletedTask; };
+                await channel.BasicQosAsync(0, _prefetch, false, ct).ConfigureAwait(false);
+                var queue = await _setup(channel, ct).ConfigureAwait(false);
+                var consumer = new AsyncEventingBasicConsumer(channel);
+                var ch = channel;
+                consumer.ReceivedAsync += (_, ea) => _onDelivery(ch, ea);
+                await channel.BasicConsumeAsync(queue, autoAck: false, consumer, ct).ConfigureAwait(false);
+                _firstSetup.TrySetResult(queue);
+                backoff.Reset();
+                await Task.WhenAny(closed.Task, session.Closed).WaitAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+            catch (Exception e)
+            {
+                _log($"consumer setup failed: {e.GetType().Name}: {e.Message}");
+                if (e is RabbitMQ.Client.Exceptions.OperationInterruptedException { ShutdownReason.ReplyCode: 404 or 403 or 406 } && !_firstSetup.Task.IsCompleted)
+                    _firstSetup.TrySetException(e); // a declaration the broker refuses will not succeed by retrying
+            }
+            finally
+            {
+                if (channel != null)
+                {
+                    try { await channel.CloseAsync().ConfigureAwait(false); } catch (Exception) { }
+                    try { await channel.DisposeAsync().ConfigureAwait(false); } catch (Exception) { }
+                }
+            }
+            if (ct.IsCancellationRequested) break;
+            try { await Task.Delay(backoff.Next(), ct).ConfigureAwait(false); }
+            catch (OperationCanceledException) { break; }
+        }
+        _firstSetup.TrySetCanceled();
+    }
+}
