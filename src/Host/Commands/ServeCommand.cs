@@ -6,6 +6,8 @@ using Pipeline.Actors.Engine;
 using Pipeline.Actors.Stages;
 using Pipeline.Host.Cli;
 using Pipeline.Host.Http;
+using Pipeline.Host.Queue;
+using Pipeline.Streams.Queue;
 using Pipeline.Models.ChatTemplates;
 using Pipeline.Streams;
 using Prometheus;
@@ -19,7 +21,7 @@ namespace Pipeline.Host.Commands;
 /// </summary>
 public static class ServeCommand
 {
-    public static readonly CommandSpec Spec = new("serve", "Serve a model over an OpenAI-compatible HTTP API.", ["MODEL"],
+    public static readonly CommandSpec Spec = new("serve", "Serve a model over an OpenAI-compatible HTTP API and a message queue.", ["MODEL"],
     [
         new("host", "address to listen on (0.0.0.0 for all interfaces)", "127.0.0.1"),
         new("port", "port to listen on", "8000"),
@@ -32,6 +34,9 @@ public static class ServeCommand
         new("max-pending-requests", "requests queued for admission before new ones get 429", "512"),
         new("task", "auto, generate, embed, classify, score or reward; must be one the architecture supports", "auto"),
         new("override-pooler-config", "pooling models: JSON pooler settings, e.g. {\"pooling_type\":\"MEAN\",\"normalize\":true}", Metavar: "JSON"),
+        new("queue", "message-queue service mode: inproc (an in-process queue, fed by POST /v1/queue/requests), an amqp://user:pass@host:5672/vhost RabbitMQ broker, or off", "inproc", Metavar: "URL"),
+        .. QueueOptions.Topology,
+        new("queue-prefetch", "most unacknowledged request messages held at once (back-pressure to the broker)", QueueOptions.Defaults.Prefetch.ToString()),
         new("config", "JSON file of option values (names as on the command line); PIPELINE_* environment variables also set options"),
         .. CommonOptions.Model,
         .. CommonOptions.Engine,
@@ -58,6 +63,21 @@ public static class ServeCommand
         await app.WaitForShutdownAsync();
         model.Dispose();
         return 0;
+    }
+
+    /// <summary>The queue service mode (in-process by default, or a RabbitMQ broker); null with --queue off.</summary>
+    static QueueService? StartQueue(ParsedArgs args, ServerContext server, ILogger logger)
+    {
+        var url = args.Get("queue")!;
+        if (url == "off") return null;
+        var topology = QueueOptions.ToTopology(args, args.Int("queue-prefetch"));
+        var transport = QueueTransports.Create(url, topology, $"pipeline-serve-{Environment.ProcessId}", m => logger.LogWarning("queue: {Message}", m));
+        var service = new QueueService(transport, server, new StreamHub(), m => logger.LogWarning("queue: {Message}", m));
+        server.Queue = service;
+        service.Start();
+        logger.LogInformation("queue service: consuming '{Queue}' from {Transport} (prefetch {Prefetch}), events to exchange '{Exchange}'",
+            topology.RequestQueue, transport.Description, topology.Prefetch, topology.EventsExchange);
+        return service;
     }
 
     public static async Task<int> RunAsync(ParsedArgs args)
@@ -121,12 +141,21 @@ public static class ServeCommand
             RejectWhenFull = true,
         });
         var metrics = new ServingMetrics(servedName);
-        server = new ServerContext { Engine = engine, ServedModelName = servedName, Model = ctx, Chat = chat, ChatTemplateError = chatError, Metrics = metrics };
+        var ready = new ServerContext { Engine = engine, ServedModelName = servedName, Model = ctx, Chat = chat, ChatTemplateError = chatError, Metrics = metrics };
+        var queue = StartQueue(args, ready, app.Logger);
+        server = ready;
         app.Logger.LogInformation("serving {Model} as '{Name}' on {Urls} ({Replicas} replica(s), max_model_len {MaxLen})",
             ctx.ModelDir, servedName, string.Join(",", app.Urls), replicas.Count, ctx.MaxModelLen);
 
         app.Lifetime.ApplicationStopping.Register(() =>
-            engine.ShutdownAsync(TimeSpan.FromSeconds(shutdownSeconds)).GetAwaiter().GetResult());
+        {
+            queue?.StopConsuming();
+            engine.ShutdownAsync(TimeSpan.FromSeconds(shutdownSeconds)).GetAwaiter().GetResult();
+            if (queue == null) return;
+            // Requests aborted by the shutdown are put back on the queue; finished ones are acknowledged.
+            queue.StopAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+            queue.Transport.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        });
         await app.WaitForShutdownAsync();
         foreach (var r in replicas) r.Context.Dispose();
         return 0;

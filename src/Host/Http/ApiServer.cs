@@ -73,6 +73,7 @@ public static class ApiServer
         });
         app.MapPost("/v1/completions", async http => await CompletionsEndpoint.Handle(http, Ready(), await Body(http)));
         app.MapPost("/v1/chat/completions", async http => await ChatCompletionsEndpoint.Handle(http, Ready(), await Body(http)));
+        StreamsEndpoints.Map(app, Ready);
         app.MapPost("/tokenize", async http => await TokenizeEndpoints.Tokenize(http, Ready(), await Body(http)));
         app.MapPost("/detokenize", async http => await TokenizeEndpoints.Detokenize(http, Ready(), await Body(http)));
         app.MapGet("/metrics", async http =>

@@ -14,23 +14,7 @@ public static class ChatCompletionsEndpoint
     public static async Task Handle(HttpContext http, ServerContext server, JsonFields f)
     {
         server.CheckModel(f.String("model"));
-        if (server.Chat == null) throw ApiError.BadRequest(server.ChatTemplateError ?? "this model has no chat template: start the server with --chat-template", "messages");
-        var messages = Messages(f);
-        var tools = f.Get("tools") is { } t ? (t.ValueKind == JsonValueKind.Array ? ChatTemplateContext.Nodes(t) : throw ApiError.BadRequest("tools must be a list", "tools")) : null;
-        var documents = f.Get("documents") is { } d ? (d.ValueKind == JsonValueKind.Array ? ChatTemplateContext.Nodes(d) : throw ApiError.BadRequest("documents must be a list", "documents")) : null;
-        var kwargs = new Dictionary<string, object?>();
-        if (f.Get("chat_template_kwargs") is { } k)
-        {
-            if (k.ValueKind != JsonValueKind.Object) throw ApiError.BadRequest("chat_template_kwargs must be an object", "chat_template_kwargs");
-            foreach (var p in k.EnumerateObject()) kwargs[p.Name] = JsonNode.Parse(p.Value.GetRawText());
-        }
-        bool continueFinal = f.Bool("continue_final_message") ?? false;
-        bool addGen = f.Bool("add_generation_prompt") ?? !continueFinal;
-        string rendered;
-        try { rendered = server.Chat.Render(messages, tools, documents, addGen, continueFinal, kwargs); }
-        catch (TemplateException e) { throw ApiError.BadRequest($"chat template error: {e.Message}", "messages"); }
-        catch (ArgumentException e) { throw ApiError.BadRequest(e.Message, "messages"); }
-        var ids = server.Chat.Tokenize(rendered);
+        var ids = PromptIds(server, f);
 
         bool stream = f.Bool("stream") ?? false;
         bool wantLogprobs = f.Bool("logprobs") ?? false;
@@ -129,6 +113,28 @@ public static class ChatCompletionsEndpoint
             await sse.ErrorAsync(e, ct);
         }
         await sse.DoneAsync(ct);
+    }
+
+    /// <summary>The messages (with tools, documents, chat_template_kwargs) rendered by the chat template and tokenized; 400s name the field.</summary>
+    internal static int[] PromptIds(ServerContext server, JsonFields f)
+    {
+        if (server.Chat == null) throw ApiError.BadRequest(server.ChatTemplateError ?? "this model has no chat template: start the server with --chat-template", "messages");
+        var messages = Messages(f);
+        var tools = f.Get("tools") is { } t ? (t.ValueKind == JsonValueKind.Array ? ChatTemplateContext.Nodes(t) : throw ApiError.BadRequest("tools must be a list", "tools")) : null;
+        var documents = f.Get("documents") is { } d ? (d.ValueKind == JsonValueKind.Array ? ChatTemplateContext.Nodes(d) : throw ApiError.BadRequest("documents must be a list", "documents")) : null;
+        var kwargs = new Dictionary<string, object?>();
+        if (f.Get("chat_template_kwargs") is { } k)
+        {
+            if (k.ValueKind != JsonValueKind.Object) throw ApiError.BadRequest("chat_template_kwargs must be an object", "chat_template_kwargs");
+            foreach (var p in k.EnumerateObject()) kwargs[p.Name] = JsonNode.Parse(p.Value.GetRawText());
+        }
+        bool continueFinal = f.Bool("continue_final_message") ?? false;
+        bool addGen = f.Bool("add_generation_prompt") ?? !continueFinal;
+        string rendered;
+        try { rendered = server.Chat.Render(messages, tools, documents, addGen, continueFinal, kwargs); }
+        catch (TemplateException e) { throw ApiError.BadRequest($"chat template error: {e.Message}", "messages"); }
+        catch (ArgumentException e) { throw ApiError.BadRequest(e.Message, "messages"); }
+        return server.Chat.Tokenize(rendered);
     }
 
     static void Header(Utf8JsonWriter w, string id, long created, string model, string obj)

@@ -164,7 +164,7 @@ public static class CompletionsEndpoint
         return (o.Bool("include_usage") ?? false, o.Bool("continuous_usage_stats") ?? false);
     }
 
-    static List<PromptInput> ParsePrompts(JsonFields f)
+    internal static List<PromptInput> ParsePrompts(JsonFields f)
     {
         if (f.Get("prompt") is not { } p) throw ApiError.BadRequest("prompt is required", "prompt");
         switch (p.ValueKind)

@@ -13,6 +13,8 @@ public sealed class ServerContext
     public ChatPromptRenderer? Chat { get; init; }
     public string? ChatTemplateError { get; init; }
     public required ServingMetrics Metrics { get; init; }
+    /// <summary>The queue service mode, when it is on: its transport and the hub /v1/streams reads.</summary>
+    public Pipeline.Host.Queue.QueueService? Queue { get; set; }
     public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
 
     public void CheckModel(string? requested) => ApiError.CheckModel(requested, ServedModelName);

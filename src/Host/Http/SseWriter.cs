@@ -31,6 +31,19 @@ public sealed class SseWriter(HttpResponse response)
         await response.Body.FlushAsync(ct);
     }
 
+    /// <summary>One event whose JSON is already written.</summary>
+    public async Task WriteRawAsync(byte[] json, CancellationToken ct)
+    {
+        await StartAsync();
+        var frame = new byte[json.Length + 8];
+        "data: "u8.CopyTo(frame);
+        json.CopyTo(frame, 6);
+        frame[^2] = (byte)'\n';
+        frame[^1] = (byte)'\n';
+        await response.Body.WriteAsync(frame, ct);
+        await response.Body.FlushAsync(ct);
+    }
+
     public async Task DoneAsync(CancellationToken ct)
     {
         await response.Body.WriteAsync(Encoding.ASCII.GetBytes("data: [DONE]\n\n"), ct);

@@ -1,0 +1,56 @@
+using System.Text.Json;
+using Pipeline.Host.Queue;
+using Pipeline.Streams.Queue;
+
+namespace Pipeline.Host.Http;
+
+/// <summary>
+/// The queue service over HTTP: `GET /v1/streams/{request_id}` follows a request's token events as server-sent events
+/// (replayed from its start, then live, `data: [DONE]` after the final), and `POST /v1/queue/requests` puts a request
+/// message on the request queue (how `pipeline queue publish` reaches the in-process queue of a running server).
+/// </summary>
+public static class StreamsEndpoints
+{
+    public static void Map(WebApplication app, Func<ServerContext> ready)
+    {
+        app.MapGet("/v1/streams/{requestId}", async (HttpContext http, string requestId) =>
+        {
+            var queue = QueueOf(ready());
+            if (!QueueRequestParser.IsValidRequestId(requestId)) throw ApiError.BadRequest("not a valid request id", "request_id");
+            double wait = double.TryParse(http.Request.Query["wait"], System.Globalization.CultureInfo.InvariantCulture, out var w) ? Math.Clamp(w, 0, 3600) : 30;
+            var ct = http.RequestAborted;
+            using var following = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var events = queue.Hub.Follow(requestId, following.Token).GetAsyncEnumerator(following.Token);
+            try
+            {
+                // Answer 404 (not an empty stream) when the id does not show up within the wait.
+                var first = events.MoveNextAsync().AsTask();
+                if (await Task.WhenAny(first, Task.Delay(TimeSpan.FromSeconds(wait), ct)) != first)
+                {
+                    following.Cancel();
+                    try { await first; } catch (OperationCanceledException) { }
+                    throw new ApiError(404, $"no stream for request id '{requestId}' started within {wait:0.#} s (only requests this server runs can be followed here)", "request_id");
+                }
+                if (!await first) throw new ApiError(404, $"no stream for request id '{requestId}'", "request_id");
+                var sse = new SseWriter(http.Response);
+                do await sse.WriteRawAsync(events.Current, ct);
+                while (await events.MoveNextAsync());
+                await sse.DoneAsync(ct);
+            }
+            finally { await events.DisposeAsync(); }
+        });
+
+        app.MapPost("/v1/queue/requests", async http =>
+        {
+            var queue = QueueOf(ready());
+            var f = await ApiServer.Body(http);
+            var id = f.String("request_id");
+            var body = JsonSerializer.SerializeToNode(f.Root)!.AsObject();
+            if (id == null) body["request_id"] = id = http.Items["request-id"] as string ?? Guid.NewGuid().ToString("N");
+            await queue.Transport.PublishRequestAsync(JsonSerializer.SerializeToUtf8Bytes(body), new QueueProperties { MessageId = id }, http.RequestAborted);
+            await Json.WriteAsync(http.Response, w => { w.WriteString("request_id", id); w.WriteString("queue", queue.Transport.Topology.RequestQueue); }, 202);
+        });
+    }
+
+    static QueueService QueueOf(ServerContext s) => s.Queue ?? throw new ApiError(404, "the queue service is off (start the server without --queue off)");
+}

@@ -1,0 +1,92 @@
+using System.Text.Json;
+using Pipeline.Host.Http;
+
+namespace Pipeline.Host.Queue;
+
+/// <summary>
+/// The token events of one request (docs/queue.md), numbered by `seq` from 0 with no gaps: `delta` events (new text
+/// and token ids of one choice), then exactly one `final` (full text, finish_reason, usage) or `error`.
+/// </summary>
+public static class QueueEvents
+{
+    public const string Delta = "delta", Final = "final", Error = "error";
+
+    public sealed record Choice(int Index, string Text, IReadOnlyList<int> TokenIds, string? FinishReason, object? StopReason);
+
+    public static byte[] WriteDelta(string requestId, int seq, int index, string text, IReadOnlyList<int> tokenIds) => Write(Delta, requestId, seq, w =>
+    {
+        w.WriteNumber("index", index);
+        w.WriteString("text", text);
+        Ids(w, "token_ids", tokenIds);
+    });
+
+    public static byte[] WriteFinal(string requestId, int seq, string model, IReadOnlyList<Choice> choices, int promptTokens, int completionTokens) => Write(Final, requestId, seq, w =>
+    {
+        w.WriteString("model", model);
+        w.WriteStartArray("choices");
+        foreach (var c in choices)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("index", c.Index);
+            w.WriteString("text", c.Text);
+            Ids(w, "token_ids", c.TokenIds);
+            if (c.FinishReason == null) w.WriteNull("finish_reason"); else w.WriteString("finish_reason", c.FinishReason);
+            switch (c.StopReason)
+            {
+                case string s: w.WriteString("stop_reason", s); break;
+                case int i: w.WriteNumber("stop_reason", i); break;
+                default: w.WriteNull("stop_reason"); break;
+            }
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        Json.Usage(w, promptTokens, completionTokens);
+    });
+
+    public static byte[] WriteError(string requestId, int seq, int status, string message) => Write(Error, requestId, seq, w =>
+    {
+        w.WriteStartObject("error");
+        w.WriteString("message", message);
+        w.WriteString("type", status == 400 ? "BadRequestError" : "InternalServerError");
+        w.WriteNumber("code", status);
+        w.WriteEndObject();
+    });
+
+    static byte[] Write(string type, string requestId, int seq, Action<Utf8JsonWriter> body)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms, Json.WriterOptions))
+        {
+            w.WriteStartObject();
+            w.WriteString("type", type);
+            w.WriteString("request_id", requestId);
+            w.WriteNumber("seq", seq);
+            body(w);
+            w.WriteEndObject();
+        }
+        return ms.ToArray();
+    }
+
+    static void Ids(Utf8JsonWriter w, string name, IReadOnlyList<int> ids)
+    {
+        w.WriteStartArray(name);
+        foreach (var id in ids) w.WriteNumberValue(id);
+        w.WriteEndArray();
+    }
+}
+
+/// <summary>One token event as a follower reads it.</summary>
+public sealed record QueueEvent(string Type, string RequestId, int Seq, JsonElement Json)
+{
+    public bool IsTerminal => Type is QueueEvents.Final or QueueEvents.Error;
+
+    public int Index => Json.TryGetProperty("index", out var i) ? i.GetInt32() : 0;
+    public string Text => Json.TryGetProperty("text", out var t) ? t.GetString() ?? "" : "";
+    public int[] TokenIds => Json.TryGetProperty("token_ids", out var t) ? t.EnumerateArray().Select(e => e.GetInt32()).ToArray() : [];
+
+    public static QueueEvent Parse(ReadOnlySpan<byte> body)
+    {
+        var root = JsonDocument.Parse(body.ToArray()).RootElement;
+        return new QueueEvent(root.GetProperty("type").GetString()!, root.GetProperty("request_id").GetString()!, root.GetProperty("seq").GetInt32(), root);
+    }
+}

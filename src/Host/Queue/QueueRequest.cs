@@ -1,0 +1,13 @@
+using Pipeline.Actors.Engine;
+using Pipeline.Models.Sampling;
+
+namespace Pipeline.Host.Queue;
+
+/// <summary>A request message, validated: what to run and where its events go besides the topic exchange.</summary>
+public sealed record QueueRequest(string RequestId, PromptInput Prompt, SamplingParams SamplingParams, int Priority, string? ReplyTo, string? CorrelationId);
+
+/// <summary>A message that can never succeed (unparseable or invalid): it goes to the dead-letter queue with this reason.</summary>
+public sealed class PoisonMessageException(string reason, string? requestId = null) : Exception(reason)
+{
+    public string? RequestId { get; } = requestId;
+}

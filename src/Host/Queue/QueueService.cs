@@ -1,0 +1,190 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Pipeline.Actors.Output;
+using Pipeline.Actors.Stages;
+using Pipeline.Host.Http;
+using Pipeline.Models.Sampling;
+using Pipeline.Streams;
+using Pipeline.Streams.Queue;
+
+namespace Pipeline.Host.Queue;
+
+/// <summary>
+/// The message-queue service mode: consumes request messages (manual ack, prefetch = back-pressure), runs each through
+/// the engine, publishes its token events, and acknowledges the message only after its final event is confirmed
+/// (at-least-once). A request id is run once: a redelivered copy of a running request joins it, one of a finished
+/// request is acknowledged without running again. Invalid messages go to the dead-letter queue with the reason.
+/// </summary>
+public sealed class QueueService(IQueueTransport transport, ServerContext server, StreamHub hub, Action<string>? log = null, int finishedCapacity = 100_000)
+{
+    /// <summary>A request being run, and every delivery of it that arrived meanwhile (all acknowledged at the end).</summary>
+    sealed class Running
+    {
+        public readonly List<QueueDelivery> Deliveries = new();
+    }
+
+    readonly object _gate = new();
+    readonly Dictionary<string, Running> _running = new();
+    readonly FinishedRequests _finished = new(finishedCapacity);
+    readonly ConcurrentDictionary<Task, byte> _handlers = new();
+    readonly CancellationTokenSource _stopConsuming = new();
+    readonly Action<string> _log = log ?? (_ => { });
+    Task? _consumer;
+    long _executions, _duplicates, _deadLettered, _completed;
+
+    public IQueueTransport Transport => transport;
+    public StreamHub Hub => hub;
+    /// <summary>Requests started on the engine (a request id counts once unless it ran again after failing).</summary>
+    public long Executions => Interlocked.Read(ref _executions);
+    /// <summary>Deliveries of an already finished request id that were acknowledged without running.</summary>
+    public long DuplicatesSkipped => Interlocked.Read(ref _duplicates);
+    public long DeadLettered => Interlocked.Read(ref _deadLettered);
+    public long Completed => Interlocked.Read(ref _completed);
+    /// <summary>Called with the request id each time a request starts on the engine (tests count executions with it).</summary>
+    public Action<string>? OnExecute { get; set; }
+
+    public void Start() => _consumer = Task.Run(ConsumeAsync);
+
+    async Task ConsumeAsync()
+    {
+        try
+        {
+            await foreach (var d in transport.ConsumeAsync(_stopConsuming.Token).ConfigureAwait(false))
+            {
+                var t = Task.Run(() => HandleAsync(d));
+                _handlers[t] = 0;
+                _ = t.ContinueWith(done => _handlers.TryRemove(done, out _), TaskScheduler.Default);
+            }
+        }
+        catch (OperationCanceledException) when (_stopConsuming.IsCancellationRequested) { }
+    }
+
+    async Task HandleAsync(QueueDelivery d)
+    {
+        try
+        {
+            QueueRequest req;
+            try { req = QueueRequestParser.Parse(d.Message, server); }
+            catch (PoisonMessageException e)
+            {
+                await RejectAsync(d, e.Message, e.RequestId, d.Message.Properties.ReplyTo, d.Message.Properties.CorrelationId, seq: 0).ConfigureAwait(false);
+                return;
+            }
+            Running run;
+            lock (_gate)
+            {
+                if (_finished.Contains(req.RequestId)) run = null!;
+                else if (_running.TryGetValue(req.RequestId, out var existing)) { existing.Deliveries.Add(d); return; }
+                else _running[req.RequestId] = run = new Running { Deliveries = { d } };
+            }
+            if (run == null)
+            {
+                Interlocked.Increment(ref _duplicates);
+                await d.AckAsync().ConfigureAwait(false);
+                return;
+            }
+            await RunAsync(req, run).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            _log($"queue message failed unexpectedly: {e}");
+            await d.NackAsync(requeue: true).ConfigureAwait(false);
+        }
+    }
+
+    async Task RunAsync(QueueRequest req, Running run)
+    {
+        Interlocked.Increment(ref _executions);
+        OnExecute?.Invoke(req.RequestId);
+        var events = new RequestEventPublisher(transport, hub, req.RequestId, req.ReplyTo, req.CorrelationId);
+        var texts = new SortedDictionary<int, StringBuilder>();
+        var tokens = new SortedDictionary<int, List<int>>();
+        var finals = new Dictionary<int, CompletionOutput>();
+        int promptTokens = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        double? ttft = null;
+        bool aborted = false;
+        string? error = null;
+        int status = 400;
+        try
+        {
+            await foreach (var o in server.Engine.GenerateAsync(req.Prompt, req.SamplingParams, "queue-" + req.RequestId, req.Priority).ConfigureAwait(false))
+            {
+                promptTokens = o.PromptTokenIds.Count;
+                foreach (var c in o.Outputs)
+                {
+                    (texts.TryGetValue(c.Index, out var sb) ? sb : texts[c.Index] = new StringBuilder()).Append(c.Text);
+                    (tokens.TryGetValue(c.Index, out var ids) ? ids : tokens[c.Index] = new List<int>()).AddRange(c.TokenIds);
+                    if (c.Finished) finals[c.Index] = c;
+                    if (c.TokenIds.Count > 0) ttft ??= clock.Elapsed.TotalSeconds;
+                    if (c.Text.Length > 0 || c.TokenIds.Count > 0)
+                        await events.PublishAsync(seq => QueueEvents.WriteDelta(req.RequestId, seq, c.Index, c.Text, c.TokenIds), QueueEvents.Delta, default).ConfigureAwait(false);
+                }
+            }
+            aborted = finals.Values.Any(c => c.FinishReason == "abort") && !server.Engine.Accepting;
+        }
+        catch (SamplingParamsException e) { error = e.Field == null ? e.Message : $"{e.Message} (field {e.Field})"; }
+        catch (ArgumentException e) { error = e.Message; }
+        catch (PipelineStageException e) { error = e.Message; status = 500; }
+        catch (EngineOverloadedException) { aborted = true; await Task.Delay(100).ConfigureAwait(false); }
+        catch (EngineShuttingDownException) { aborted = true; }
+
+        if (aborted)
+        {
+            // Overloaded or shutting down: not this message's fault; the broker gives it to us or another instance again.
+            foreach (var d in Release(req.RequestId, finished: false)) await d.NackAsync(requeue: true).ConfigureAwait(false);
+            return;
+        }
+        if (error != null)
+        {
+            var deliveries = Release(req.RequestId, finished: false);
+            await RejectAsync(deliveries[0], error, req.RequestId, req.ReplyTo, req.CorrelationId, events.NextSeq, status, events).ConfigureAwait(false);
+            foreach (var d in deliveries.Skip(1)) await d.AckAsync().ConfigureAwait(false);
+            return;
+        }
+
+        var choices = texts.Keys.Select(i => new QueueEvents.Choice(i, texts[i].ToString(), tokens[i],
+            finals.TryGetValue(i, out var f) ? f.FinishReason : "abort", finals.TryGetValue(i, out var f2) ? f2.StopReason : null)).ToList();
+        int completion = choices.Sum(c => c.TokenIds.Count);
+        await events.PublishAsync(seq => QueueEvents.WriteFinal(req.RequestId, seq, server.ServedModelName, choices, promptTokens, completion), QueueEvents.Final, default).ConfigureAwait(false);
+        server.Metrics.RequestFinished(promptTokens, completion, choices.LastOrDefault()?.FinishReason ?? "stop", clock.Elapsed.TotalSeconds, ttft, []);
+        Interlocked.Increment(ref _completed);
+        foreach (var d in Release(req.RequestId, finished: true)) await d.AckAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Ends a running request's bookkeeping and returns the deliveries to settle.</summary>
+    List<QueueDelivery> Release(string requestId, bool finished)
+    {
+        lock (_gate)
+        {
+            var run = _running[requestId];
+            _running.Remove(requestId);
+            if (finished) _finished.Add(requestId);
+            return run.Deliveries.ToList();
+        }
+    }
+
+    /// <summary>An invalid request: an error event to its followers (when it has an id), then the dead-letter queue with the reason.</summary>
+    async Task RejectAsync(QueueDelivery d, string reason, string? requestId, string? replyTo, string? correlationId, int seq, int status = 400, RequestEventPublisher? events = null)
+    {
+        if (requestId != null)
+        {
+            events ??= new RequestEventPublisher(transport, hub, requestId, replyTo, correlationId);
+            await events.PublishAsync(s => QueueEvents.WriteError(requestId, s, status, reason), QueueEvents.Error, default).ConfigureAwait(false);
+        }
+        Interlocked.Increment(ref _deadLettered);
+        _log($"dead-lettered a request message{(requestId == null ? "" : $" ({requestId})")}: {reason}");
+        await d.DeadLetterAsync(reason).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops taking messages; those already taken run on (the engine's shutdown decides how long).</summary>
+    public void StopConsuming() => _stopConsuming.Cancel();
+
+    /// <summary>Stops consuming and waits up to <paramref name="timeout"/> for the requests taken to be settled.</summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        StopConsuming();
+        if (_consumer != null) await _consumer.ConfigureAwait(false);
+        await Task.WhenAll(_handlers.Keys).WaitAsync(timeout).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,71 @@
+using System.Threading.Channels;
+
+namespace Pipeline.Host.Queue;
+
+/// <summary>
+/// In-process fan-out of the events this server publishes, for `GET /v1/streams/{request_id}`: a follower gets every
+/// event of the request from the start (replayed), then the live ones. Streams of finished requests are kept for the
+/// most recent <c>capacity</c> requests; a follower of an id not seen yet waits for it to start.
+/// </summary>
+public sealed class StreamHub(int capacity = 1024)
+{
+    sealed class Stream
+    {
+        public readonly List<byte[]> Events = new();
+        public readonly List<Channel<byte[]>> Followers = new();
+        public bool Done;
+    }
+
+    readonly object _gate = new();
+    readonly Dictionary<string, Stream> _streams = new();
+    readonly Queue<string> _finished = new();
+
+    public void Publish(string requestId, byte[] evt, bool terminal)
+    {
+        lock (_gate)
+        {
+            if (!_streams.TryGetValue(requestId, out var s)) _streams[requestId] = s = new Stream();
+            if (s.Done) return;
+            s.Events.Add(evt);
+            foreach (var f in s.Followers)
+            {
+                f.Writer.TryWrite(evt);
+                if (terminal) f.Writer.TryComplete();
+            }
+            if (!terminal) return;
+            s.Done = true;
+            s.Followers.Clear();
+            _finished.Enqueue(requestId);
+            while (_finished.Count > capacity) _streams.Remove(_finished.Dequeue());
+        }
+    }
+
+    /// <summary>Every event of the request, replayed then live, ending after its final or error event.</summary>
+    public async IAsyncEnumerable<byte[]> Follow(string requestId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var channel = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+        lock (_gate)
+        {
+            if (!_streams.TryGetValue(requestId, out var s)) _streams[requestId] = s = new Stream();
+            foreach (var e in s.Events) channel.Writer.TryWrite(e);
+            if (s.Done) channel.Writer.TryComplete();
+            else s.Followers.Add(channel);
+        }
+        try
+        {
+            await foreach (var e in channel.Reader.ReadAllAsync(ct).ConfigureAwait(false)) yield return e;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                if (_streams.TryGetValue(requestId, out var s) && !s.Done)
+                {
+                    s.Followers.Remove(channel);
+                    // A follower that gave up on an id that never started leaves nothing behind.
+                    if (s.Events.Count == 0 && s.Followers.Count == 0) _streams.Remove(requestId);
+                }
+            }
+        }
+    }
+}
