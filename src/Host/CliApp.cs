@@ -26,6 +26,8 @@ public static class CliApp
         (BenchPipelineCommand.Spec, BenchPipelineCommand.RunAsync),
         (BenchThroughputCommand.Spec, a => Task.FromResult(BenchThroughputCommand.Run(a))),
         (BenchLatencyCommand.Spec, a => Task.FromResult(BenchLatencyCommand.Run(a))),
+        (QueueCommand.PublishSpec, QueueCommand.PublishAsync),
+        (QueueCommand.FollowSpec, QueueCommand.FollowAsync),
     ];
 
     public static async Task<int> RunAsync(string[] args)
@@ -35,13 +37,16 @@ public static class CliApp
             Console.WriteLine(Usage());
             return args.Length == 0 ? 2 : 0;
         }
-        var cmd = Commands.FirstOrDefault(c => c.Spec.Name == args[0]);
+        // Two-word commands: `queue publish`, `queue follow`.
+        int words = args.Length > 1 && Commands.Any(c => c.Spec.Name == $"{args[0]} {args[1]}") ? 2 : 1;
+        var name = string.Join(' ', args.Take(words));
+        var cmd = Commands.FirstOrDefault(c => c.Spec.Name == name);
         if (cmd.Spec == null)
         {
-            Console.Error.WriteLine($"error: unknown command '{args[0]}'\n\n{Usage()}");
+            Console.Error.WriteLine($"error: unknown command '{name}'\n\n{Usage()}");
             return 2;
         }
-        var rest = args.Skip(1).ToArray();
+        var rest = args.Skip(words).ToArray();
         if (rest.Contains("--help") || rest.Contains("-h"))
         {
             Console.WriteLine(HelpPrinter.Format(cmd.Spec));
@@ -68,6 +73,6 @@ public static class CliApp
 
     static string Usage() =>
         "usage: pipeline <command> [options]\n\ncommands:\n" +
-        string.Join("\n", Commands.Select(c => $"  {c.Spec.Name,-10} {c.Spec.Summary}")) +
+        string.Join("\n", Commands.Select(c => $"  {c.Spec.Name,-16} {c.Spec.Summary}")) +
         "\n\nRun 'pipeline <command> --help' for a command's options.";
 }

@@ -83,6 +83,7 @@ public static class ApiServer
             {
                 await s.Metrics.RefreshAsync(s.Engine);
                 await http.Response.WriteAsync(s.Metrics.Registry.Export());
+                if (s.Queue != null) await http.Response.WriteAsync(s.Queue.MetricsText());
             }
             await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(http.Response.Body, http.RequestAborted);
         });

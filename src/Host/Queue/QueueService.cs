@@ -177,6 +177,20 @@ public sealed class QueueService(IQueueTransport transport, ServerContext server
         await d.DeadLetterAsync(reason).ConfigureAwait(false);
     }
 
+    /// <summary>The service's counters in Prometheus text format, for /metrics.</summary>
+    public string MetricsText()
+    {
+        var sb = new StringBuilder();
+        var model = server.ServedModelName.Replace("\\", "\\\\").Replace("\"", "\\\"");
+        void Counter(string name, string help, long value) =>
+            sb.Append($"# HELP {name} {help}\n# TYPE {name} counter\n{name}{{model_name=\"{model}\"}} {value}\n");
+        Counter("pipeline:queue_requests_executed_total", "Queue requests started on the engine.", Executions);
+        Counter("pipeline:queue_requests_completed_total", "Queue requests whose final event was published and acknowledged.", Completed);
+        Counter("pipeline:queue_duplicates_skipped_total", "Redelivered messages of finished request ids, acknowledged without running.", DuplicatesSkipped);
+        Counter("pipeline:queue_dead_lettered_total", "Request messages sent to the dead-letter queue.", DeadLettered);
+        return sb.ToString();
+    }
+
     /// <summary>Stops taking messages; those already taken run on (the engine's shutdown decides how long).</summary>
     public void StopConsuming() => _stopConsuming.Cancel();
 

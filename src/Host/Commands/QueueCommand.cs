@@ -1,0 +1,121 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Pipeline.Host.Cli;
+using Pipeline.Host.Queue;
+
+namespace Pipeline.Host.Commands;
+
+/// <summary>
+/// `pipeline queue publish` puts one request message on the queue (optionally following its events) and
+/// `pipeline queue follow ID` prints a request's events as they arrive: through a broker (amqp://) or a server (http://).
+/// </summary>
+public static class QueueCommand
+{
+    static readonly OptionSpec[] Connection =
+    [
+        new("queue", "amqp://user:pass@host:5672/vhost (the broker) or http://host:port (a server, e.g. its in-process queue)", "http://127.0.0.1:8000", Metavar: "URL"),
+        new("api-key", "the server's API key (http:// only)"),
+        new("output", "text (the generated text, then a summary line) or json (one event per line)", "text"),
+        new("wait", "seconds to wait for a request's stream to start (http:// only)", "60"),
+        .. QueueOptions.Topology,
+    ];
+
+    public static readonly CommandSpec PublishSpec = new("queue publish", "Publish a request message to the queue service (and follow it with --follow).", [],
+    [
+        new("prompt", "prompt text"),
+        new("prompt-ids", "prompt as comma-separated token ids", Metavar: "1,2,3"),
+        new("messages", "chat messages: a JSON file holding a list of {role, content}", Metavar: "FILE.json"),
+        new("id", "request id (default: a new random one)"),
+        new("model", "served model name (default: whatever the server serves)"),
+        new("max-tokens", "most tokens to generate (default 16)"),
+        new("temperature", "sampling temperature (0 = greedy; default: the model's generation config, else 1)"),
+        new("top-p", "nucleus sampling"),
+        new("seed", "sampling seed"),
+        new("ignore-eos", "keep generating past EOS", IsFlag: true),
+        new("reply-to", "also publish the events to this queue (amqp:// only)"),
+        new("follow", "print the request's events until it finishes", IsFlag: true),
+        .. Connection,
+    ]);
+
+    public static readonly CommandSpec FollowSpec = new("queue follow", "Print a request's token events as they arrive.", ["ID"], Connection);
+
+    public static async Task<int> PublishAsync(ParsedArgs a)
+    {
+        var output = a.Choice("output", "text", "json");
+        var body = new JsonObject { ["request_id"] = a.Get("id") ?? Guid.NewGuid().ToString("N") };
+        var id = (string)body["request_id"]!;
+        int given = (a.Get("prompt") != null ? 1 : 0) + (a.Get("prompt-ids") != null ? 1 : 0) + (a.Get("messages") != null ? 1 : 0);
+        if (given != 1) throw new CliException("give exactly one of --prompt, --prompt-ids and --messages");
+        if (a.Get("prompt") is string p) body["prompt"] = p;
+        if (a.Get("prompt-ids") is string ids) body["prompt"] = new JsonArray(ParseIds(ids).Select(i => (JsonNode)i).ToArray());
+        if (a.Get("messages") is string file)
+        {
+            if (!File.Exists(file)) throw new CliException($"--messages: no such file '{file}'");
+            try { body["messages"] = JsonNode.Parse(File.ReadAllText(file)); }
+            catch (JsonException e) { throw new CliException($"--messages {file}: not valid JSON ({e.Message})"); }
+        }
+        if (a.Get("model") is string m) body["model"] = m;
+        if (a.GetInt("max-tokens") is int mt) body["max_tokens"] = mt;
+        if (a.GetFloat("temperature") is float t) body["temperature"] = t;
+        if (a.GetFloat("top-p") is float tp) body["top_p"] = tp;
+        if (a.GetLong("seed") is long s) body["seed"] = s;
+        if (a.Flag("ignore-eos")) body["ignore_eos"] = true;
+        if (a.Get("reply-to") is string r) body["reply_to"] = r;
+
+        await using var client = QueueClient.Create(a.Get("queue")!, QueueOptions.ToTopology(a), a.Get("api-key"));
+        using var cts = CancelOnCtrlC();
+        // Subscribe before publishing, so not even the first event is missed.
+        var events = a.Flag("follow") ? await client.FollowAsync(id, Wait(a), cts.Token) : null;
+        await client.PublishAsync(id, JsonSerializer.SerializeToUtf8Bytes(body), cts.Token);
+        if (events == null)
+        {
+            Console.WriteLine(id);
+            return 0;
+        }
+        return await Print(events, output, cts.Token);
+    }
+
+    public static async Task<int> FollowAsync(ParsedArgs a)
+    {
+        if (a.Positionals.Count == 0) throw new CliException("queue follow needs the request id: pipeline queue follow ID");
+        var output = a.Choice("output", "text", "json");
+        await using var client = QueueClient.Create(a.Get("queue")!, QueueOptions.ToTopology(a), a.Get("api-key"));
+        using var cts = CancelOnCtrlC();
+        return await Print(await client.FollowAsync(a.Positionals[0], Wait(a), cts.Token), output, cts.Token);
+    }
+
+    static TimeSpan Wait(ParsedArgs a) => TimeSpan.FromSeconds(a.GetFloat("wait") ?? 60);
+
+    static async Task<int> Print(IAsyncEnumerable<QueueEvent> events, string output, CancellationToken ct)
+    {
+        int exit = 1;
+        await foreach (var e in events.WithCancellation(ct))
+        {
+            if (output == "json") Console.WriteLine(e.Json.GetRawText());
+            else if (e.Type == QueueEvents.Delta) Console.Write(e.Text);
+            else if (e.Type == QueueEvents.Final)
+            {
+                var usage = e.Json.GetProperty("usage");
+                var reasons = string.Join(",", e.Json.GetProperty("choices").EnumerateArray().Select(c => c.GetProperty("finish_reason").GetString()));
+                Console.WriteLine($"\n[{e.RequestId}: finish_reason={reasons}, prompt_tokens={usage.GetProperty("prompt_tokens")}, completion_tokens={usage.GetProperty("completion_tokens")}]");
+            }
+            else Console.Error.WriteLine($"error: {e.Json.GetProperty("error").GetProperty("message").GetString()}");
+            Console.Out.Flush();
+            if (e.IsTerminal) exit = e.Type == QueueEvents.Final ? 0 : 1;
+        }
+        return exit;
+    }
+
+    static CancellationTokenSource CancelOnCtrlC()
+    {
+        var cts = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+        return cts;
+    }
+
+    static int[] ParseIds(string s)
+    {
+        try { return s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray(); }
+        catch (FormatException) { throw new CliException($"--prompt-ids must be comma-separated integers, got '{s}'"); }
+    }
+}
