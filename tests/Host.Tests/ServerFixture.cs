@@ -44,7 +44,10 @@ public class ServerFixture : IAsyncLifetime
         return port;
     }
 
-    public async Task InitializeAsync()
+    /// <summary>The server's process id (its RabbitMQ connection is named pipeline-serve-PID).</summary>
+    public int ProcessId => _process?.Id ?? 0;
+
+    public virtual async Task InitializeAsync()
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipeline.dll"));
