@@ -30,7 +30,7 @@ public sealed class QueueService(IQueueTransport transport, ServerContext server
     readonly CancellationTokenSource _stopConsuming = new();
     readonly Action<string> _log = log ?? (_ => { });
     Task? _consumer;
-    long _executions, _duplicates, _deadLettered, _completed;
+    long _executions, _duplicates, _deadLettered, _completed, _joined;
 
     public IQueueTransport Transport => transport;
     public StreamHub Hub => hub;
@@ -38,6 +38,8 @@ public sealed class QueueService(IQueueTransport transport, ServerContext server
     public long Executions => Interlocked.Read(ref _executions);
     /// <summary>Deliveries of an already finished request id that were acknowledged without running.</summary>
     public long DuplicatesSkipped => Interlocked.Read(ref _duplicates);
+    /// <summary>Deliveries of a request id that was still running (redelivered after a lost connection), joined to that run.</summary>
+    public long JoinedRunning => Interlocked.Read(ref _joined);
     public long DeadLettered => Interlocked.Read(ref _deadLettered);
     public long Completed => Interlocked.Read(ref _completed);
     /// <summary>Called with the request id each time a request starts on the engine (tests count executions with it).</summary>
@@ -74,7 +76,12 @@ public sealed class QueueService(IQueueTransport transport, ServerContext server
             lock (_gate)
             {
                 if (_finished.Contains(req.RequestId)) run = null!;
-                else if (_running.TryGetValue(req.RequestId, out var existing)) { existing.Deliveries.Add(d); return; }
+                else if (_running.TryGetValue(req.RequestId, out var existing))
+                {
+                    existing.Deliveries.Add(d);
+                    Interlocked.Increment(ref _joined);
+                    return;
+                }
                 else _running[req.RequestId] = run = new Running { Deliveries = { d } };
             }
             if (run == null)

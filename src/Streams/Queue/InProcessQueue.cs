@@ -19,6 +19,7 @@ sealed class InProcessQueue(string name)
     public string Name { get; } = name;
 
     public int Count { get { lock (_gate) return _ready.Count; } }
+    public int Unsettled { get { lock (_gate) return _unacked.Count; } }
 
     public void Enqueue(QueueMessage m)
     {

@@ -26,6 +26,9 @@ public sealed class InProcessQueueTransport(QueueTopology? topology = null) : IQ
     /// <summary>Messages waiting (not delivered) in a queue.</summary>
     public int CountOf(string queue) => Queue(queue).Count;
 
+    /// <summary>Messages delivered from a queue and not settled yet.</summary>
+    public int UnsettledOf(string queue) => Queue(queue).Unsettled;
+
     /// <summary>Every unsettled delivery is put back, marked redelivered, and settling the old delivery does nothing.</summary>
     public void SimulateConnectionLoss()
     {
