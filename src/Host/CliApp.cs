@@ -23,6 +23,7 @@ public static class CliApp
         (BenchTokenizerCommand.Spec, a => Task.FromResult(BenchTokenizerCommand.Run(a))),
         (BenchSchedulerCommand.Spec, a => Task.FromResult(BenchSchedulerCommand.Run(a))),
         (BenchServeCommand.Spec, BenchServeCommand.RunAsync),
+        (BenchQueueCommand.Spec, BenchQueueCommand.RunAsync),
         (BenchPipelineCommand.Spec, BenchPipelineCommand.RunAsync),
         (BenchThroughputCommand.Spec, a => Task.FromResult(BenchThroughputCommand.Run(a))),
         (BenchLatencyCommand.Spec, a => Task.FromResult(BenchLatencyCommand.Run(a))),

@@ -28,7 +28,7 @@ public static class BenchServeCommand
         new("seed", "random seed", "0"),
     ]);
 
-    sealed record Result(bool Ok, int PromptTokens, int OutputTokens, double Ttft, double E2e, List<double> Itl, string? Error);
+    internal sealed record Result(bool Ok, int PromptTokens, int OutputTokens, double Ttft, double E2e, List<double> Itl, string? Error);
 
     public static async Task<int> RunAsync(ParsedArgs args)
     {
@@ -72,7 +72,7 @@ public static class BenchServeCommand
         return ok.Count == results.Length ? 0 : 1;
     }
 
-    static void Stats(string name, IEnumerable<double> values)
+    internal static void Stats(string name, IEnumerable<double> values)
     {
         var v = values.Order().ToList();
         if (v.Count == 0) return;
@@ -83,7 +83,7 @@ public static class BenchServeCommand
         Console.WriteLine($"P99 {name} (ms):{"",-23}{P(0.99):F2}");
     }
 
-    static async Task<Result> Send(HttpClient http, string baseUrl, string model, int[] prompt, int maxTokens, SemaphoreSlim? gate)
+    internal static async Task<Result> Send(HttpClient http, string baseUrl, string model, int[] prompt, int maxTokens, SemaphoreSlim? gate)
     {
         if (gate != null) await gate.WaitAsync();
         try

@@ -10,7 +10,7 @@ public sealed record QueueTopology
     public string RequestQueue { get; init; } = "pipeline.requests";
     public string EventsExchange { get; init; } = "pipeline.events";
     public string DeadLetterQueue { get; init; } = "pipeline.requests.dlq";
-    public ushort Prefetch { get; init; } = 64;
+    public ushort Prefetch { get; init; } = 256;
     /// <summary>Deletes the queues after this long unused (x-expires); for throw-away test topologies. Null: kept.</summary>
     public TimeSpan? Expires { get; init; }
 }
