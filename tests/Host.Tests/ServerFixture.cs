@@ -73,6 +73,14 @@ public class ServerFixture : IAsyncLifetime
         throw new TimeoutException("server did not become healthy");
     }
 
+    /// <summary>Sends SIGTERM (graceful shutdown) and waits for the server to exit; returns its exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", ProcessId.ToString()])) await kill.WaitForExitAsync();
+        await _process!.WaitForExitAsync().WaitAsync(timeout);
+        return _process.ExitCode;
+    }
+
     public virtual async Task DisposeAsync()
     {
         if (_process is { HasExited: false })

@@ -16,11 +16,16 @@ sealed class RabbitMqConsumerLoop
     readonly Func<IChannel, BasicDeliverEventArgs, Task> _onDelivery;
     readonly Action<string> _log;
     readonly TaskCompletionSource<string> _firstSetup = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    readonly CancellationToken _hold;
     readonly Task _loop;
 
+    /// <param name="ct">Stops consuming.</param>
+    /// <param name="hold">When it can be cancelled: after <paramref name="ct"/> stops the consumer (basic.cancel), the channel stays open until
+    /// this is cancelled, so the deliveries still being worked on can be acknowledged on it instead of going back to the queue.</param>
     public RabbitMqConsumerLoop(RabbitMqConnection connection, Func<IChannel, CancellationToken, Task<string>> setup, ushort prefetch,
-        Func<IChannel, BasicDeliverEventArgs, Task> onDelivery, Action<string> log, CancellationToken ct)
+        Func<IChannel, BasicDeliverEventArgs, Task> onDelivery, Action<string> log, CancellationToken ct, CancellationToken hold = default)
     {
+        _hold = hold;
         _connection = connection;
         _setup = setup;
         _prefetch = prefetch;
@@ -51,10 +56,16 @@ sealed class RabbitMqConsumerLoop
                 var consumer = new AsyncEventingBasicConsumer(channel);
                 var ch = channel;
                 consumer.ReceivedAsync += (_, ea) => _onDelivery(ch, ea);
-                await channel.BasicConsumeAsync(queue, autoAck: false, consumer, ct).ConfigureAwait(false);
+                var consumerTag = await channel.BasicConsumeAsync(queue, autoAck: false, consumer, ct).ConfigureAwait(false);
                 _firstSetup.TrySetResult(queue);
                 backoff.Reset();
-                await Task.WhenAny(closed.Task, session.Closed).WaitAsync(ct).ConfigureAwait(false);
+                var lost = Task.WhenAny(closed.Task, session.Closed);
+                try { await lost.WaitAsync(ct).ConfigureAwait(false); }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested && _hold.CanBeCanceled)
+                {
+                    try { await channel.BasicCancelAsync(consumerTag).ConfigureAwait(false); } catch (Exception) { }
+                    try { await lost.WaitAsync(_hold).ConfigureAwait(false); } catch (OperationCanceledException) { }
+                }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
             catch (Exception e)

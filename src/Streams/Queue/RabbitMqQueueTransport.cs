@@ -52,19 +52,26 @@ public sealed class RabbitMqQueueTransport : IQueueTransport
         {
             buffer.Writer.TryWrite(new RabbitMqDelivery(this, channel, ea.DeliveryTag, ToMessage(ea), ea.Redelivered));
             return Task.CompletedTask;
-        }, _log, stop.Token);
-        _ = loop.Completion.ContinueWith(_ => buffer.Writer.TryComplete(), TaskScheduler.Default);
+        }, _log, stop.Token, hold: _disposed.Token);
         var reader = buffer.Reader;
-        while (true)
+        try
         {
-            QueueDelivery d;
-            try
+            while (true)
             {
-                if (!await reader.WaitToReadAsync(stop.Token).ConfigureAwait(false)) yield break;
-                if (!reader.TryRead(out d!)) continue;
+                QueueDelivery d;
+                try
+                {
+                    if (!await reader.WaitToReadAsync(stop.Token).ConfigureAwait(false)) yield break;
+                    if (!reader.TryRead(out d!)) continue;
+                }
+                catch (OperationCanceledException) { yield break; }
+                if (d.IsLive) yield return d;
             }
-            catch (OperationCanceledException) { yield break; }
-            if (d.IsLive) yield return d;
+        }
+        finally
+        {
+            // Stopped consuming: what arrived but was not handed out goes back to the queue at once.
+            while (reader.TryRead(out var left)) await left.NackAsync(requeue: true).ConfigureAwait(false);
         }
     }
 

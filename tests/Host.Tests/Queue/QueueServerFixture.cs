@@ -12,6 +12,15 @@ public class QueueServerFixture : ServerFixture
 
     protected QueueServerFixture(ushort prefetch) => Topology = Broker.UniqueTopology(GetType().Name.ToLowerInvariant(), prefetch);
 
+    /// <summary>A server on given queue names (several servers can share them).</summary>
+    public QueueServerFixture(QueueTopology topology, bool deleteQueuesOnDispose)
+    {
+        Topology = topology;
+        _deleteQueues = deleteQueuesOnDispose;
+    }
+
+    readonly bool _deleteQueues = true;
+
     public override string ModelDir => PipelineProcess.Fixture("llama");
 
     protected override string[] ServeArgs =>
@@ -29,7 +38,7 @@ public class QueueServerFixture : ServerFixture
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        Broker.DeleteQueues(Topology);
+        if (_deleteQueues) Broker.DeleteQueues(Topology);
     }
 
     /// <summary>A client connection to the same broker and queue names.</summary>
