@@ -15,6 +15,12 @@ if [ ! -x /usr/sbin/rabbitmq-server ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq rabbitmq-server >/dev/null
 fi
 
+# Erlang's schedulers busy-wait by default, which on a small shared machine takes CPU from the engine.
+env_conf=/etc/rabbitmq/rabbitmq-env.conf
+if [ -w /etc/rabbitmq ] && ! grep -q sbwt "$env_conf" 2>/dev/null; then
+  echo 'SERVER_ADDITIONAL_ERL_ARGS="+sbwt none +sbwtdcpu none +sbwtdio none"' >> "$env_conf"
+fi
+
 # The package may have started it already (where init scripts run); otherwise start the node detached.
 for _ in $(seq 1 10); do port_open && break; sleep 1; done
 if ! port_open; then

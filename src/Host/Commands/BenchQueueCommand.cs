@@ -44,8 +44,10 @@ public static class BenchQueueCommand
         await using var queue = await QueuePath.Create(queueUrl, QueueOptions.ToTopology(args), args.Get("api-key"), model);
         Func<int[], Task<Result>> viaHttp = p => BenchServeCommand.Send(http, baseUrl, model, p, outLen, null);
         Func<int[], Task<Result>> viaQueue = p => queue.Send(p, outLen);
-        await viaHttp(Prompt());
-        await viaQueue(Prompt());
+        // Warm-up (JIT, connections, the engine's batch shapes): a burst through each path, not measured.
+        var warm = Enumerable.Range(0, Math.Min(n, 64)).Select(_ => Prompt()).ToList();
+        await Burst(warm, viaHttp);
+        await Burst(warm, viaQueue);
 
         var singles = (Http: new List<Result>(), Queue: new List<Result>());
         for (int i = 0; i < single; i++)

@@ -48,7 +48,7 @@ public sealed class RabbitMqQueueTransport : IQueueTransport
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, _disposed.Token);
         // The broker never has more than `prefetch` unacknowledged deliveries out, so this buffer stays that small.
         var buffer = Channel.CreateUnbounded<QueueDelivery>(new UnboundedChannelOptions { SingleReader = true });
-        var loop = new RabbitMqConsumerLoop(_connection, (_, _) => Task.FromResult(Topology.RequestQueue), Topology.Prefetch, (channel, ea) =>
+        _ = new RabbitMqConsumerLoop(_connection, (_, _) => Task.FromResult(Topology.RequestQueue), Topology.Prefetch, (channel, ea) =>
         {
             buffer.Writer.TryWrite(new RabbitMqDelivery(this, channel, ea.DeliveryTag, ToMessage(ea), ea.Redelivered));
             return Task.CompletedTask;
