@@ -64,9 +64,9 @@ public static class BenchQueueCommand
         Console.WriteLine($"Requests:                                {single} single + {n} at once per path, {inLen} in / {outLen} out tokens");
         Report("HTTP", singles.Http, httpAll, httpSeconds);
         Report("Queue", singles.Queue, queueAll, queueSeconds);
-        double Median(IEnumerable<double> v) { var s = v.Order().ToList(); return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2; }
-        Console.WriteLine($"Added latency, single (median TTFT, ms): {1000 * (Median(singles.Queue.Select(r => r.Ttft)) - Median(singles.Http.Select(r => r.Ttft))):F2}");
-        Console.WriteLine($"Added latency, single (median E2EL, ms): {1000 * (Median(singles.Queue.Select(r => r.E2e)) - Median(singles.Http.Select(r => r.E2e))):F2}");
+        double Median(IEnumerable<double> v) { var s = v.Order().ToList(); return s.Count == 0 ? double.NaN : s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2; }
+        if (single > 0) Console.WriteLine($"Added latency, single (median TTFT, ms): {1000 * (Median(singles.Queue.Select(r => r.Ttft)) - Median(singles.Http.Select(r => r.Ttft))):F2}");
+        if (single > 0) Console.WriteLine($"Added latency, single (median E2EL, ms): {1000 * (Median(singles.Queue.Select(r => r.E2e)) - Median(singles.Http.Select(r => r.E2e))):F2}");
         bool ok = singles.Http.Concat(singles.Queue).Concat(httpAll).Concat(queueAll).All(r => r.Ok);
         if (!ok) Console.WriteLine($"Failed requests: first error: {singles.Http.Concat(singles.Queue).Concat(httpAll).Concat(queueAll).First(r => !r.Ok).Error}");
         return ok ? 0 : 1;
