@@ -59,7 +59,11 @@ sealed class RabbitMqConnection : IAsyncDisposable
             {
                 connection = await _factory.CreateConnectionAsync(_name, ct).ConfigureAwait(false);
                 var publisher = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), ct).ConfigureAwait(false);
-                await _declareTopology(publisher, ct).ConfigureAwait(false);
+                using (var declaring = CancellationTokenSource.CreateLinkedTokenSource(ct))
+                {
+                    declaring.CancelAfter(Bounded.Operation);
+                    await _declareTopology(publisher, declaring.Token).ConfigureAwait(false);
+                }
                 session = new RabbitMqSession(connection, publisher, Interlocked.Increment(ref _generation));
                 connection.ConnectionShutdownAsync += (_, _) => { session.MarkClosed(); return Task.CompletedTask; };
                 publisher.ChannelShutdownAsync += (_, _) => { session.MarkClosed(); return Task.CompletedTask; };
@@ -87,14 +91,14 @@ sealed class RabbitMqConnection : IAsyncDisposable
 
     static async Task CloseQuietly(IConnection connection)
     {
-        try { await connection.CloseAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false); } catch (Exception) { }
-        try { await connection.DisposeAsync().ConfigureAwait(false); } catch (Exception) { }
+        await Bounded.Quietly(() => connection.CloseAsync(TimeSpan.FromSeconds(2)), Bounded.Close).ConfigureAwait(false);
+        await Bounded.Quietly(connection.DisposeAsync, Bounded.Close).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
-        try { await _loop.ConfigureAwait(false); } catch (Exception) { }
+        await Bounded.Quietly(() => _loop, Bounded.Operation).ConfigureAwait(false);
         lock (_gate) _current.TrySetCanceled();
     }
 }

@@ -48,22 +48,25 @@ sealed class RabbitMqConsumerLoop
             try
             {
                 var session = await _connection.CurrentAsync(ct).ConfigureAwait(false);
-                channel = await session.Connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
+                using var setupLimit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                setupLimit.CancelAfter(Bounded.Operation);
+                var st = setupLimit.Token;
+                channel = await session.Connection.CreateChannelAsync(cancellationToken: st).ConfigureAwait(false);
                 var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 channel.ChannelShutdownAsync += (_, _) => { closed.TrySetResult(); return Task.CompletedTask; };
-                await channel.BasicQosAsync(0, _prefetch, false, ct).ConfigureAwait(false);
-                var queue = await _setup(channel, ct).ConfigureAwait(false);
+                await channel.BasicQosAsync(0, _prefetch, false, st).ConfigureAwait(false);
+                var queue = await _setup(channel, st).ConfigureAwait(false);
                 var consumer = new AsyncEventingBasicConsumer(channel);
                 var ch = channel;
                 consumer.ReceivedAsync += (_, ea) => _onDelivery(ch, ea);
-                var consumerTag = await channel.BasicConsumeAsync(queue, autoAck: false, consumer, ct).ConfigureAwait(false);
+                var consumerTag = await channel.BasicConsumeAsync(queue, autoAck: false, consumer, st).ConfigureAwait(false);
                 _firstSetup.TrySetResult(queue);
                 backoff.Reset();
                 var lost = Task.WhenAny(closed.Task, session.Closed);
                 try { await lost.WaitAsync(ct).ConfigureAwait(false); }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested && _hold.CanBeCanceled)
                 {
-                    try { await channel.BasicCancelAsync(consumerTag).ConfigureAwait(false); } catch (Exception) { }
+                    await Bounded.Quietly(() => channel.BasicCancelAsync(consumerTag), Bounded.Close).ConfigureAwait(false);
                     try { await lost.WaitAsync(_hold).ConfigureAwait(false); } catch (OperationCanceledException) { }
                 }
             }
@@ -78,8 +81,9 @@ sealed class RabbitMqConsumerLoop
             {
                 if (channel != null)
                 {
-                    try { await channel.CloseAsync().ConfigureAwait(false); } catch (Exception) { }
-                    try { await channel.DisposeAsync().ConfigureAwait(false); } catch (Exception) { }
+                    var ch = channel;
+                    if (ch.IsOpen) await Bounded.Quietly(() => ch.CloseAsync(), Bounded.Close).ConfigureAwait(false);
+                    await Bounded.Quietly(ch.DisposeAsync, Bounded.Close).ConfigureAwait(false);
                 }
             }
             if (ct.IsCancellationRequested) break;

@@ -84,7 +84,11 @@ public sealed class RabbitMqQueueTransport : IQueueTransport
     public Task PublishToQueueAsync(string queue, ReadOnlyMemory<byte> body, QueueProperties properties, CancellationToken ct) =>
         PublishAsync("", queue, body, properties, ct);
 
-    /// <summary>Publishes and waits for the broker's confirm; a lost connection or a nack is retried on the next session.</summary>
+    /// <summary>
+    /// Publishes and waits for the broker's confirm. A lost connection, a nack, or a publish stuck for
+    /// <see cref="Bounded.Operation"/> (the session is then dropped and reconnected) is retried on the next session,
+    /// so the same message may reach the broker twice.
+    /// </summary>
     async Task PublishAsync(string exchange, string routingKey, ReadOnlyMemory<byte> body, QueueProperties p, CancellationToken ct)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, _disposed.Token);
@@ -92,18 +96,31 @@ public sealed class RabbitMqQueueTransport : IQueueTransport
         for (int attempt = 0; ; attempt++)
         {
             var session = await _connection.CurrentAsync(stop.Token).ConfigureAwait(false);
-            try
+            using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+            var publish = session.Publisher.BasicPublishAsync(exchange, routingKey, false, props, body, attemptCts.Token).AsTask();
+            var done = await Task.WhenAny(publish, session.Closed, Task.Delay(Bounded.Operation, stop.Token)).ConfigureAwait(false);
+            string problem;
+            if (done == publish)
             {
-                await session.Publisher.BasicPublishAsync(exchange, routingKey, false, props, body, stop.Token).ConfigureAwait(false);
-                return;
+                try
+                {
+                    await publish.ConfigureAwait(false);
+                    return;
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested) { throw; }
+                catch (Exception e) { problem = $"{e.GetType().Name}: {e.Message}"; }
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested) { throw; }
-            catch (Exception e)
+            else
             {
-                if (attempt % 20 == 0) _log($"publish to '{exchange}'/'{routingKey}' failed ({e.GetType().Name}: {e.Message}); retrying");
-                await Task.WhenAny(session.Closed, Task.Delay(100, stop.Token)).ConfigureAwait(false);
                 stop.Token.ThrowIfCancellationRequested();
+                attemptCts.Cancel();
+                _ = publish.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+                problem = done == session.Closed ? "the connection was lost" : $"no confirm within {Bounded.Operation.TotalSeconds:0} s";
+                if (done != session.Closed) session.MarkClosed(); // a wedged connection: make the loop open a new one
             }
+            if (attempt % 20 == 0) _log($"publish to '{exchange}'/'{routingKey}' failed ({problem}); retrying");
+            await Task.WhenAny(session.Closed, Task.Delay(100, stop.Token)).ConfigureAwait(false);
+            stop.Token.ThrowIfCancellationRequested();
         }
     }
 
@@ -184,19 +201,13 @@ public sealed class RabbitMqQueueTransport : IQueueTransport
     {
         public override bool IsLive => channel.IsOpen;
 
-        protected override async Task AckCoreAsync(CancellationToken ct)
-        {
-            if (!channel.IsOpen) return;
-            try { await channel.BasicAckAsync(tag, false, ct).ConfigureAwait(false); }
-            catch (Exception e) when (e is not OperationCanceledException) { } // the connection died: the broker redelivers it
-        }
+        // A failed or abandoned ack leaves the message unacknowledged: the broker redelivers it and the service,
+        // which remembers finished request ids, acknowledges the copy without running it again.
+        protected override Task AckCoreAsync(CancellationToken ct) =>
+            channel.IsOpen ? Bounded.Quietly(() => channel.BasicAckAsync(tag, false, ct).AsTask(), Bounded.Close) : Task.CompletedTask;
 
-        protected override async Task NackCoreAsync(bool requeue, CancellationToken ct)
-        {
-            if (!channel.IsOpen) return;
-            try { await channel.BasicNackAsync(tag, false, requeue, ct).ConfigureAwait(false); }
-            catch (Exception e) when (e is not OperationCanceledException) { }
-        }
+        protected override Task NackCoreAsync(bool requeue, CancellationToken ct) =>
+            channel.IsOpen ? Bounded.Quietly(() => channel.BasicNackAsync(tag, false, requeue, ct).AsTask(), Bounded.Close) : Task.CompletedTask;
 
         protected override async Task DeadLetterCoreAsync(string reason, CancellationToken ct)
         {
@@ -218,10 +229,12 @@ public sealed class RabbitMqQueueTransport : IQueueTransport
 
         public async Task StartAsync(CancellationToken ct)
         {
-            _loop = new RabbitMqConsumerLoop(transport._connection, async (ch, c) => QueueName = await setup(ch, c).ConfigureAwait(false), 256, async (ch, ea) =>
+            _loop = new RabbitMqConsumerLoop(transport._connection, async (ch, c) => QueueName = await setup(ch, c).ConfigureAwait(false), 256, (ch, ea) =>
             {
                 _buffer.Writer.TryWrite(ToMessage(ea));
-                try { await ch.BasicAckAsync(ea.DeliveryTag, false).ConfigureAwait(false); } catch (Exception) { }
+                // Not awaited: a delivery handler that waits on the channel can wedge the channel's shutdown.
+                if (ch.IsOpen) _ = Bounded.Quietly(() => ch.BasicAckAsync(ea.DeliveryTag, false).AsTask(), Bounded.Close);
+                return Task.CompletedTask;
             }, transport._log, _stop.Token);
             _ = _loop.Completion.ContinueWith(_ => _buffer.Writer.TryComplete(), TaskScheduler.Default);
             QueueName = await _loop.Started.WaitAsync(ct).ConfigureAwait(false);
@@ -232,7 +245,7 @@ public sealed class RabbitMqQueueTransport : IQueueTransport
         public async ValueTask DisposeAsync()
         {
             _stop.Cancel();
-            if (_loop != null) try { await _loop.Completion.ConfigureAwait(false); } catch (Exception) { }
+            if (_loop != null) await Bounded.Quietly(() => _loop.Completion, Bounded.Operation).ConfigureAwait(false);
         }
     }
 }
