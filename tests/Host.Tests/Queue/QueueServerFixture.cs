@@ -12,8 +12,7 @@ public class QueueServerFixture : ServerFixture
 
     protected QueueServerFixture(ushort prefetch) => Topology = Broker.UniqueTopology(GetType().Name.ToLowerInvariant(), prefetch);
 
-    /// <summary>A server on given queue names (several servers can share them).</summary>
-    public QueueServerFixture(QueueTopology topology, bool deleteQueuesOnDispose)
+    protected QueueServerFixture(QueueTopology topology, bool deleteQueuesOnDispose)
     {
         Topology = topology;
         _deleteQueues = deleteQueuesOnDispose;
@@ -66,6 +65,9 @@ public class QueueServerFixture : ServerFixture
 
 /// <summary>A server holding few requests at once (small prefetch), so faults land while requests are in flight.</summary>
 public sealed class SlowQueueServerFixture() : QueueServerFixture(4);
+
+/// <summary>A server on given queue names (several servers can share them), started and stopped by the test itself.</summary>
+public sealed class SharedQueueServer(QueueTopology topology, bool deleteQueuesOnDispose) : QueueServerFixture(topology, deleteQueuesOnDispose);
 
 [CollectionDefinition("broker")]
 public sealed class BrokerCollection;

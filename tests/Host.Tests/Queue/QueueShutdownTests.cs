@@ -15,8 +15,8 @@ public class QueueShutdownTests(ITestOutputHelper output)
         const int n = 60, maxTokens = 100;
         var topology = Broker.UniqueTopology("shutdown", prefetch: 8);
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        var first = new QueueServerFixture(topology, deleteQueuesOnDispose: false);
-        var second = new QueueServerFixture(topology, deleteQueuesOnDispose: true);
+        var first = new SharedQueueServer(topology, deleteQueuesOnDispose: false);
+        var second = new SharedQueueServer(topology, deleteQueuesOnDispose: true);
         try
         {
             await first.InitializeAsync();
