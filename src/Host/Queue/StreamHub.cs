@@ -5,20 +5,23 @@ namespace Pipeline.Host.Queue;
 /// <summary>
 /// In-process fan-out of the events this server publishes, for `GET /v1/streams/{request_id}`: a follower gets every
 /// event of the request from the start (replayed), then the live ones. Streams of finished requests are kept for the
-/// most recent <c>capacity</c> requests; a follower of an id not seen yet waits for it to start.
+/// most recent <c>capacity</c> requests, at most <c>maxBytes</c> of events in all; a follower of an id not seen yet
+/// waits for it to start.
 /// </summary>
-public sealed class StreamHub(int capacity = 1024)
+public sealed class StreamHub(int capacity = 1024, long maxBytes = 64L << 20)
 {
     sealed class Stream
     {
         public readonly List<byte[]> Events = new();
         public readonly List<Channel<byte[]>> Followers = new();
+        public long Bytes;
         public bool Done;
     }
 
     readonly object _gate = new();
     readonly Dictionary<string, Stream> _streams = new();
     readonly Queue<string> _finished = new();
+    long _finishedBytes;
 
     public void Publish(string requestId, byte[] evt, bool terminal)
     {
@@ -27,6 +30,7 @@ public sealed class StreamHub(int capacity = 1024)
             if (!_streams.TryGetValue(requestId, out var s)) _streams[requestId] = s = new Stream();
             if (s.Done) return;
             s.Events.Add(evt);
+            s.Bytes += evt.Length;
             foreach (var f in s.Followers)
             {
                 f.Writer.TryWrite(evt);
@@ -36,7 +40,9 @@ public sealed class StreamHub(int capacity = 1024)
             s.Done = true;
             s.Followers.Clear();
             _finished.Enqueue(requestId);
-            while (_finished.Count > capacity) _streams.Remove(_finished.Dequeue());
+            _finishedBytes += s.Bytes;
+            while (_finished.Count > capacity || (_finishedBytes > maxBytes && _finished.Count > 1))
+                if (_streams.Remove(_finished.Dequeue(), out var evicted)) _finishedBytes -= evicted.Bytes;
         }
     }
 
