@@ -6,7 +6,10 @@ using Pipeline.Actors.Engine;
 using Pipeline.Actors.Stages;
 using Pipeline.Host.Cli;
 using Pipeline.Host.Http;
+using Pipeline.Actors.Pooling;
 using Pipeline.Models.ChatTemplates;
+using Pipeline.Models.Pooling;
+using Pipeline.Models.Registry;
 using Pipeline.Streams;
 using Prometheus;
 
@@ -30,31 +33,36 @@ public static class ServeCommand
         new("shutdown-timeout", "seconds in-flight requests may take to finish on shutdown", "30"),
         new("max-request-body-bytes", "larger request bodies are refused with 413", "33554432"),
         new("max-pending-requests", "requests queued for admission before new ones get 429", "512"),
-        new("task", "auto, generate, embed, classify, score or reward; must be one the architecture supports", "auto"),
+        new("task", "auto, generate, embed, classify, score or reward; must be one the model (as --runner/--convert make it) supports", "auto"),
+        .. RunnerOptions.Options,
         new("override-pooler-config", "pooling models: JSON pooler settings, e.g. {\"pooling_type\":\"MEAN\",\"normalize\":true}", Metavar: "JSON"),
         new("config", "JSON file of option values (names as on the command line); PIPELINE_* environment variables also set options"),
         .. CommonOptions.Model,
         .. CommonOptions.Engine,
     ]);
 
-    /// <summary>A pooling model (embed, classify): its requests batched by token budget on one device thread.</summary>
-    static async Task<int> ServePooling(WebApplication app, ParsedArgs args, string dir, string servedName, EngineArgs engineArgs)
+    /// <summary>A pooling model (embed, classify, score, reward): its requests scheduled by the engine core's token budget on one device thread.</summary>
+    static async Task<int> ServePooling(WebApplication app, ParsedArgs args, string dir, string servedName, EngineArgs engineArgs, RunnerSelection selection, string task)
     {
         var device = Pipeline.Models.Runtime.TorchRuntime.ResolveDevice(engineArgs.Device, engineArgs.LibTorch);
         var tokDir = engineArgs.Tokenizer is string t ? Pipeline.Models.Loading.ModelResolver.Resolve(t) : dir;
         var tok = !engineArgs.SkipTokenizerInit && ModelContext.HasTokenizerFiles(tokDir) ? Pipeline.Models.Tokenizers.HfTokenizer.Load(tokDir) : null;
-        var (model, _) = Pipeline.Models.Pooling.PoolingModelLoader.Load(dir, new Pipeline.Models.Loading.LoadOptions
-            { Dtype = engineArgs.Dtype, LoadFormat = engineArgs.LoadFormat, HfOverrides = engineArgs.HfOverrides, Seed = engineArgs.Seed }, device);
-        var overrides = args.Get("override-pooler-config") is string j ? Pipeline.Models.Pooling.PoolerConfig.Parse(j) : null;
-        var runner = new Pipeline.Models.Pooling.PoolingRunner(model, dir, overrides);
-        await using var service = new Pipeline.Actors.Pooling.PoolingService(runner, engineArgs.MaxNumBatchedTokens ?? 8192);
+        var overrides = args.Get("override-pooler-config") is string j ? PoolerConfig.Parse(j) : null;
+        var (model, _) = PoolingModelLoader.Load(dir, new Pipeline.Models.Loading.LoadOptions
+            { Dtype = engineArgs.Dtype, LoadFormat = engineArgs.LoadFormat, HfOverrides = engineArgs.HfOverrides, Seed = engineArgs.Seed }, device, selection);
+        int maxLen = engineArgs.MaxModelLen ?? model.MaxInputLength;
+        if (maxLen > model.MaxInputLength)
+            throw new ArgumentException($"--max-model-len {maxLen} is longer than the model supports ({model.MaxInputLength}, from max_position_embeddings in config.json)");
+        var runner = new PoolingRunner(model, dir, overrides);
+        var engine = new PoolingEngine(runner, PoolingEngine.ConfigFor(maxLen, engineArgs.MaxNumBatchedTokens, engineArgs.MaxNumSeqs, engineArgs.SchedulingPolicy));
+        await using var service = new AsyncPoolingEngine(engine, Math.Max(1, args.Int("max-pending-requests")));
         app.UseHttpMetrics();
         ApiServer.UseApiConventions(app, args.Get("api-key"));
-        int maxLen = engineArgs.MaxModelLen ?? model.Config.MaxPositionEmbeddings;
-        PoolingApi.Map(app, new PoolingApi.Context(service, tok, servedName, dir, maxLen));
+        PoolingApi.Map(app, new PoolingApi.Context(service, tok, servedName, dir, maxLen, task == "auto" ? selection.Tasks[0] : task));
         app.MapGet("/metrics", async http => await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(http.Response.Body, http.RequestAborted));
         await app.StartAsync();
-        app.Logger.LogInformation("serving pooling model {Model} ({Arch}) as '{Name}' on {Urls}", dir, model.Config.Architecture, servedName, string.Join(",", app.Urls));
+        app.Logger.LogInformation("serving pooling model {Model} ({Arch}{Convert}) as '{Name}' on {Urls}", dir, model.Config.Architecture,
+            selection.Convert == ConvertType.None ? "" : $", converted: {selection.Convert.ToString().ToLowerInvariant()}", servedName, string.Join(",", app.Urls));
         await app.WaitForShutdownAsync();
         model.Dispose();
         return 0;
@@ -80,16 +88,9 @@ public static class ServeCommand
         var resolvedDir = Pipeline.Models.Loading.ModelResolver.Resolve(model, args.Get("revision"));
         var arch = Pipeline.Models.Config.ModelConfig.Load(resolvedDir, args.Get("hf-overrides")).Architecture;
         var task = args.Choice("task", "auto", "generate", "embed", "classify", "score", "reward");
-        var pooling = Pipeline.Models.Registry.PoolingModelRegistry.Supported.FirstOrDefault(e => e.Architecture == arch);
-        var generative = Pipeline.Models.Registry.ModelRegistry.Supported.FirstOrDefault(e => e.Architecture == arch);
-        if (task != "auto")
-        {
-            var tasks = (pooling?.Tasks ?? []).Concat(generative?.Tasks ?? []).ToList();
-            if (!tasks.Contains(task))
-                throw new CliException($"--task {task}: {arch} supports {(tasks.Count == 0 ? "no task (unknown architecture)" : string.Join(", ", tasks))}");
-        }
-        if (pooling != null && (generative == null || task is "embed" or "classify" or "score" or "reward"))
-            return await ServePooling(app, args, resolvedDir, servedName, engineArgs);
+        var selection = RunnerOptions.Resolve(args, resolvedDir, arch, task);
+        if (selection.Runner == RunnerType.Pooling)
+            return await ServePooling(app, args, resolvedDir, servedName, engineArgs, selection, task);
 
         // Load before listening so a bad model fails fast with one clear error.
         var replicas = new List<ReplicaSpec>();

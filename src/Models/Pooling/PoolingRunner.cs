@@ -4,9 +4,6 @@ using static TorchSharp.torch;
 
 namespace Pipeline.Models.Pooling;
 
-/// <summary>What one pooling request asks for: its task, its parameters, and the input.</summary>
-public sealed record PoolingItem(PoolingInput Input, PoolingTask Task, PoolingParams Params);
-
 /// <summary>
 /// Runs a pooling model over a batch of token-id inputs and returns plain arrays: embeddings (embed),
 /// class scores (classify), a relevance score for a pair built by the caller (score), or per-token rows (reward).
@@ -21,8 +18,11 @@ public sealed class PoolingRunner(IPoolingModel model, string? modelDir = null, 
         model.Config.Raw["matryoshka_dimensions"] is System.Text.Json.Nodes.JsonArray a ? a.Select(x => x!.GetValue<int>()).ToArray() : null;
 
     /// <summary>The model-level pooler config for a task: task defaults, sentence-transformers files, overrides.</summary>
-    public PoolerConfig PoolerConfigFor(PoolingTask task) =>
-        PoolerDefaults.For(task, model.IsEncoder, model.ClassifierPooling, modelDir, overridePoolerConfig, model.RewardPooling);
+    public PoolerConfig PoolerConfigFor(PoolingTask task) => _poolerConfigs.GetOrAdd(task, t =>
+        PoolerDefaults.For(t, model.IsEncoder, model.ClassifierPooling, modelDir, overridePoolerConfig, model.RewardPooling));
+
+    // Read once per task: the sentence-transformers files do not change while the model is loaded.
+    readonly System.Collections.Concurrent.ConcurrentDictionary<PoolingTask, PoolerConfig> _poolerConfigs = new();
 
     /// <summary>One embedding per input (pooled, truncated to 'dimensions', normalized as configured).</summary>
     public float[][] Embed(IReadOnlyList<int[]> inputs, PoolingParams? p = null) =>
