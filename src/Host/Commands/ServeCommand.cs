@@ -22,11 +22,11 @@ namespace Pipeline.Host.Commands;
 /// </summary>
 public static class ServeCommand
 {
-    public static readonly CommandSpec Spec = new("serve", "Serve a model over an OpenAI-compatible HTTP API.", ["MODEL"],
+    public static readonly CommandSpec Spec = new("serve", "Serve a model (default: the built-in pipeline-tiny-en) over an OpenAI-compatible HTTP API.", ["MODEL"],
     [
         new("host", "address to listen on (0.0.0.0 for all interfaces)", "127.0.0.1"),
         new("port", "port to listen on", "8000"),
-        new("served-model-name", "model name clients use (default: the MODEL argument)"),
+        new("served-model-name", "model name clients use (default: the MODEL argument, or pipeline-tiny-en for the built-in model)"),
         new("api-key", "require 'Authorization: Bearer KEY' on /v1 routes"),
         new("chat-template", "a Jinja chat template (file or string) instead of the tokenizer's"),
         new("devices", "comma-separated devices, one data-parallel replica each (e.g. cuda:0,cuda:1 or cpu,cpu); default: one on --device"),
@@ -73,7 +73,7 @@ public static class ServeCommand
         var model = args.Positionals.Count > 0 ? args.Positionals[0] : DefaultModel.Path();
         var engineArgs = CommonOptions.ToEngineArgs(args, model);
         var devices = (args.Get("devices") ?? engineArgs.Device).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var servedName = args.Get("served-model-name") ?? model;
+        var servedName = args.Get("served-model-name") ?? (model == DefaultModel.BuiltIn() ? DefaultModel.Name : model);
         int shutdownSeconds = args.Int("shutdown-timeout");
 
         var builder = WebApplication.CreateSlimBuilder();
