@@ -45,9 +45,10 @@ public sealed class DecoderEmbeddingModel : IPoolingModel
         _decoder = new LlamaForCausalLM(config with { TieWordEmbeddings = true }, family with { Names = names }, weights, dtype, device);
         int h = config.HiddenSize;
         if (head == DecoderHead.None) { OutputSize = h; return; }
-        NumLabels = numLabels ?? BertModel.LabelCount(config.Raw);
+        int labels = numLabels ?? BertModel.LabelCount(config.Raw);
         if (head == DecoderHead.SequenceClassifier)
         {
+            NumLabels = labels;
             if (!weights.Contains("score.weight"))
                 throw new WeightLoadException($"{config.Architecture} as a classifier needs a 'score.weight' [{NumLabels}, {h}] in the checkpoint, and it has none");
             _score = new Linear(weights.Load("score.weight", [NumLabels, h], dtype, device), null);
@@ -56,8 +57,9 @@ public sealed class DecoderEmbeddingModel : IPoolingModel
         else
         {
             _rewardHidden = new Linear(weights.Load("score.0.weight", [h, h], dtype, device), weights.Load("score.0.bias", [h], dtype, device, WeightInit.Zeros));
-            _rewardOut = new Linear(weights.Load("score.2.weight", [NumLabels, h], dtype, device), weights.Load("score.2.bias", [NumLabels], dtype, device, WeightInit.Zeros));
-            OutputSize = NumLabels;
+            // Its labels are per-token outputs, not a classifier over a pooled row: NumLabels stays 0.
+            _rewardOut = new Linear(weights.Load("score.2.weight", [labels, h], dtype, device), weights.Load("score.2.bias", [labels], dtype, device, WeightInit.Zeros));
+            OutputSize = labels;
         }
     }
 

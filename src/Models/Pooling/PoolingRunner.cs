@@ -58,8 +58,12 @@ public sealed class PoolingRunner(IPoolingModel model, string? modelDir = null, 
     {
         var task = item.Task;
         bool classify = task is PoolingTask.Classify or PoolingTask.Score;
+        // A head on every token (reward models) makes its outputs rewards, not hidden states to embed or classify.
+        bool rewardOnly = model.OutputSize != model.Config.HiddenSize;
+        if (rewardOnly && task != PoolingTask.Reward)
+            throw new PoolingException($"{model.Config.Architecture} has no classification head and gives per-token rewards; it supports reward only");
         if (classify && model.NumLabels == 0)
-            throw new PoolingException($"{model.Config.Architecture} has no classification head; it supports {(model.OutputSize == model.Config.HiddenSize ? "embed" : "reward")} only");
+            throw new PoolingException($"{model.Config.Architecture} has no classification head; it supports embed only");
         if (task == PoolingTask.Score && model.NumLabels != 1)
             throw new PoolingException($"score needs a single-label classification head; {model.Config.Architecture} has {model.NumLabels} labels (use classify)");
         var r = item.Params.Resolve(PoolerConfigFor(task), task, model.OutputSize, MatryoshkaDimensions);

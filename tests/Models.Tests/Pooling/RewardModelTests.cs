@@ -24,7 +24,8 @@ public class RewardModelTests
     {
         var expected = Expected();
         using var model = PoolingModelLoader.Load(Dir, new LoadOptions { Dtype = "float32" }, torch.CPU).Model;
-        Assert.Equal(1, model.NumLabels);
+        Assert.Equal(1, model.OutputSize);
+        Assert.Equal(0, model.NumLabels);
         var runner = new PoolingRunner(model, Dir);
         Assert.Equal(PoolingType.ALL, runner.PoolerConfigFor(PoolingTask.Reward).PoolingType);
         var rows = runner.EncodeTokens(expected.Select(e => e.Ids).ToList());
@@ -44,8 +45,10 @@ public class RewardModelTests
     {
         using var model = PoolingModelLoader.Load(Dir, new LoadOptions { Dtype = "float32" }, torch.CPU).Model;
         var runner = new PoolingRunner(model, Dir);
-        var ex = Assert.Throws<PoolingException>(() => runner.Embed([[1, 2, 3]], new PoolingParams { Dimensions = 8 }));
-        Assert.Contains("dimensions", ex.Message);
+        var ex = Assert.Throws<PoolingException>(() => runner.Embed([[1, 2, 3]]));
+        Assert.Contains("supports reward only", ex.Message);
+        ex = Assert.Throws<PoolingException>(() => runner.Classify([[1, 2, 3]]));
+        Assert.Contains("supports reward only", ex.Message);
         Assert.Equal(["reward"], Pipeline.Models.Registry.PoolingModelRegistry.Get("Qwen2ForRewardModel").Tasks);
     }
 }
