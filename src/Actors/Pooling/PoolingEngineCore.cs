@@ -18,6 +18,7 @@ public sealed class PoolingEngineCore(PoolingRunner runner, SchedulerConfig conf
     public Scheduler Scheduler => _scheduler;
     /// <summary>The step sent to the device and not yet reported, if any.</summary>
     public SchedulerOutput? InFlight { get; private set; }
+    /// <summary>Steps that ran on the device and were folded back (not counting failed ones).</summary>
     public long Steps { get; private set; }
     public long FailedSteps { get; private set; }
     /// <summary>Requests whose caller has not been answered.</summary>
@@ -44,8 +45,10 @@ public sealed class PoolingEngineCore(PoolingRunner runner, SchedulerConfig conf
     {
         if (InFlight != null || (!_scheduler.HasUnfinishedRequests && !_scheduler.HasFinishedRequests)) return null;
         var plan = _scheduler.Schedule();
-        if (plan.TotalNumScheduledTokens == 0 && plan.FinishedReqIds.Count == 0 && plan.PreemptedReqIds.Count == 0) return null;
-        return InFlight = plan;
+        if (plan.TotalNumScheduledTokens > 0) return InFlight = plan;
+        // Only bookkeeping (finished ids): the pooling executor keeps no per-request state, so the device is not asked.
+        _scheduler.UpdateFromOutput(plan, new ModelRunnerOutput());
+        return null;
     }
 
     /// <summary>The in-flight step ran: answers its requests with their rows.</summary>
