@@ -93,6 +93,7 @@ public static class PoolingApi
     {
         try { return await Task.WhenAll(inputs.Select(i => ctx.Engine.EncodeAsync(new PoolingItem(i, task, p), ct))); }
         catch (PoolingException e) { throw ApiError.BadRequest(e.Message); }
+        catch (ObjectDisposedException) { throw new ApiError(503, "the server is shutting down"); }
     }
 
     static async Task Embeddings(HttpContext http, Context ctx, JsonFields f, string objectName)
