@@ -1,115 +1,76 @@
-using System.Collections.Concurrent;
-using System.Threading.Channels;
+using Akka.Actor;
 using Pipeline.Actors.Engine;
+using Pipeline.Actors.Stages;
 using Pipeline.Models.Pooling;
+using Pipeline.Models.Runner;
 
 namespace Pipeline.Actors.Pooling;
 
 /// <summary>
-/// Serves a <see cref="PoolingEngine"/> to many callers from one device thread: submissions queue in a bounded
-/// channel; the thread adds them to the engine and steps it while it has work, so whatever arrived while a step ran
-/// is batched into the next one by the scheduler's token budget. A cancelled caller's request is aborted.
+/// Serves a pooling model to many callers through the actor stages (vLLM's AsyncLLM for pooling): a
+/// <see cref="PoolingEngineCoreActor"/> schedules requests by token budget and its GPU worker actor runs each step on
+/// the device's pinned thread. At most <c>capacity</c> requests are in the engine; further callers wait for a slot.
+/// A cancelled caller's request is aborted.
 /// </summary>
 public sealed class AsyncPoolingEngine : IAsyncDisposable
 {
-    sealed record Submission(PoolingItem Item, TaskCompletionSource<float[][]> Done, CancellationToken Ct);
+    readonly IActorRef _core;
+    readonly SemaphoreSlim _slots;
+    readonly int _capacity;
+    long _nextId;
+    volatile bool _stopping;
 
-    readonly PoolingEngine _engine;
-    readonly Channel<Submission> _submissions;
-    readonly ConcurrentQueue<string> _aborts = new();
-    readonly Dictionary<string, (Submission Submission, CancellationTokenRegistration Abort)> _inEngine = new();
-    readonly Thread _thread;
-    readonly CancellationTokenSource _stop = new();
-    long _steps;
-
-    public AsyncPoolingEngine(PoolingEngine engine, int capacity = 1024)
+    AsyncPoolingEngine(IActorRef core, PoolingRunner runner, int capacity)
     {
-        _engine = engine;
-        _submissions = Channel.CreateBounded<Submission>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
-        _thread = new Thread(Loop) { IsBackground = true, Name = "pooling-engine" };
-        _thread.Start();
+        _core = core;
+        Runner = runner;
+        _capacity = capacity;
+        _slots = new SemaphoreSlim(capacity, capacity);
     }
 
-    public PoolingRunner Runner => _engine.Runner;
-    /// <summary>Engine steps run so far (each one forward over a batch).</summary>
-    public long Steps => Interlocked.Read(ref _steps);
+    /// <param name="createExecutor">The worker's executor (default: a <see cref="PoolingModelRunner"/> over <paramref name="runner"/>).</param>
+    public static AsyncPoolingEngine Start(ActorSystem system, PoolingRunner runner, SchedulerConfig config, int capacity = 1024,
+        FaultInjector? faults = null, Func<IModelExecutor>? createExecutor = null, string? name = null)
+    {
+        var props = PoolingEngineCoreActor.Props(runner, config, createExecutor ?? (() => new PoolingModelRunner(runner)), faults);
+        return new AsyncPoolingEngine(name == null ? system.ActorOf(props) : system.ActorOf(props, name), runner, Math.Max(1, capacity));
+    }
 
-    /// <summary>The rows of one request (see <see cref="PoolingRunner.Run"/>); a bad request fails with <see cref="PoolingException"/>.</summary>
+    public PoolingRunner Runner { get; }
+
+    /// <summary>Engine steps run so far (each one forward over a batch), failed ones, and the requests in the engine.</summary>
+    public Task<PoolingStats> GetStatsAsync() => _core.Ask<PoolingStats>(new GetStats(), TimeSpan.FromSeconds(10));
+
+    /// <summary>
+    /// The rows of one request (see <see cref="PoolingRunner.Run"/>). A bad request fails with <see cref="PoolingException"/>;
+    /// one whose step failed on the device with <see cref="PipelineStageException"/>.
+    /// </summary>
     public async Task<float[][]> EncodeAsync(PoolingItem item, CancellationToken ct = default)
     {
-        _engine.Runner.Check(item);
-        var done = new TaskCompletionSource<float[][]>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _submissions.Writer.WriteAsync(new Submission(item, done, ct), ct).ConfigureAwait(false);
-        return await done.Task.WaitAsync(ct).ConfigureAwait(false);
-    }
-
-    void Loop()
-    {
-        var reader = _submissions.Reader;
-        var core = _engine.Core;
-        while (!_stop.IsCancellationRequested)
-        {
-            if (!core.HasUnfinishedRequests)
-            {
-                try { if (!reader.WaitToReadAsync(_stop.Token).AsTask().GetAwaiter().GetResult()) return; }
-                catch (OperationCanceledException) { return; }
-            }
-            while (reader.TryRead(out var s)) Admit(s);
-            AbortCancelled();
-            if (!core.HasUnfinishedRequests) continue;
-            try
-            {
-                var outputs = _engine.Step();
-                Interlocked.Increment(ref _steps);
-                foreach (var o in outputs)
-                    if (Take(o.RequestId) is { } s)
-                    {
-                        if (o.PoolingOutput is { } rows) s.Done.TrySetResult(rows);
-                        else s.Done.TrySetException(new PoolingException($"request {o.RequestId} failed"));
-                    }
-            }
-            catch (Exception e)
-            {
-                // The step's requests are the running ones (pooling requests never outlive their step): fail those only.
-                var ids = core.Scheduler.RunningRequests.Select(r => r.RequestId).ToList();
-                core.Finish(ids, RequestStatus.FinishedError);
-                foreach (var id in ids) Take(id)?.Done.TrySetException(e);
-            }
-        }
-    }
-
-    void Admit(Submission s)
-    {
-        if (s.Ct.IsCancellationRequested) { s.Done.TrySetCanceled(s.Ct); return; }
+        ObjectDisposedException.ThrowIf(_stopping, this);
+        Runner.Check(item);
+        await _slots.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            var id = _engine.AddRequest(s.Item);
-            _inEngine[id] = (s, s.Ct.Register(() => _aborts.Enqueue(id)));
+            ObjectDisposedException.ThrowIf(_stopping, this);
+            var id = "pool-" + Interlocked.Increment(ref _nextId);
+            var done = new TaskCompletionSource<float[][]>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _core.Tell(new EncodePooling(id, item, done));
+            await using var abort = ct.Register(() => _core.Tell(new AbortRequest(id)));
+            return await done.Task.WaitAsync(ct).ConfigureAwait(false);
         }
-        catch (PoolingException e) { s.Done.TrySetException(e); }
+        finally { _slots.Release(); }
     }
 
-    void AbortCancelled()
+    /// <summary>Stops admitting requests, lets those in the engine finish within <paramref name="drain"/>, then stops the actors (ending the rest).</summary>
+    public async Task ShutdownAsync(TimeSpan drain)
     {
-        var ids = new List<string>();
-        while (_aborts.TryDequeue(out var id))
-            if (Take(id) is { } s) { ids.Add(id); s.Done.TrySetCanceled(s.Ct); }
-        if (ids.Count > 0) _engine.Core.Abort(ids);
+        _stopping = true;
+        var deadline = DateTime.UtcNow + drain;
+        while (_slots.CurrentCount < _capacity && DateTime.UtcNow < deadline) await Task.Delay(20).ConfigureAwait(false);
+        try { await _core.GracefulStop(TimeSpan.FromSeconds(10)).ConfigureAwait(false); }
+        catch (Exception e) when (e is TaskCanceledException or AskTimeoutException) { }
     }
 
-    Submission? Take(string id)
-    {
-        if (!_inEngine.Remove(id, out var entry)) return null;
-        entry.Abort.Dispose();
-        return entry.Submission;
-    }
-
-    public ValueTask DisposeAsync()
-    {
-        _submissions.Writer.TryComplete();
-        _stop.Cancel();
-        _thread.Join(TimeSpan.FromSeconds(5));
-        foreach (var (s, _) in _inEngine.Values) s.Done.TrySetCanceled();
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask DisposeAsync() => _stopping ? ValueTask.CompletedTask : new ValueTask(ShutdownAsync(TimeSpan.Zero));
 }

@@ -7,7 +7,8 @@ namespace Pipeline.Actors.Pooling;
 /// <summary>
 /// A pooling model behind the engine core: requests are checked against the model, scheduled by the same
 /// <see cref="Scheduler"/> as generation (token budget, max_num_seqs, policy order; no KV blocks) and pooled by a
-/// <see cref="PoolingModelRunner"/>. Plain and single-threaded: <see cref="AsyncPoolingEngine"/> drives it for servers.
+/// <see cref="PoolingModelRunner"/>. Plain and single-threaded, for offline use; servers run the same scheduling
+/// through the actor stages (<see cref="AsyncPoolingEngine"/>).
 /// </summary>
 public sealed class PoolingEngine
 {
@@ -52,11 +53,17 @@ public sealed class PoolingEngine
     /// <summary>Queues one request; a bad one throws <see cref="PoolingException"/> naming the problem and is not queued.</summary>
     public string AddRequest(PoolingItem item, string? requestId = null, int priority = 0)
     {
-        Runner.Check(item);
         var id = requestId ?? "pool-" + Interlocked.Increment(ref _nextId);
-        try { Core.AddRequest(Request.ForPooling(id, item, priority: priority)); }
-        catch (ArgumentException e) { throw new PoolingException(e.Message); }
+        AddTo(Core.Scheduler, Runner, item, id, priority);
         return id;
+    }
+
+    /// <summary>Checks <paramref name="item"/> against the model and queues it; scheduler refusals become <see cref="PoolingException"/>.</summary>
+    internal static void AddTo(Scheduler scheduler, PoolingRunner runner, PoolingItem item, string requestId, int priority = 0)
+    {
+        runner.Check(item);
+        try { scheduler.AddRequest(Request.ForPooling(requestId, item, priority: priority)); }
+        catch (ArgumentException e) { throw new PoolingException(e.Message); }
     }
 
     public IReadOnlyList<EngineCoreOutput> Step() => Core.Step();

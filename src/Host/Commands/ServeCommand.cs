@@ -41,7 +41,7 @@ public static class ServeCommand
         .. CommonOptions.Engine,
     ]);
 
-    /// <summary>A pooling model (embed, classify, score, reward): its requests scheduled by the engine core's token budget on one device thread.</summary>
+    /// <summary>A pooling model (embed, classify, score, reward): its requests scheduled by a pooling engine-core actor's token budget and run by the device's GPU worker actor.</summary>
     static async Task<int> ServePooling(WebApplication app, ParsedArgs args, string dir, string servedName, EngineArgs engineArgs, RunnerSelection selection, string task)
     {
         var device = Pipeline.Models.Runtime.TorchRuntime.ResolveDevice(engineArgs.Device, engineArgs.LibTorch);
@@ -54,13 +54,15 @@ public static class ServeCommand
         if (maxLen > model.MaxInputLength)
             throw new ArgumentException($"--max-model-len {maxLen} is longer than the model supports ({model.MaxInputLength}, from max_position_embeddings in config.json)");
         var runner = new PoolingRunner(model, dir, overrides);
-        var engine = new PoolingEngine(runner, PoolingEngine.ConfigFor(maxLen, engineArgs.MaxNumBatchedTokens, engineArgs.MaxNumSeqs, engineArgs.SchedulingPolicy));
-        await using var service = new AsyncPoolingEngine(engine, Math.Max(1, args.Int("max-pending-requests")));
+        var config = PoolingEngine.ConfigFor(maxLen, engineArgs.MaxNumBatchedTokens, engineArgs.MaxNumSeqs, engineArgs.SchedulingPolicy);
+        AsyncPoolingEngine? service = null;
         app.UseHttpMetrics();
         ApiServer.UseApiConventions(app, args.Get("api-key"));
-        PoolingApi.Map(app, new PoolingApi.Context(service, tok, servedName, dir, maxLen, task == "auto" ? selection.Tasks[0] : task));
+        PoolingApi.Map(app, new PoolingApi.Context(() => service, tok, servedName, dir, maxLen, task == "auto" ? selection.Tasks[0] : task));
         app.MapGet("/metrics", async http => await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(http.Response.Body, http.RequestAborted));
         await app.StartAsync();
+        service = AsyncPoolingEngine.Start(app.Services.GetRequiredService<ActorSystem>(), runner, config, args.Int("max-pending-requests"), name: "pooling-engine");
+        app.Lifetime.ApplicationStopping.Register(() => service.ShutdownAsync(TimeSpan.FromSeconds(args.Int("shutdown-timeout"))).GetAwaiter().GetResult());
         app.Logger.LogInformation("serving pooling model {Model} ({Arch}{Convert}) as '{Name}' on {Urls}", dir, model.Config.Architecture,
             selection.Convert == ConvertType.None ? "" : $", converted: {selection.Convert.ToString().ToLowerInvariant()}", servedName, string.Join(",", app.Urls));
         await app.WaitForShutdownAsync();

@@ -9,12 +9,16 @@ namespace Pipeline.Host.Http;
 /// <summary>Routes of a server running a pooling model: /v1/embeddings, /pooling, /classify, /v1/models, /health.</summary>
 public static class PoolingApi
 {
+    /// <param name="Service">The engine, once the actor system has started it (null before: requests get 503).</param>
     /// <param name="Task">The served task (embed, classify, score, reward): what /pooling returns.</param>
-    public sealed record Context(AsyncPoolingEngine Engine, HfTokenizer? Tokenizer, string ServedModelName, string ModelDir, int MaxModelLen, string Task);
+    public sealed record Context(Func<AsyncPoolingEngine?> Service, HfTokenizer? Tokenizer, string ServedModelName, string ModelDir, int MaxModelLen, string Task)
+    {
+        public AsyncPoolingEngine Engine => Service() ?? throw new ApiError(503, "the engine is starting; retry shortly");
+    }
 
     public static void Map(WebApplication app, Context ctx)
     {
-        app.MapGet("/health", http => { http.Response.StatusCode = 200; return Task.CompletedTask; });
+        app.MapGet("/health", http => { http.Response.StatusCode = ctx.Service() == null ? 503 : 200; return Task.CompletedTask; });
         ApiServer.MapVersion(app);
         app.MapGet("/v1/models", http => Json.WriteAsync(http.Response, w =>
         {
@@ -89,6 +93,7 @@ public static class PoolingApi
     {
         try { return await Task.WhenAll(inputs.Select(i => ctx.Engine.EncodeAsync(new PoolingItem(i, task, p), ct))); }
         catch (PoolingException e) { throw ApiError.BadRequest(e.Message); }
+        catch (ObjectDisposedException) { throw new ApiError(503, "the server is shutting down"); }
     }
 
     static async Task Embeddings(HttpContext http, Context ctx, JsonFields f, string objectName)

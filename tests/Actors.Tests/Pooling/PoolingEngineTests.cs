@@ -7,7 +7,7 @@ using TorchSharp;
 
 namespace Pipeline.Actors.Tests.Pooling;
 
-/// <summary>A real pooling model (the llama-embed fixture) served by the engine: results equal transformers' states.</summary>
+/// <summary>A real pooling model (the llama-embed fixture) run offline by the engine: results equal transformers' states.</summary>
 public sealed class PoolingEngineTests : IDisposable
 {
     static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "pooling", "llama-embed");
@@ -44,28 +44,6 @@ public sealed class PoolingEngineTests : IDisposable
         for (int i = 0; i < inputs.Count; i++) AssertClose(inputs[i].Embedding, rows[i][0], $"input {i}");
         Assert.True(engine.Core.StepCount >= (int)Math.Ceiling(inputs.Sum(e => e.Ids.Length) / (double)_model.MaxInputLength));
         Assert.True(engine.Core.StepCount < inputs.Count, "requests were batched");
-    }
-
-    [Fact]
-    public async Task ConcurrentCallersAreBatchedIntoFewSteps()
-    {
-        await using var engine = new AsyncPoolingEngine(new PoolingEngine(new PoolingRunner(_model), PoolingEngine.ConfigFor(_model.MaxInputLength)));
-        var inputs = Enumerable.Range(0, 24).Select(i => Expected[i % Expected.Count]).ToList();
-        var results = await Task.WhenAll(inputs.Select(e => Task.Run(() => engine.EncodeAsync(Embed(e.Ids)))));
-        for (int i = 0; i < inputs.Count; i++) AssertClose(inputs[i].Embedding, results[i][0], $"caller {i}");
-        Assert.True(engine.Steps < inputs.Count, $"{engine.Steps} steps for {inputs.Count} requests");
-    }
-
-    [Fact]
-    public async Task BadRequestsFailAloneWithTheirReason()
-    {
-        await using var engine = new AsyncPoolingEngine(new PoolingEngine(new PoolingRunner(_model), PoolingEngine.ConfigFor(_model.MaxInputLength)));
-        var good = engine.EncodeAsync(Embed(Expected[0].Ids));
-        var ex = await Assert.ThrowsAsync<PoolingException>(() => engine.EncodeAsync(Embed([1, 99999])));
-        Assert.Contains("outside the vocabulary", ex.Message);
-        ex = await Assert.ThrowsAsync<PoolingException>(() => engine.EncodeAsync(new PoolingItem(new PoolingInput([1, 2]), PoolingTask.Classify, PoolingParams.Default)));
-        Assert.Contains("no classification head", ex.Message);
-        AssertClose(Expected[0].Embedding, (await good)[0], "the good request");
     }
 
     [Fact]
