@@ -47,3 +47,34 @@ public class EmbedCommandTests
         Assert.Contains("--input", none.Stderr);
     }
 }
+
+/// <summary>`pipeline embed` and `pipeline serve` with --runner / --convert.</summary>
+public class RunnerOptionCliTests
+{
+    [Fact]
+    public void EmbedConvertsACausalLm()
+    {
+        var dir = Pipeline.Models.Tests.Pooling.CausalLmCheckpoint.FromBase(Path.Combine(AppContext.BaseDirectory, "fixtures", "pooling", "llama-embed"));
+        foreach (var f in new[] { "tokenizer.json", "tokenizer_config.json" })
+            File.Copy(Path.Combine(AppContext.BaseDirectory, "fixtures", "pooling", "bert-cross-encoder", f), Path.Combine(dir, f));
+        File.WriteAllText(Path.Combine(dir, "config.json"), File.ReadAllText(Path.Combine(dir, "config.json")).Replace("\"vocab_size\":512", "\"vocab_size\":30522"));
+        var (exit, stdout, stderr) = PipelineProcess.Run("embed", dir, "--runner", "pooling", "--convert", "embed", "--load-format", "dummy", "--input", "hello world");
+        Assert.True(exit == 0, stderr);
+        var v = JsonDocument.Parse(stdout).RootElement.GetProperty("embedding").EnumerateArray().Select(x => x.GetDouble()).ToArray();
+        Assert.Equal(64, v.Length);
+        Assert.Equal(1.0, Math.Sqrt(v.Sum(x => x * x)), 4);
+    }
+
+    [Theory]
+    [InlineData("serve", "--runner generate --convert embed", "needs --runner pooling")]
+    [InlineData("serve", "--runner pooling --convert none", "not a pooling model")]
+    [InlineData("serve", "--runner sideways", "--runner must be one of")]
+    [InlineData("embed", "--runner generate --input x", "needs a pooling model")]
+    public void BadRunnerOptionsAreNamed(string command, string options, string message)
+    {
+        string[] port = command == "serve" ? ["--port", "0"] : [];
+        var (exit, _, stderr) = PipelineProcess.Run([command, PipelineProcess.Fixture("llama"), .. port, .. options.Split(' ')]);
+        Assert.NotEqual(0, exit);
+        Assert.Contains(message, stderr);
+    }
+}

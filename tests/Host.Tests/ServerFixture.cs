@@ -14,6 +14,8 @@ public class ServerFixture : IAsyncLifetime
     Process? _process;
     public virtual string ModelDir { get; } = MakeModelDir();
     protected virtual string[] ServeArgs => ["--api-key", ApiKey, .. ModelArgs];
+    protected virtual IEnumerable<string> CommandArgs =>
+        new[] { "serve", ModelDir, "--port", Port.ToString(), "--served-model-name", ModelName, "--max-num-seqs", "256" }.Concat(ServeArgs);
     public int Port { get; } = FreePort();
     public string BaseUrl => $"http://127.0.0.1:{Port}";
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromMinutes(2) };
@@ -51,8 +53,7 @@ public class ServerFixture : IAsyncLifetime
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipeline.dll"));
-        foreach (var a in new[] { "serve", ModelDir, "--port", Port.ToString(), "--served-model-name", ModelName, "--max-num-seqs", "256" }.Concat(ServeArgs))
-            psi.ArgumentList.Add(a);
+        foreach (var a in CommandArgs) psi.ArgumentList.Add(a);
         _process = Process.Start(psi)!;
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };

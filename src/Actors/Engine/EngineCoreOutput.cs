@@ -15,7 +15,9 @@ public sealed record EngineCoreOutput(
     /// <summary>The stop_token_ids entry that ended the request (null for EOS, length, abort).</summary>
     int? StopReason = null,
     /// <summary>Prompt tokens served from the prefix cache.</summary>
-    int NumCachedTokens = 0)
+    int NumCachedTokens = 0,
+    /// <summary>A finished pooling request's result (null for generation, and for a pooling request that failed).</summary>
+    float[][]? PoolingOutput = null)
 {
     public bool Finished => FinishReason is not null;
 }

@@ -1,3 +1,4 @@
+using Pipeline.Models.Pooling;
 using Pipeline.Models.Sampling;
 
 namespace Pipeline.Actors.Engine;
@@ -51,6 +52,16 @@ public sealed class Request
     public string? CacheSalt { get; }
     public int? LoraId { get; }
     public IReadOnlyList<MultiModalFeature> MultiModalFeatures { get; }
+    /// <summary>Set for a pooling request (vLLM's pooling_params): it needs no KV blocks and finishes in the step that computes it.</summary>
+    public PoolingItem? Pooling { get; private init; }
+    public bool IsPooling => Pooling != null;
+
+    /// <summary>Pooling requests carry sampling params only because every request does; nothing reads them.</summary>
+    static readonly SamplingParams UnusedSamplingParams = new() { MaxTokens = 1 };
+
+    /// <summary>A pooling request (embed, classify, score, reward) over <paramref name="item"/>'s tokens.</summary>
+    public static Request ForPooling(string requestId, PoolingItem item, double? arrivalTime = null, int priority = 0) =>
+        new(requestId, item.Input.TokenIds, UnusedSamplingParams, arrivalTime: arrivalTime, priority: priority) { Pooling = item };
 
     public IReadOnlyList<int> OutputTokenIds => _outputTokenIds;
     /// <summary>Prompt followed by the output tokens.</summary>

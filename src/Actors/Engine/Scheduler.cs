@@ -7,7 +7,9 @@ namespace Pipeline.Actors.Engine;
 /// Continuous-batching scheduler (vLLM v1's Scheduler). Each <see cref="Schedule"/> fills one step's token
 /// budget: first the running requests (decodes and unfinished chunked prefills), preempting by recompute when
 /// KV blocks run out, then waiting requests in policy order, with prefix-cache hits counted as computed and
-/// chunked prefill. <see cref="UpdateFromOutput"/> applies the model runner's results and checks stop conditions.
+/// chunked prefill. Pooling requests (<see cref="Request.IsPooling"/>) share the token budget but take no KV blocks:
+/// each is admitted whole when it fits what is left of the budget, and finishes in that step with its pooled output.
+/// <see cref="UpdateFromOutput"/> applies the model runner's results and checks stop conditions.
 /// Not thread-safe: one owner (the engine core) drives it.
 /// </summary>
 public sealed class Scheduler
@@ -51,16 +53,30 @@ public sealed class Scheduler
         NumRunning, NumWaiting, KvCacheUsage, NumPreemptionsTotal,
         PrefixCacheStats.Requests, PrefixCacheStats.Queries, PrefixCacheStats.Hits, NumFinishedTotal);
 
-    /// <summary>Queues a new request. Throws if the id is in use, the prompt is empty or does not fit max_model_len, or its sampling params are invalid.</summary>
+    /// <summary>
+    /// Queues a new request. Throws if the id is in use, the prompt is empty or does not fit max_model_len, its sampling
+    /// params are invalid, or it is a pooling input longer than one step's token budget (pooling inputs are not chunked).
+    /// </summary>
     public void AddRequest(Request request)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (request.Status != RequestStatus.Waiting || request.NumOutputTokens > 0 || request.NumComputedTokens > 0)
             throw new ArgumentException($"Request {request.RequestId} is not fresh.", nameof(request));
         if (request.NumPromptTokens == 0) throw new ArgumentException("The prompt cannot be empty.", nameof(request));
-        if (request.NumPromptTokens >= Config.MaxModelLen)
-            throw new ArgumentException($"The prompt ({request.NumPromptTokens} tokens) must be shorter than max_model_len ({Config.MaxModelLen}).", nameof(request));
-        request.SamplingParams.Validate();
+        if (request.IsPooling)
+        {
+            if (request.NumPromptTokens > Config.MaxModelLen)
+                throw new ArgumentException($"The input ({request.NumPromptTokens} tokens) is longer than max_model_len ({Config.MaxModelLen}).", nameof(request));
+            if (request.NumPromptTokens > Config.MaxNumBatchedTokens)
+                throw new ArgumentException($"The input ({request.NumPromptTokens} tokens) is longer than max_num_batched_tokens ({Config.MaxNumBatchedTokens}); " +
+                    "pooling inputs are computed in one step, not chunked: raise --max-num-batched-tokens.", nameof(request));
+        }
+        else
+        {
+            if (request.NumPromptTokens >= Config.MaxModelLen)
+                throw new ArgumentException($"The prompt ({request.NumPromptTokens} tokens) must be shorter than max_model_len ({Config.MaxModelLen}).", nameof(request));
+            request.SamplingParams.Validate();
+        }
         if (_requests.ContainsKey(request.RequestId)) throw new ArgumentException($"Request id {request.RequestId} is already in use.", nameof(request));
         request.Sequence = _nextSequence++;
         _requests[request.RequestId] = request;
@@ -145,6 +161,18 @@ public sealed class Scheduler
             while (_waiting.Count > 0 && budget > 0 && _running.Count < Config.MaxNumSeqs)
             {
                 var request = _waiting.Peek();
+                if (request.IsPooling)
+                {
+                    // Whole or not at all; in policy order, so a request that does not fit waits for the next step.
+                    if (request.NumPromptTokens > budget) break;
+                    _waiting.Pop();
+                    _running.Add(request);
+                    request.Status = RequestStatus.Running;
+                    scheduledNew.Add(request);
+                    output.NumScheduledTokens[request.RequestId] = request.NumPromptTokens;
+                    budget -= request.NumPromptTokens;
+                    continue;
+                }
                 var computed = KVCacheManager.GetComputedBlocks(request);
                 int numNew = CapPrefill(request.NumTokens - computed.NumComputedTokens);
                 if (!Config.EnableChunkedPrefill && numNew > budget) break;
@@ -165,7 +193,7 @@ public sealed class Scheduler
         {
             output.ScheduledNewReqs.Add(new NewRequestData(
                 request.RequestId, request.PromptTokenIds, request.SamplingParams, request.AllTokenIds.ToArray(),
-                KVCacheManager.GetBlockIds(request.RequestId), request.NumComputedTokens, request.NumOutputTokens));
+                KVCacheManager.GetBlockIds(request.RequestId), request.NumComputedTokens, request.NumOutputTokens, request.Pooling));
         }
         for (int i = 0; i < scheduledRunning.Count; i++)
             output.ScheduledCachedReqs.Add(scheduledRunning[i].RequestId, newBlockIds[i], scheduledRunning[i].NumComputedTokens);
@@ -194,6 +222,16 @@ public sealed class Scheduler
         foreach (var (reqId, numScheduled) in schedulerOutput.NumScheduledTokens)
         {
             if (!_requests.TryGetValue(reqId, out var request) || request.Status != RequestStatus.Running) continue;
+            if (request.IsPooling)
+            {
+                var pooled = indexOf.TryGetValue(reqId, out int pi) && pi < runnerOutput.PoolerOutput.Count ? runnerOutput.PoolerOutput[pi] : null;
+                request.NumComputedTokens = request.NumTokens;
+                request.Status = pooled != null ? RequestStatus.FinishedStopped : RequestStatus.FinishedError;
+                outputs.Add(new EngineCoreOutput(reqId, [], FinishReason: request.FinishReason, PoolingOutput: pooled));
+                (finished ??= new()).Add(request);
+                Finish(request);
+                continue;
+            }
             request.NumComputedTokens = Math.Min(request.NumComputedTokens + numScheduled, request.NumTokens);
             KVCacheManager.CacheFullBlocks(request, request.NumComputedTokens);
 

@@ -4,25 +4,27 @@ using Pipeline.Models.Runner;
 namespace Pipeline.Actors.Stages;
 
 /// <summary>
-/// The one actor that owns a device: its model runner (weights, KV cache tensors, persistent batch). Runs on
-/// a pinned dispatcher so all tensor work for the device stays on one thread. If a step throws, the actor is
-/// restarted by its engine core with a fresh runner, and the engine core recomputes the running requests.
+/// The one actor that owns a device: its model executor (a <see cref="ModelRunner"/> with weights, KV cache tensors
+/// and persistent batch, or a <see cref="PoolingModelRunner"/>). Runs on a pinned dispatcher so all tensor work for
+/// the device stays on one thread. If a step throws, the actor is restarted by its engine core with a fresh executor
+/// from the factory, and the engine core decides what happens to the step's requests (recomputed for generation,
+/// failed for pooling).
 /// </summary>
 public sealed class GpuWorkerActor : ReceiveActor
 {
-    readonly Func<ModelRunner> _createRunner;
+    readonly Func<IModelExecutor> _createExecutor;
     readonly FaultInjector _faults;
-    ModelRunner? _runner;
+    IModelExecutor? _executor;
 
-    public GpuWorkerActor(Func<ModelRunner> createRunner, FaultInjector faults)
+    public GpuWorkerActor(Func<IModelExecutor> createExecutor, FaultInjector faults)
     {
-        _createRunner = createRunner;
+        _createExecutor = createExecutor;
         _faults = faults;
         Receive<ExecuteStep>(step =>
         {
             _faults.MaybeThrow("gpu");
-            _runner ??= _createRunner();
-            var output = _runner.Execute(step.Plan);
+            _executor ??= _createExecutor();
+            var output = _executor.Execute(step.Plan);
             Sender.Tell(new StepDone(step.StepId, output));
         });
     }
@@ -35,11 +37,11 @@ public sealed class GpuWorkerActor : ReceiveActor
 
     protected override void PostStop()
     {
-        _runner?.Dispose();
-        _runner = null;
+        (_executor as IDisposable)?.Dispose();
+        _executor = null;
         base.PostStop();
     }
 
-    public static Props Props(Func<ModelRunner> createRunner, FaultInjector faults) =>
-        Akka.Actor.Props.Create(() => new GpuWorkerActor(createRunner, faults)).WithDispatcher(Dispatchers.Gpu);
+    public static Props Props(Func<IModelExecutor> createExecutor, FaultInjector faults) =>
+        Akka.Actor.Props.Create(() => new GpuWorkerActor(createExecutor, faults)).WithDispatcher(Dispatchers.Gpu);
 }

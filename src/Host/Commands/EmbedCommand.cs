@@ -1,7 +1,10 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Pipeline.Actors.Pooling;
 using Pipeline.Host.Cli;
+using Pipeline.Models.Architectures;
+using Pipeline.Models.Config;
 using Pipeline.Models.Loading;
 using Pipeline.Models.Pooling;
 using Pipeline.Models.Runtime;
@@ -12,7 +15,7 @@ namespace Pipeline.Host.Commands;
 /// <summary>`pipeline embed`: embeddings of texts from a pooling model (sentence-transformers settings honoured).</summary>
 public static class EmbedCommand
 {
-    public static readonly CommandSpec Spec = new("embed", "Embed texts with a pooling model (BERT-family encoders, decoder embedders).", ["MODEL"],
+    public static readonly CommandSpec Spec = new("embed", "Embed texts with a pooling model (BERT-family encoders, decoder embedders, causal LMs converted by --convert embed).", ["MODEL"],
     [
         new("input", "text to embed", Repeats: true, Metavar: "TEXT"),
         new("dimensions", "truncate to this many dimensions (Matryoshka), renormalized when normalizing"),
@@ -20,6 +23,8 @@ public static class EmbedCommand
         new("override-pooler-config", "JSON pooler settings, e.g. {\"pooling_type\":\"CLS\"}", Metavar: "JSON"),
         new("search", "also rank the other inputs by cosine similarity to the first (a semantic-search demo)", IsFlag: true),
         new("output", "json (one line per input) or text", "json"),
+        new("max-num-batched-tokens", "token budget of one engine step (default: the larger of max_model_len and 2048)"),
+        .. RunnerOptions.Options,
         .. CommonOptions.Model,
     ]);
 
@@ -30,14 +35,15 @@ public static class EmbedCommand
         if (inputs.Count == 0) throw new CliException("give at least one --input TEXT");
         var dir = ModelResolver.Resolve(model, args.Get("revision"));
         var device = TorchRuntime.ResolveDevice(args.Get("device"), args.Get("libtorch"));
+        var selection = RunnerOptions.Resolve(args, dir, ModelConfig.Load(dir, args.Get("hf-overrides")).Architecture, poolingCommand: true);
         var tok = HfTokenizer.Load(args.Get("tokenizer") is string t ? ModelResolver.Resolve(t) : dir);
-        var (m, _) = PoolingModelLoader.Load(dir, new LoadOptions { Dtype = args.Get("dtype")!, LoadFormat = args.Get("load-format")!, HfOverrides = args.Get("hf-overrides") }, device);
+        var (m, _) = PoolingModelLoader.Load(dir, new LoadOptions { Dtype = args.Get("dtype")!, LoadFormat = args.Get("load-format")!, HfOverrides = args.Get("hf-overrides") }, device, selection);
         using (m)
         {
             var overrides = args.Get("override-pooler-config") is string j ? PoolerConfig.Parse(j) : null;
-            var runner = new PoolingRunner(m, dir, overrides);
+            var engine = new PoolingEngine(new PoolingRunner(m, dir, overrides), PoolingEngine.ConfigFor(m.MaxInputLength, args.GetInt("max-num-batched-tokens")));
             var p = new PoolingParams { Dimensions = args.GetInt("dimensions"), Normalize = args.Flag("no-normalize") ? false : null };
-            var vectors = runner.Embed(inputs.Select(s => tok.Encode(s)).ToList(), p);
+            var vectors = engine.Run(inputs.Select(s => new PoolingItem(new PoolingInput(tok.Encode(s)), PoolingTask.Embed, p)).ToList()).Select(r => r[0]).ToArray();
             bool json = args.Choice("output", "json", "text") == "json";
             for (int i = 0; i < inputs.Count; i++)
                 Console.Out.WriteLine(json ? Json(inputs[i], vectors[i]) : string.Join(" ", vectors[i].Select(v => v.ToString("F6", CultureInfo.InvariantCulture))));

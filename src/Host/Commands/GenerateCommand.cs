@@ -11,7 +11,7 @@ namespace Pipeline.Host.Commands;
 /// <summary>`pipeline generate`: run prompts through the engine (one batch) and print text or JSON lines.</summary>
 public static class GenerateCommand
 {
-    public static readonly CommandSpec Spec = new("generate", "Generate continuations for one or more prompts, all run as one batch.", ["MODEL"],
+    public static readonly CommandSpec Spec = new("generate", "Generate continuations for one or more prompts, all run as one batch (default model: the built-in pipeline-tiny-en).", ["MODEL"],
     [
         new("prompt", "a text prompt (needs the model's tokenizer)", Repeats: true, Metavar: "TEXT"),
         new("prompt-ids", "a prompt as comma-separated token ids", Repeats: true, Metavar: "1,2,3"),

@@ -8,7 +8,10 @@ using Pipeline.Host.Cli;
 using Pipeline.Host.Http;
 using Pipeline.Host.Queue;
 using Pipeline.Streams.Queue;
+using Pipeline.Actors.Pooling;
 using Pipeline.Models.ChatTemplates;
+using Pipeline.Models.Pooling;
+using Pipeline.Models.Registry;
 using Pipeline.Streams;
 using Prometheus;
 
@@ -21,18 +24,19 @@ namespace Pipeline.Host.Commands;
 /// </summary>
 public static class ServeCommand
 {
-    public static readonly CommandSpec Spec = new("serve", "Serve a model over an OpenAI-compatible HTTP API and a message queue.", ["MODEL"],
+    public static readonly CommandSpec Spec = new("serve", "Serve a model (default: the built-in pipeline-tiny-en) over an OpenAI-compatible HTTP API and a message queue.", ["MODEL"],
     [
         new("host", "address to listen on (0.0.0.0 for all interfaces)", "127.0.0.1"),
         new("port", "port to listen on", "8000"),
-        new("served-model-name", "model name clients use (default: the MODEL argument)"),
+        new("served-model-name", "model name clients use (default: the MODEL argument, or pipeline-tiny-en for the built-in model)"),
         new("api-key", "require 'Authorization: Bearer KEY' on /v1 routes"),
         new("chat-template", "a Jinja chat template (file or string) instead of the tokenizer's"),
         new("devices", "comma-separated devices, one data-parallel replica each (e.g. cuda:0,cuda:1 or cpu,cpu); default: one on --device"),
         new("shutdown-timeout", "seconds in-flight requests may take to finish on shutdown", "30"),
         new("max-request-body-bytes", "larger request bodies are refused with 413", "33554432"),
         new("max-pending-requests", "requests queued for admission before new ones get 429", "512"),
-        new("task", "auto, generate, embed, classify, score or reward; must be one the architecture supports", "auto"),
+        new("task", "auto, generate, embed, classify, score or reward; must be one the model (as --runner/--convert make it) supports", "auto"),
+        .. RunnerOptions.Options,
         new("override-pooler-config", "pooling models: JSON pooler settings, e.g. {\"pooling_type\":\"MEAN\",\"normalize\":true}", Metavar: "JSON"),
         new("queue", "message-queue service mode: inproc (an in-process queue, fed by POST /v1/queue/requests), an amqp://user:pass@host:5672/vhost RabbitMQ broker, or off", "inproc", Metavar: "URL"),
         .. QueueOptions.Topology,
@@ -42,24 +46,30 @@ public static class ServeCommand
         .. CommonOptions.Engine,
     ]);
 
-    /// <summary>A pooling model (embed, classify): its requests batched by token budget on one device thread.</summary>
-    static async Task<int> ServePooling(WebApplication app, ParsedArgs args, string dir, string servedName, EngineArgs engineArgs)
+    /// <summary>A pooling model (embed, classify, score, reward): its requests scheduled by a pooling engine-core actor's token budget and run by the device's GPU worker actor.</summary>
+    static async Task<int> ServePooling(WebApplication app, ParsedArgs args, string dir, string servedName, EngineArgs engineArgs, RunnerSelection selection, string task)
     {
         var device = Pipeline.Models.Runtime.TorchRuntime.ResolveDevice(engineArgs.Device, engineArgs.LibTorch);
         var tokDir = engineArgs.Tokenizer is string t ? Pipeline.Models.Loading.ModelResolver.Resolve(t) : dir;
         var tok = !engineArgs.SkipTokenizerInit && ModelContext.HasTokenizerFiles(tokDir) ? Pipeline.Models.Tokenizers.HfTokenizer.Load(tokDir) : null;
-        var (model, _) = Pipeline.Models.Pooling.PoolingModelLoader.Load(dir, new Pipeline.Models.Loading.LoadOptions
-            { Dtype = engineArgs.Dtype, LoadFormat = engineArgs.LoadFormat, HfOverrides = engineArgs.HfOverrides, Seed = engineArgs.Seed }, device);
-        var overrides = args.Get("override-pooler-config") is string j ? Pipeline.Models.Pooling.PoolerConfig.Parse(j) : null;
-        var runner = new Pipeline.Models.Pooling.PoolingRunner(model, dir, overrides);
-        await using var service = new Pipeline.Actors.Pooling.PoolingService(runner, engineArgs.MaxNumBatchedTokens ?? 8192);
+        var overrides = args.Get("override-pooler-config") is string j ? PoolerConfig.Parse(j) : null;
+        var (model, _) = PoolingModelLoader.Load(dir, new Pipeline.Models.Loading.LoadOptions
+            { Dtype = engineArgs.Dtype, LoadFormat = engineArgs.LoadFormat, HfOverrides = engineArgs.HfOverrides, Seed = engineArgs.Seed }, device, selection);
+        int maxLen = engineArgs.MaxModelLen ?? model.MaxInputLength;
+        if (maxLen > model.MaxInputLength)
+            throw new ArgumentException($"--max-model-len {maxLen} is longer than the model supports ({model.MaxInputLength}, from max_position_embeddings in config.json)");
+        var runner = new PoolingRunner(model, dir, overrides);
+        var config = PoolingEngine.ConfigFor(maxLen, engineArgs.MaxNumBatchedTokens, engineArgs.MaxNumSeqs, engineArgs.SchedulingPolicy);
+        AsyncPoolingEngine? service = null;
         app.UseHttpMetrics();
         ApiServer.UseApiConventions(app, args.Get("api-key"));
-        int maxLen = engineArgs.MaxModelLen ?? model.Config.MaxPositionEmbeddings;
-        PoolingApi.Map(app, new PoolingApi.Context(service, tok, servedName, dir, maxLen));
+        PoolingApi.Map(app, new PoolingApi.Context(() => service, tok, servedName, dir, maxLen, task == "auto" ? selection.Tasks[0] : task));
         app.MapGet("/metrics", async http => await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(http.Response.Body, http.RequestAborted));
         await app.StartAsync();
-        app.Logger.LogInformation("serving pooling model {Model} ({Arch}) as '{Name}' on {Urls}", dir, model.Config.Architecture, servedName, string.Join(",", app.Urls));
+        service = AsyncPoolingEngine.Start(app.Services.GetRequiredService<ActorSystem>(), runner, config, args.Int("max-pending-requests"), name: "pooling-engine");
+        app.Lifetime.ApplicationStopping.Register(() => service.ShutdownAsync(TimeSpan.FromSeconds(args.Int("shutdown-timeout"))).GetAwaiter().GetResult());
+        app.Logger.LogInformation("serving pooling model {Model} ({Arch}{Convert}) as '{Name}' on {Urls}", dir, model.Config.Architecture,
+            selection.Convert == ConvertType.None ? "" : $", converted: {selection.Convert.ToString().ToLowerInvariant()}", servedName, string.Join(",", app.Urls));
         await app.WaitForShutdownAsync();
         model.Dispose();
         return 0;
@@ -85,7 +95,7 @@ public static class ServeCommand
         var model = args.Positionals.Count > 0 ? args.Positionals[0] : DefaultModel.Path();
         var engineArgs = CommonOptions.ToEngineArgs(args, model);
         var devices = (args.Get("devices") ?? engineArgs.Device).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var servedName = args.Get("served-model-name") ?? model;
+        var servedName = args.Get("served-model-name") ?? (model == DefaultModel.BuiltIn() ? DefaultModel.Name : model);
         int shutdownSeconds = args.Int("shutdown-timeout");
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -100,16 +110,9 @@ public static class ServeCommand
         var resolvedDir = Pipeline.Models.Loading.ModelResolver.Resolve(model, args.Get("revision"));
         var arch = Pipeline.Models.Config.ModelConfig.Load(resolvedDir, args.Get("hf-overrides")).Architecture;
         var task = args.Choice("task", "auto", "generate", "embed", "classify", "score", "reward");
-        var pooling = Pipeline.Models.Registry.PoolingModelRegistry.Supported.FirstOrDefault(e => e.Architecture == arch);
-        var generative = Pipeline.Models.Registry.ModelRegistry.Supported.FirstOrDefault(e => e.Architecture == arch);
-        if (task != "auto")
-        {
-            var tasks = (pooling?.Tasks ?? []).Concat(generative?.Tasks ?? []).ToList();
-            if (!tasks.Contains(task))
-                throw new CliException($"--task {task}: {arch} supports {(tasks.Count == 0 ? "no task (unknown architecture)" : string.Join(", ", tasks))}");
-        }
-        if (pooling != null && (generative == null || task is "embed" or "classify" or "score" or "reward"))
-            return await ServePooling(app, args, resolvedDir, servedName, engineArgs);
+        var selection = RunnerOptions.Resolve(args, resolvedDir, arch, task);
+        if (selection.Runner == RunnerType.Pooling)
+            return await ServePooling(app, args, resolvedDir, servedName, engineArgs, selection, task);
 
         // Load before listening so a bad model fails fast with one clear error.
         var replicas = new List<ReplicaSpec>();

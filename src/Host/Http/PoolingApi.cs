@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Pipeline.Actors.Pooling;
+using Pipeline.Models.Architectures;
 using Pipeline.Models.Pooling;
 using Pipeline.Models.Tokenizers;
 
@@ -8,11 +9,16 @@ namespace Pipeline.Host.Http;
 /// <summary>Routes of a server running a pooling model: /v1/embeddings, /pooling, /classify, /v1/models, /health.</summary>
 public static class PoolingApi
 {
-    public sealed record Context(PoolingService Service, HfTokenizer? Tokenizer, string ServedModelName, string ModelDir, int MaxModelLen);
+    /// <param name="Service">The engine, once the actor system has started it (null before: requests get 503).</param>
+    /// <param name="Task">The served task (embed, classify, score, reward): what /pooling returns.</param>
+    public sealed record Context(Func<AsyncPoolingEngine?> Service, HfTokenizer? Tokenizer, string ServedModelName, string ModelDir, int MaxModelLen, string Task)
+    {
+        public AsyncPoolingEngine Engine => Service() ?? throw new ApiError(503, "the engine is starting; retry shortly");
+    }
 
     public static void Map(WebApplication app, Context ctx)
     {
-        app.MapGet("/health", http => { http.Response.StatusCode = 200; return Task.CompletedTask; });
+        app.MapGet("/health", http => { http.Response.StatusCode = ctx.Service() == null ? 503 : 200; return Task.CompletedTask; });
         ApiServer.MapVersion(app);
         app.MapGet("/v1/models", http => Json.WriteAsync(http.Response, w =>
         {
@@ -82,10 +88,12 @@ public static class PoolingApi
     static int[] Ids(JsonElement list) =>
         list.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var v) ? v : throw ApiError.BadRequest("token ids must be integers", "input")).ToArray();
 
-    static async Task<float[][]> Run(Context ctx, PoolingTask task, List<int[]> inputs, PoolingParams p, CancellationToken ct)
+    /// <summary>Each input through the engine as its own request; per input, the rows its task gives.</summary>
+    internal static async Task<float[][][]> Run(Context ctx, PoolingTask task, IEnumerable<PoolingInput> inputs, PoolingParams p, CancellationToken ct)
     {
-        try { return await Task.WhenAll(inputs.Select(i => ctx.Service.RunAsync(task, i, p, ct))); }
+        try { return await Task.WhenAll(inputs.Select(i => ctx.Engine.EncodeAsync(new PoolingItem(i, task, p), ct))); }
         catch (PoolingException e) { throw ApiError.BadRequest(e.Message); }
+        catch (ObjectDisposedException) { throw new ApiError(503, "the server is shutting down"); }
     }
 
     static async Task Embeddings(HttpContext http, Context ctx, JsonFields f, string objectName)
@@ -95,25 +103,34 @@ public static class PoolingApi
         if (format is not ("float" or "base64")) throw ApiError.BadRequest($"encoding_format must be float or base64, got '{format}'", "encoding_format");
         var inputs = Inputs(ctx, f);
         var p = new PoolingParams { Dimensions = f.Int("dimensions"), Normalize = f.Bool("normalize") };
-        var vectors = await Run(ctx, PoolingTask.Embed, inputs, p, http.RequestAborted);
+        // /pooling of a reward model gives its per-token (or per-step) rows; otherwise both routes embed.
+        var task = objectName == "pooling" && ctx.Task == "reward" ? PoolingTask.Reward : PoolingTask.Embed;
+        var rows = await Run(ctx, task, inputs.Select(i => new PoolingInput(i)), p, http.RequestAborted);
         int tokens = inputs.Sum(i => i.Length);
         await Json.WriteAsync(http.Response, w =>
         {
             ListHeader(w, http, "embd-", ctx);
             w.WriteStartArray("data");
-            for (int i = 0; i < vectors.Length; i++)
+            for (int i = 0; i < rows.Length; i++)
             {
                 w.WriteStartObject();
                 w.WriteNumber("index", i);
                 w.WriteString("object", objectName);
                 w.WritePropertyName(objectName == "pooling" ? "data" : "embedding");
+                var values = rows[i].SelectMany(r => r).ToArray();
                 if (format == "base64")
                 {
-                    var bytes = new byte[vectors[i].Length * 4];
-                    Buffer.BlockCopy(vectors[i], 0, bytes, 0, bytes.Length);
+                    var bytes = new byte[values.Length * 4];
+                    Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
                     w.WriteStringValue(Convert.ToBase64String(bytes));
                 }
-                else { w.WriteStartArray(); foreach (var x in vectors[i]) w.WriteNumberValue(x); w.WriteEndArray(); }
+                else if (task == PoolingTask.Reward)
+                {
+                    w.WriteStartArray();
+                    foreach (var row in rows[i]) { w.WriteStartArray(); foreach (var x in row) w.WriteNumberValue(x); w.WriteEndArray(); }
+                    w.WriteEndArray();
+                }
+                else { w.WriteStartArray(); foreach (var x in values) w.WriteNumberValue(x); w.WriteEndArray(); }
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -125,8 +142,8 @@ public static class PoolingApi
     {
         CheckModel(ctx, f);
         var inputs = Inputs(ctx, f);
-        var probs = await Run(ctx, PoolingTask.Classify, inputs, new PoolingParams(), http.RequestAborted);
-        var labels = ctx.Service.Runner.Model.Config.Raw["id2label"] as System.Text.Json.Nodes.JsonObject;
+        var probs = (await Run(ctx, PoolingTask.Classify, inputs.Select(i => new PoolingInput(i)), new PoolingParams(), http.RequestAborted)).Select(r => r[0]).ToArray();
+        var labels = ctx.Engine.Runner.Model.Config.Raw["id2label"] as System.Text.Json.Nodes.JsonObject;
         int tokens = inputs.Sum(i => i.Length);
         await Json.WriteAsync(http.Response, w =>
         {

@@ -75,7 +75,7 @@ public static class ScoreEndpoints
     static async Task<(float[] Scores, int Tokens)> ScorePairs(PoolingApi.Context ctx, List<(string A, string B)> pairs, CancellationToken ct)
     {
         var tok = ctx.Tokenizer ?? throw ApiError.BadRequest("this model has no tokenizer; scoring needs text");
-        var model = ctx.Service.Runner.Model;
+        var model = ctx.Engine.Runner.Model;
         try
         {
             if (model.NumLabels == 1)
@@ -83,14 +83,14 @@ public static class ScoreEndpoints
                 var inputs = pairs.Select(p => tok.EncodePair(p.A, p.B)).ToList();
                 foreach (var i in inputs)
                     if (i.Ids.Length > ctx.MaxModelLen) throw ApiError.BadRequest($"a text pair has {i.Ids.Length} tokens, more than the model's maximum of {ctx.MaxModelLen}");
-                var scores = await Task.WhenAll(inputs.Select(i => ctx.Service.RunAsync(PoolingTask.Score, new PoolingInput(i.Ids, i.TypeIds), new PoolingParams(), ct)));
-                return (scores.Select(s => s[0]).ToArray(), inputs.Sum(i => i.Ids.Length));
+                var scores = await PoolingApi.Run(ctx, PoolingTask.Score, inputs.Select(i => new PoolingInput(i.Ids, i.TypeIds)), new PoolingParams(), ct);
+                return (scores.Select(s => s[0][0]).ToArray(), inputs.Sum(i => i.Ids.Length));
             }
             if (model.NumLabels > 1) throw ApiError.BadRequest($"{model.Config.Architecture} has {model.NumLabels} labels; scoring needs a one-label cross-encoder or an embedding model");
             var texts = pairs.SelectMany(p => new[] { p.A, p.B }).Distinct().ToList();
             var ids = texts.Select(t => tok.Encode(t)).ToList();
-            var vectors = await Task.WhenAll(ids.Select(i => ctx.Service.RunAsync(PoolingTask.Embed, i, new PoolingParams { Normalize = true }, ct)));
-            var byText = texts.Select((t, i) => (t, vectors[i])).ToDictionary(x => x.t, x => x.Item2);
+            var vectors = await PoolingApi.Run(ctx, PoolingTask.Embed, ids.Select(i => new PoolingInput(i)), new PoolingParams { Normalize = true }, ct);
+            var byText = texts.Select((t, i) => (t, vectors[i][0])).ToDictionary(x => x.t, x => x.Item2);
             return (pairs.Select(p => Dot(byText[p.A], byText[p.B])).ToArray(), ids.Sum(i => i.Length));
         }
         catch (PoolingException e) { throw ApiError.BadRequest(e.Message); }

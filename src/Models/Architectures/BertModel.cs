@@ -33,6 +33,8 @@ public sealed class BertModel : IPoolingModel
     public int MaxInputLength { get; }
     public int NumLabels { get; }
     public PoolingType ClassifierPooling => PoolingType.CLS;
+    public PoolingType RewardPooling => PoolingType.ALL;
+    public int OutputSize => Config.HiddenSize;
     /// <summary>Size budget of one padded attention group (see <see cref="EncoderAttentionBatch"/>).</summary>
     public long AttentionGroupBudget { get; set; } = EncoderAttentionBatch.MaxScoreElementsPerHead;
 

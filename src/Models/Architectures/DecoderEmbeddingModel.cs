@@ -8,15 +8,17 @@ using static TorchSharp.torch;
 namespace Pipeline.Models.Architectures;
 
 /// <summary>
-/// A Llama-family decoder (LlamaModel, Qwen2Model, Qwen3Model, ...ForSequenceClassification) as a pooling model:
-/// the whole prompt in one causal forward over a throwaway KV cache, hidden states after the final norm, no lm_head.
-/// With a classification head, 'score' (no bias) maps pooled rows to labels.
+/// A Llama-family decoder as a pooling model (LlamaModel, Qwen2Model, Qwen3Model, ...ForSequenceClassification,
+/// Qwen2ForRewardModel, or a ...ForCausalLM converted with --convert): the whole prompt in one causal forward over a
+/// throwaway KV cache, hidden states after the final norm; lm_head, when the checkpoint has one, is not used.
+/// The <see cref="DecoderHead"/> decides what comes on top.
 /// </summary>
 public sealed class DecoderEmbeddingModel : IPoolingModel
 {
     const int BlockSize = 16;
     readonly LlamaForCausalLM _decoder;
     readonly Linear? _score;
+    readonly Linear? _rewardHidden, _rewardOut;
 
     public ModelConfig Config { get; }
     public ScalarType DType { get; }
@@ -25,21 +27,39 @@ public sealed class DecoderEmbeddingModel : IPoolingModel
     public int MaxInputLength => Config.DerivedMaxModelLen;
     public int NumLabels { get; }
     public PoolingType ClassifierPooling => PoolingType.LAST;
+    public PoolingType RewardPooling { get; }
+    public int OutputSize { get; }
 
-    public DecoderEmbeddingModel(ModelConfig config, DecoderFamily family, bool classifier, IWeightSource weights, ScalarType dtype, Device device)
+    /// <param name="numLabels">Overrides config.json's num_labels (reward models fix it: 1, or 2 for process rewards).</param>
+    public DecoderEmbeddingModel(ModelConfig config, DecoderFamily family, DecoderHead head, IWeightSource weights, ScalarType dtype, Device device,
+        int? numLabels = null, PoolingType rewardPooling = PoolingType.ALL)
     {
         Config = config;
         DType = dtype;
         Device = device;
-        // Base checkpoints (LlamaModel, ...) store 'embed_tokens.weight'; task checkpoints nest it under 'model.'.
+        RewardPooling = rewardPooling;
+        // Base checkpoints (LlamaModel, ...) store 'embed_tokens.weight'; task and causal-LM checkpoints nest it under 'model.'.
         string p = weights.Contains("model.embed_tokens.weight") ? "model." : "";
         var names = new WeightNames(p + "embed_tokens.weight", p + "layers.{0}.", p + "norm.weight", "lm_head.weight");
-        // Treating the embedding as tied means no lm_head is expected.
+        // Treating the embedding as tied means no lm_head is expected (one that is there is read and dropped).
         _decoder = new LlamaForCausalLM(config with { TieWordEmbeddings = true }, family with { Names = names }, weights, dtype, device);
-        if (classifier)
+        int h = config.HiddenSize;
+        if (head == DecoderHead.None) { OutputSize = h; return; }
+        int labels = numLabels ?? BertModel.LabelCount(config.Raw);
+        if (head == DecoderHead.SequenceClassifier)
         {
-            NumLabels = BertModel.LabelCount(config.Raw);
-            _score = new Linear(weights.Load("score.weight", [NumLabels, config.HiddenSize], dtype, device), null);
+            NumLabels = labels;
+            if (!weights.Contains("score.weight"))
+                throw new WeightLoadException($"{config.Architecture} as a classifier needs a 'score.weight' [{NumLabels}, {h}] in the checkpoint, and it has none");
+            _score = new Linear(weights.Load("score.weight", [NumLabels, h], dtype, device), null);
+            OutputSize = h;
+        }
+        else
+        {
+            _rewardHidden = new Linear(weights.Load("score.0.weight", [h, h], dtype, device), weights.Load("score.0.bias", [h], dtype, device, WeightInit.Zeros));
+            // Its labels are per-token outputs, not a classifier over a pooled row: NumLabels stays 0.
+            _rewardOut = new Linear(weights.Load("score.2.weight", [labels, h], dtype, device), weights.Load("score.2.bias", [labels], dtype, device, WeightInit.Zeros));
+            OutputSize = labels;
         }
     }
 
@@ -59,8 +79,9 @@ public sealed class DecoderEmbeddingModel : IPoolingModel
         }
         using var cache = _decoder.AllocateKVCache(nextBlock, BlockSize);
         using var meta = AttentionMetadata.Build(seqs, BlockSize, Config.SlidingWindow, Device, DType);
-        var hidden = _decoder.Forward(torch.tensor(ids.ToArray(), device: Device), meta, cache);
-        return _decoder.FinalNorm(hidden).MoveToOuterDisposeScope();
+        var hidden = _decoder.FinalNorm(_decoder.Forward(torch.tensor(ids.ToArray(), device: Device), meta, cache));
+        if (_rewardOut != null) hidden = _rewardOut.Forward(torch.nn.functional.relu(_rewardHidden!.Forward(hidden))).to_type(ScalarType.Float32);
+        return hidden.MoveToOuterDisposeScope();
     }
 
     public Tensor ClassifierHead(Tensor pooled)
@@ -74,5 +95,7 @@ public sealed class DecoderEmbeddingModel : IPoolingModel
     {
         _decoder.Dispose();
         _score?.Dispose();
+        _rewardHidden?.Dispose();
+        _rewardOut?.Dispose();
     }
 }

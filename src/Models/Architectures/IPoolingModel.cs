@@ -24,8 +24,12 @@ public interface IPoolingModel : IDisposable
     int NumLabels { get; }
     /// <summary>How the classification head picks its token (CLS for BERT-style heads, LAST for decoders).</summary>
     PoolingType ClassifierPooling { get; }
+    /// <summary>The reward task's default pooling: ALL, or STEP for process reward models.</summary>
+    PoolingType RewardPooling { get; }
+    /// <summary>Width of the rows <see cref="HiddenStates"/> returns: hidden_size, or num_labels when a head runs on every token.</summary>
+    int OutputSize { get; }
 
-    /// <summary>Final hidden states [T, hidden] of a flat batch: all inputs' tokens concatenated in order.</summary>
+    /// <summary>Final hidden states [T, OutputSize] of a flat batch: all inputs' tokens concatenated in order.</summary>
     Tensor HiddenStates(IReadOnlyList<PoolingInput> inputs);
 
     /// <summary>Classification head on pooled hidden rows [N, hidden]: float32 logits [N, NumLabels].</summary>

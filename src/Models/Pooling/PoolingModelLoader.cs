@@ -5,9 +5,14 @@ using static TorchSharp.torch;
 
 namespace Pipeline.Models.Pooling;
 
-/// <summary>Builds the registered pooling architecture for a model directory and fills its weights.</summary>
+/// <summary>Builds the registered (or converted) pooling architecture for a model directory and fills its weights.</summary>
 public static class PoolingModelLoader
 {
     public static (IPoolingModel Model, TimeSpan Elapsed) Load(string modelDir, LoadOptions options, Device device) =>
         ModelLoader.Build(modelDir, options, device, c => PoolingModelRegistry.Get(c.Architecture).Create);
+
+    /// <summary>Loads the pooling model a <see cref="RunnerSelection"/> chose (a causal LM converted by --convert included).</summary>
+    public static (IPoolingModel Model, TimeSpan Elapsed) Load(string modelDir, LoadOptions options, Device device, RunnerSelection selection) =>
+        ModelLoader.Build(modelDir, options, device, c => (selection.Pooling
+            ?? throw new ArgumentException($"{c.Architecture} runs as a generative model, not a pooling model (--runner {selection.Runner.ToString().ToLowerInvariant()})")).Create);
 }

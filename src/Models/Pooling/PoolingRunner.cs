@@ -7,7 +7,7 @@ namespace Pipeline.Models.Pooling;
 /// <summary>
 /// Runs a pooling model over a batch of token-id inputs and returns plain arrays: embeddings (embed),
 /// class scores (classify), a relevance score for a pair built by the caller (score), or per-token rows (reward).
-/// All inputs go through one forward; results equal running them one at a time.
+/// All inputs go through one forward, whatever their tasks and parameters; results equal running them one at a time.
 /// </summary>
 public sealed class PoolingRunner(IPoolingModel model, string? modelDir = null, PoolerConfig? overridePoolerConfig = null)
 {
@@ -18,87 +18,114 @@ public sealed class PoolingRunner(IPoolingModel model, string? modelDir = null, 
         model.Config.Raw["matryoshka_dimensions"] is System.Text.Json.Nodes.JsonArray a ? a.Select(x => x!.GetValue<int>()).ToArray() : null;
 
     /// <summary>The model-level pooler config for a task: task defaults, sentence-transformers files, overrides.</summary>
-    public PoolerConfig PoolerConfigFor(PoolingTask task) =>
-        PoolerDefaults.For(task, model.IsEncoder, model.ClassifierPooling, modelDir, overridePoolerConfig);
+    public PoolerConfig PoolerConfigFor(PoolingTask task) => _poolerConfigs.GetOrAdd(task, t =>
+        PoolerDefaults.For(t, model.IsEncoder, model.ClassifierPooling, modelDir, overridePoolerConfig, model.RewardPooling));
+
+    // Read once per task: the sentence-transformers files do not change while the model is loaded.
+    readonly System.Collections.Concurrent.ConcurrentDictionary<PoolingTask, PoolerConfig> _poolerConfigs = new();
 
     /// <summary>One embedding per input (pooled, truncated to 'dimensions', normalized as configured).</summary>
     public float[][] Embed(IReadOnlyList<int[]> inputs, PoolingParams? p = null) =>
-        Encode(Wrap(inputs), PoolingTask.Embed, p, requireSingleRow: true).Select(r => r[0]).ToArray();
+        Run(Items(inputs.Select(x => new PoolingInput(x)), PoolingTask.Embed, p)).Select(r => r[0]).ToArray();
 
     /// <summary>Per input: one row per token (ALL) or per step (STEP), or a single row for the other pooling types.</summary>
     public float[][][] EncodeTokens(IReadOnlyList<int[]> inputs, PoolingParams? p = null, PoolingTask task = PoolingTask.Reward) =>
-        Encode(Wrap(inputs), task, p, requireSingleRow: false);
+        Run(Items(inputs.Select(x => new PoolingInput(x)), task, p));
 
     /// <summary>Class probabilities per input (softmax, or sigmoid for one label); raw logits with activation off.</summary>
-    public float[][] Classify(IReadOnlyList<int[]> inputs, PoolingParams? p = null) => Classify(Wrap(inputs), PoolingTask.Classify, p);
+    public float[][] Classify(IReadOnlyList<int[]> inputs, PoolingParams? p = null) =>
+        Classify(inputs.Select(x => new PoolingInput(x)).ToList(), PoolingTask.Classify, p);
 
     /// <summary>Cross-encoder relevance of one pair (query and document tokens joined by the caller).</summary>
     public float Score(int[] pair, int[]? tokenTypeIds = null, PoolingParams? p = null) =>
         Score([new PoolingInput(pair, tokenTypeIds)], p)[0];
 
     /// <summary>Cross-encoder relevance of several pairs in one forward.</summary>
-    public float[] Score(IReadOnlyList<PoolingInput> pairs, PoolingParams? p = null)
-    {
-        if (model.NumLabels != 1)
-            throw new PoolingException($"score needs a single-label classification head; {model.Config.Architecture} has {model.NumLabels} labels (use classify)");
-        return Classify(pairs, PoolingTask.Score, p).Select(r => r[0]).ToArray();
-    }
+    public float[] Score(IReadOnlyList<PoolingInput> pairs, PoolingParams? p = null) =>
+        Run(Items(pairs, PoolingTask.Score, p)).Select(r => r[0][0]).ToArray();
 
-    public float[][] Classify(IReadOnlyList<PoolingInput> inputs, PoolingTask task, PoolingParams? p)
+    public float[][] Classify(IReadOnlyList<PoolingInput> inputs, PoolingTask task, PoolingParams? p) =>
+        Run(Items(inputs, task, p)).Select(r => r[0]).ToArray();
+
+    static List<PoolingItem> Items(IEnumerable<PoolingInput> inputs, PoolingTask task, PoolingParams? p) =>
+        inputs.Select(i => new PoolingItem(i, task, p ?? PoolingParams.Default)).ToList();
+
+    /// <summary>
+    /// Checks one request against the model before it is queued: task supported, parameters valid, tokens in range.
+    /// Throws <see cref="PoolingException"/> naming the problem; returns the settings it will run with.
+    /// </summary>
+    public ResolvedPooling Check(PoolingItem item, int index = 0)
     {
-        if (model.NumLabels == 0)
+        var task = item.Task;
+        bool classify = task is PoolingTask.Classify or PoolingTask.Score;
+        // A head on every token (reward models) makes its outputs rewards, not hidden states to embed or classify.
+        bool rewardOnly = model.OutputSize != model.Config.HiddenSize;
+        if (rewardOnly && task != PoolingTask.Reward)
+            throw new PoolingException($"{model.Config.Architecture} has no classification head and gives per-token rewards; it supports reward only");
+        if (classify && model.NumLabels == 0)
             throw new PoolingException($"{model.Config.Architecture} has no classification head; it supports embed only");
-        var r = (p ?? PoolingParams.Default).Resolve(PoolerConfigFor(task), task, model.Config.HiddenSize, MatryoshkaDimensions);
+        if (task == PoolingTask.Score && model.NumLabels != 1)
+            throw new PoolingException($"score needs a single-label classification head; {model.Config.Architecture} has {model.NumLabels} labels (use classify)");
+        var r = item.Params.Resolve(PoolerConfigFor(task), task, model.OutputSize, MatryoshkaDimensions);
         if (r.PoolingType is PoolingType.ALL or PoolingType.STEP)
-            throw new PoolingException($"pooling_type {r.PoolingType} gives token-level rows; classify needs CLS, LAST or MEAN");
-        Validate(inputs);
-        if (inputs.Count == 0) return [];
-        using var scope = NewDisposeScope();
-        using var _ = torch.no_grad();
-        var hidden = model.HiddenStates(inputs);
-        var pooled = torch.stack(Pooler.Pool(hidden, inputs.Select(i => i.TokenIds).ToList(), r.PoolingType));
-        var logits = model.ClassifierHead(pooled);
-        if (r.Activation) logits = Pooler.Activate(logits);
-        return ToRows(logits);
+        {
+            if (classify) throw new PoolingException($"pooling_type {r.PoolingType} gives token-level rows; classify needs CLS, LAST or MEAN");
+            if (task == PoolingTask.Embed) throw new PoolingException($"pooling_type {r.PoolingType} gives one row per token; use {nameof(EncodeTokens)} (the reward task) instead of {nameof(Embed)}");
+        }
+        var ids = item.Input.TokenIds ?? throw new PoolingException($"input {index} is null");
+        int vocab = model.Config.VocabSize, max = model.MaxInputLength;
+        if (ids.Length == 0) throw new PoolingException($"input {index} is empty: at least one token is needed");
+        if (ids.Length > max)
+            throw new PoolingException($"input {index} has {ids.Length} tokens, more than the model's maximum of {max} (max_position_embeddings)");
+        for (int j = 0; j < ids.Length; j++)
+            if (ids[j] < 0 || ids[j] >= vocab)
+                throw new PoolingException($"input {index}: token id {ids[j]} at position {j} is outside the vocabulary [0, {vocab})");
+        return r;
     }
 
-    float[][][] Encode(IReadOnlyList<PoolingInput> inputs, PoolingTask task, PoolingParams? p, bool requireSingleRow)
+    /// <summary>
+    /// One forward over every item; per item the rows its task gives: one row for embed, classify and score (the
+    /// score row holds one value), one row per token or step for ALL / STEP pooling.
+    /// </summary>
+    public float[][][] Run(IReadOnlyList<PoolingItem> items)
     {
-        var r = (p ?? PoolingParams.Default).Resolve(PoolerConfigFor(task), task, model.Config.HiddenSize, MatryoshkaDimensions);
-        if (requireSingleRow && r.PoolingType is PoolingType.ALL or PoolingType.STEP)
-            throw new PoolingException($"pooling_type {r.PoolingType} gives one row per token; use {nameof(EncodeTokens)} instead of {nameof(Embed)}");
-        Validate(inputs);
-        if (inputs.Count == 0) return [];
+        var resolved = items.Select((item, i) => Check(item, i)).ToArray();
+        if (items.Count == 0) return [];
         using var scope = NewDisposeScope();
         using var _ = torch.no_grad();
-        var hidden = model.HiddenStates(inputs);
-        var pooled = Pooler.Pool(hidden, inputs.Select(i => i.TokenIds).ToList(), r.PoolingType, r.StepTagId, r.ReturnedTokenIds);
-        var result = new float[pooled.Length][][];
-        for (int i = 0; i < pooled.Length; i++)
+        var hidden = model.HiddenStates(items.Select(i => i.Input).ToList());
+        var result = new float[items.Count][][];
+        var classifyRows = new List<int>();
+        var classifyPooled = new List<Tensor>();
+        long start = 0;
+        for (int i = 0; i < items.Count; i++)
         {
-            var x = Pooler.PostProcess(pooled[i], r.Dimensions, r.Normalize);
+            var ids = items[i].Input.TokenIds;
+            var r = resolved[i];
+            var rows = hidden.narrow(0, start, ids.Length);
+            start += ids.Length;
+            var pooled = Pooler.Pool(rows, [ids], r.PoolingType, r.StepTagId, r.ReturnedTokenIds)[0];
+            if (items[i].Task is PoolingTask.Classify or PoolingTask.Score)
+            {
+                classifyRows.Add(i);
+                classifyPooled.Add(pooled);
+                continue;
+            }
+            var x = Pooler.PostProcess(pooled, r.Dimensions, r.Normalize);
             if (r.PoolingType == PoolingType.STEP && r.Activation) x = torch.softmax(x, -1);
             result[i] = x.dim() == 1 ? [x.cpu().data<float>().ToArray()] : ToRows(x);
         }
+        if (classifyRows.Count > 0)
+        {
+            var logits = model.ClassifierHead(torch.stack(classifyPooled));
+            var activated = Pooler.Activate(logits);
+            var raw = ToRows(logits);
+            var act = ToRows(activated);
+            for (int k = 0; k < classifyRows.Count; k++)
+                result[classifyRows[k]] = [resolved[classifyRows[k]].Activation ? act[k] : raw[k]];
+        }
         return result;
     }
-
-    void Validate(IReadOnlyList<PoolingInput> inputs)
-    {
-        int vocab = model.Config.VocabSize, max = model.MaxInputLength;
-        for (int i = 0; i < inputs.Count; i++)
-        {
-            var ids = inputs[i].TokenIds ?? throw new PoolingException($"input {i} is null");
-            if (ids.Length == 0) throw new PoolingException($"input {i} is empty: at least one token is needed");
-            if (ids.Length > max)
-                throw new PoolingException($"input {i} has {ids.Length} tokens, more than the model's maximum of {max} (max_position_embeddings)");
-            for (int j = 0; j < ids.Length; j++)
-                if (ids[j] < 0 || ids[j] >= vocab)
-                    throw new PoolingException($"input {i}: token id {ids[j]} at position {j} is outside the vocabulary [0, {vocab})");
-        }
-    }
-
-    static List<PoolingInput> Wrap(IReadOnlyList<int[]> inputs) => inputs.Select(x => new PoolingInput(x)).ToList();
 
     static float[][] ToRows(Tensor x)
     {

@@ -5,9 +5,12 @@ using static TorchSharp.torch;
 
 namespace Pipeline.Models.Registry;
 
-/// <summary>One supported architecture: config.json's architectures[0], the tasks it serves, and how to build it.</summary>
+/// <summary>
+/// One supported architecture: config.json's architectures[0], the tasks it serves, and how to build it.
+/// <paramref name="Decoder"/> is the decoder family, which lets --runner pooling convert the model (see <see cref="RunnerSelection"/>).
+/// </summary>
 public sealed record ArchitectureEntry(string Architecture, string Family, string[] Tasks, string ExampleModels,
-    Func<ModelConfig, IWeightSource, ScalarType, Device, ICausalLM> Create);
+    Func<ModelConfig, IWeightSource, ScalarType, Device, ICausalLM> Create, DecoderFamily? Decoder = null);
 
 /// <summary>The table from architecture names to implementations (`pipeline models --supported`).</summary>
 public static class ModelRegistry
@@ -21,7 +24,7 @@ public static class ModelRegistry
     ];
 
     static ArchitectureEntry Decoder(string arch, DecoderFamily family, string examples) =>
-        new(arch, family.Name, ["generate"], examples, (c, w, t, d) => new LlamaForCausalLM(c, family, w, t, d));
+        new(arch, family.Name, ["generate"], examples, (c, w, t, d) => new LlamaForCausalLM(c, family, w, t, d), family);
 
     public static IReadOnlyList<ArchitectureEntry> Supported => Entries;
 

@@ -1,6 +1,7 @@
 using Pipeline.Models.Architectures;
 using Pipeline.Models.Config;
 using Pipeline.Models.Loading;
+using Pipeline.Models.Pooling;
 using static TorchSharp.torch;
 
 namespace Pipeline.Models.Registry;
@@ -14,6 +15,7 @@ public static class PoolingModelRegistry
 {
     static readonly string[] EmbedTasks = ["embed", "reward"];
     static readonly string[] ClassifyTasks = ["classify", "score"];
+    static readonly string[] RewardTasks = ["reward"];
 
     static readonly PoolingArchitectureEntry[] Entries =
     [
@@ -23,20 +25,45 @@ public static class PoolingModelRegistry
         Encoder("BertForSequenceClassification", EncoderFamily.Bert, EncoderHead.BertPoolerClassifier, "cross-encoder/ms-marco-MiniLM-L-6-v2"),
         Encoder("RobertaForSequenceClassification", EncoderFamily.Roberta, EncoderHead.RobertaClassifier, "cardiffnlp/twitter-roberta-base-sentiment"),
         Encoder("XLMRobertaForSequenceClassification", EncoderFamily.XLMRoberta, EncoderHead.RobertaClassifier, "BAAI/bge-reranker-v2-m3"),
-        Decoder("LlamaModel", DecoderFamily.Llama, false, "intfloat/e5-mistral-7b-instruct (Llama backbone)"),
-        Decoder("MistralModel", DecoderFamily.Mistral, false, "intfloat/e5-mistral-7b-instruct"),
-        Decoder("Qwen2Model", DecoderFamily.Qwen2, false, "Alibaba-NLP/gte-Qwen2-1.5B-instruct"),
-        Decoder("Qwen3Model", DecoderFamily.Qwen3, false, "Qwen/Qwen3-Embedding-0.6B"),
-        Decoder("Qwen3ForSequenceClassification", DecoderFamily.Qwen3, true, "tomaarsen/Qwen3-Reranker-0.6B-seq-cls"),
+        Decoder("LlamaModel", DecoderFamily.Llama, DecoderHead.None, "intfloat/e5-mistral-7b-instruct (Llama backbone)"),
+        Decoder("MistralModel", DecoderFamily.Mistral, DecoderHead.None, "intfloat/e5-mistral-7b-instruct"),
+        Decoder("Qwen2Model", DecoderFamily.Qwen2, DecoderHead.None, "Alibaba-NLP/gte-Qwen2-1.5B-instruct"),
+        Decoder("Qwen3Model", DecoderFamily.Qwen3, DecoderHead.None, "Qwen/Qwen3-Embedding-0.6B"),
+        Decoder("Qwen3ForSequenceClassification", DecoderFamily.Qwen3, DecoderHead.SequenceClassifier, "tomaarsen/Qwen3-Reranker-0.6B-seq-cls"),
+        // As vLLM: one reward per token (ALL), and per step as the probabilities of two labels (STEP).
+        Reward("Qwen2ForRewardModel", 1, PoolingType.ALL, "Qwen/Qwen2.5-Math-RM-72B"),
+        Reward("Qwen2ForProcessRewardModel", 2, PoolingType.STEP, "Qwen/Qwen2.5-Math-PRM-7B"),
     ];
 
     static PoolingArchitectureEntry Encoder(string arch, EncoderFamily family, EncoderHead head, string examples) =>
         new(arch, family.Name, head == EncoderHead.None ? EmbedTasks : ClassifyTasks, examples,
             (c, w, t, d) => new BertModel(c, family, head, w, t, d));
 
-    static PoolingArchitectureEntry Decoder(string arch, DecoderFamily family, bool classifier, string examples) =>
-        new(arch, family.Name, classifier ? ClassifyTasks : EmbedTasks, examples,
-            (c, w, t, d) => new DecoderEmbeddingModel(c, family, classifier, w, t, d));
+    static PoolingArchitectureEntry Decoder(string arch, DecoderFamily family, DecoderHead head, string examples) =>
+        new(arch, family.Name, head == DecoderHead.SequenceClassifier ? ClassifyTasks : EmbedTasks, examples,
+            (c, w, t, d) => new DecoderEmbeddingModel(c, family, head, w, t, d));
+
+    static PoolingArchitectureEntry Reward(string arch, int numLabels, PoolingType pooling, string examples) =>
+        new(arch, DecoderFamily.Qwen2.Name, RewardTasks, examples,
+            (c, w, t, d) => new DecoderEmbeddingModel(c, DecoderFamily.Qwen2, DecoderHead.TokenReward, w, t, d, numLabels, pooling));
+
+    /// <summary>
+    /// A causal LM as a pooling model (vLLM's as_embedding_model / as_seq_cls_model / as_reward_model): lm_head dropped;
+    /// embed and reward pool the final hidden states, classify adds the checkpoint's 'score' on the last token.
+    /// </summary>
+    public static PoolingArchitectureEntry Converted(ArchitectureEntry generative, ConvertType convert)
+    {
+        var family = generative.Decoder ?? throw new UnsupportedArchitectureException($"{generative.Architecture} cannot be converted to a pooling model");
+        var (head, tasks) = convert switch
+        {
+            ConvertType.Embed => (DecoderHead.None, EmbedTasks),
+            ConvertType.Classify => (DecoderHead.SequenceClassifier, ClassifyTasks),
+            ConvertType.Reward => (DecoderHead.None, RewardTasks),
+            _ => throw new ArgumentOutOfRangeException(nameof(convert), convert, "not a pooling conversion"),
+        };
+        return new(generative.Architecture, family.Name, tasks, generative.ExampleModels,
+            (c, w, t, d) => new DecoderEmbeddingModel(c, family, head, w, t, d));
+    }
 
     public static IReadOnlyList<PoolingArchitectureEntry> Supported => Entries;
 

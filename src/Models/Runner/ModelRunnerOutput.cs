@@ -10,6 +10,8 @@ public sealed class ModelRunnerOutput
     public List<TokenLogprobs[]?> Logprobs { get; } = new();
     /// <summary>Per request, prompt logprobs for the positions computed this step; null when not requested.</summary>
     public List<TokenLogprobs[]?> PromptLogprobs { get; } = new();
+    /// <summary>Per pooling request, its pooled rows (one row, or one per token / step); null for generation requests.</summary>
+    public List<float[][]?> PoolerOutput { get; } = new();
 }
 
 /// <summary>Logprob of one chosen token, its rank in the distribution (1 = most likely), and the top-k alternatives.</summary>

@@ -1,3 +1,4 @@
+using Pipeline.Models.Pooling;
 using Pipeline.Models.Sampling;
 
 namespace Pipeline.Models.Runner;
@@ -29,7 +30,9 @@ public sealed record NewRequestData(
     IReadOnlyList<int> AllTokenIds,
     IReadOnlyList<int> BlockIds,
     int NumComputedTokens,
-    int NumOutputTokens = 0);
+    int NumOutputTokens = 0,
+    /// <summary>Set for a pooling request: the whole prompt runs in this step, with no KV blocks, and is pooled.</summary>
+    PoolingItem? Pooling = null);
 
 /// <summary>Requests the runner already holds: what changed for each since the last step (parallel lists).</summary>
 public sealed class CachedRequestData

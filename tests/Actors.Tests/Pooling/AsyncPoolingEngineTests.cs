@@ -1,0 +1,178 @@
+using System.Text.Json;
+using Akka.Configuration;
+using Pipeline.Actors.Pooling;
+using Pipeline.Actors.Stages;
+using Pipeline.Models.Architectures;
+using Pipeline.Models.Loading;
+using Pipeline.Models.Pooling;
+using TorchSharp;
+
+namespace Pipeline.Actors.Tests.Pooling;
+
+/// <summary>
+/// Pooling served through the actor stages (pooling engine-core actor + GPU worker actor): batching by token budget,
+/// cancellation, supervision of device faults, graceful shutdown. The real-model cases compare with transformers.
+/// </summary>
+public sealed class AsyncPoolingEngineTests() : Akka.TestKit.Xunit2.TestKit(ConfigurationFactory.ParseString(Dispatchers.Hocon))
+{
+    static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "pooling", "llama-embed");
+    readonly IPoolingModel _model = PoolingModelLoader.Load(Dir, new LoadOptions { Dtype = "float32" }, torch.CPU).Model;
+    static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    /// <summary>(input ids, normalize(transformers' last_hidden_state[-1])) per fixture input.</summary>
+    static readonly List<(int[] Ids, float[] Embedding)> Expected = LoadExpected();
+
+    static List<(int[], float[])> LoadExpected()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "expected.json")));
+        return doc.RootElement.GetProperty("inputs").EnumerateArray().Select(e =>
+        {
+            var last = e.GetProperty("last_hidden_state").EnumerateArray().Last().EnumerateArray().Select(x => x.GetSingle()).ToArray();
+            double norm = Math.Sqrt(last.Sum(x => (double)x * x));
+            return (e.GetProperty("input_ids").EnumerateArray().Select(x => x.GetInt32()).ToArray(), last.Select(x => (float)(x / norm)).ToArray());
+        }).ToList();
+    }
+
+    static void AssertClose(float[] want, float[] got, string what)
+    {
+        Assert.Equal(want.Length, got.Length);
+        Assert.True(want.Zip(got).All(p => Math.Abs(p.First - p.Second) <= 1e-4), what);
+    }
+
+    static PoolingItem Embed(params int[] ids) => new(new PoolingInput(ids), PoolingTask.Embed, PoolingParams.Default);
+
+    AsyncPoolingEngine Start(int maxLen = 0, int? budget = null, ScriptedPoolingExecutor.Script? script = null, FaultInjector? faults = null) =>
+        AsyncPoolingEngine.Start(Sys, new PoolingRunner(_model), PoolingEngine.ConfigFor(maxLen > 0 ? maxLen : _model.MaxInputLength, budget),
+            faults: faults, createExecutor: script?.Factory);
+
+    async Task UntilStats(AsyncPoolingEngine engine, Func<PoolingStats, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (!condition(await engine.GetStatsAsync()))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out; stats: {await engine.GetStatsAsync()}");
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
+    public async Task ConcurrentCallersAreBatchedIntoFewSteps()
+    {
+        await using var engine = Start();
+        var inputs = Enumerable.Range(0, 24).Select(i => Expected[i % Expected.Count]).ToList();
+        var results = await Task.WhenAll(inputs.Select(e => Task.Run(() => engine.EncodeAsync(Embed(e.Ids))))).WaitAsync(Wait);
+        for (int i = 0; i < inputs.Count; i++) AssertClose(inputs[i].Embedding, results[i][0], $"caller {i}");
+        var stats = await engine.GetStatsAsync();
+        Assert.True(stats.Steps < inputs.Count, $"{stats.Steps} steps for {inputs.Count} requests");
+    }
+
+    [Fact]
+    public async Task WaitingCallersShareStepsUpToTheTokenBudget()
+    {
+        var script = new ScriptedPoolingExecutor.Script { Hold = new SemaphoreSlim(0) };
+        await using var engine = Start(maxLen: 8, budget: 8, script: script);
+        var first = engine.EncodeAsync(Embed(1, 2, 3, 4));
+        Assert.True(await script.Entered.WaitAsync(Wait));
+        var rest = Enumerable.Range(0, 6).Select(_ => engine.EncodeAsync(Embed(5, 6, 7, 8))).ToList();
+        await UntilStats(engine, s => s.Waiting == 6);
+        script.Hold.Release(100);
+        await Task.WhenAll(rest.Append(first)).WaitAsync(Wait);
+        Assert.Equal([1, 2, 2, 2], script.BatchSizes);
+        Assert.Equal(4L, (await engine.GetStatsAsync()).Steps);
+    }
+
+    [Fact]
+    public async Task BadRequestsFailAloneWithTheirReason()
+    {
+        await using var engine = Start();
+        var good = engine.EncodeAsync(Embed(Expected[0].Ids));
+        var ex = await Assert.ThrowsAsync<PoolingException>(() => engine.EncodeAsync(Embed(1, 99999)));
+        Assert.Contains("outside the vocabulary", ex.Message);
+        ex = await Assert.ThrowsAsync<PoolingException>(() => engine.EncodeAsync(new PoolingItem(new PoolingInput([1, 2]), PoolingTask.Classify, PoolingParams.Default)));
+        Assert.Contains("no classification head", ex.Message);
+        AssertClose(Expected[0].Embedding, (await good.WaitAsync(Wait))[0], "the good request");
+    }
+
+    [Fact]
+    public async Task ACancelledCallerIsAbortedBeforeItRuns()
+    {
+        var script = new ScriptedPoolingExecutor.Script { Hold = new SemaphoreSlim(0) };
+        await using var engine = Start(script: script);
+        var running = engine.EncodeAsync(Embed(1, 2, 3));
+        Assert.True(await script.Entered.WaitAsync(Wait));
+        using var cts = new CancellationTokenSource();
+        var waiting = engine.EncodeAsync(Embed(4, 5), cts.Token);
+        await UntilStats(engine, s => s.Waiting == 1);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        await UntilStats(engine, s => s is { Waiting: 0, Requests: 1 });
+        script.Hold.Release(100);
+        Assert.Equal(3f, (await running.WaitAsync(Wait))[0][0]);
+        Assert.Equal(1, script.Steps);
+    }
+
+    [Fact]
+    public async Task AFailedStepFailsOnlyItsRequestsAndTheRestartedWorkerServesTheOthers()
+    {
+        var script = new ScriptedPoolingExecutor.Script { Hold = new SemaphoreSlim(0), ThrowOnStep = 1 };
+        await using var engine = Start(script: script);
+        var failing = engine.EncodeAsync(Embed(1, 2, 3));
+        Assert.True(await script.Entered.WaitAsync(Wait));
+        var others = new[] { engine.EncodeAsync(Embed(1, 2)), engine.EncodeAsync(Embed(1, 2, 3, 4)) };
+        await UntilStats(engine, s => s.Waiting == 2);
+        script.Hold.Release(100);
+
+        var error = await Assert.ThrowsAsync<PipelineStageException>(() => failing.WaitAsync(Wait));
+        Assert.Equal("gpu", error.Stage);
+        Assert.Contains("device fault in step 1", error.Message);
+        Assert.Equal([2f, 4f], (await Task.WhenAll(others).WaitAsync(Wait)).Select(r => r[0][0]));
+        Assert.Equal(5f, (await engine.EncodeAsync(Embed(1, 2, 3, 4, 5)).WaitAsync(Wait))[0][0]);
+        Assert.Equal((2, 1), (script.Created, script.Disposed));
+        Assert.Equal(1L, (await engine.GetStatsAsync()).FailedSteps);
+    }
+
+    [Fact]
+    public async Task InjectedDeviceFaultsFailRequestsExplicitlyAndServiceContinues()
+    {
+        var faults = new FaultInjector(0.5, seed: 3, "gpu");
+        await using var engine = Start(faults: faults);
+        var inputs = Enumerable.Range(0, 40).Select(i => Expected[i % Expected.Count]).ToList();
+        var outcomes = await Task.WhenAll(inputs.Select(async (e, i) =>
+        {
+            await Task.Delay(i % 8 * 5);
+            try { return (Ok: true, Rows: await engine.EncodeAsync(Embed(e.Ids))); }
+            catch (PipelineStageException ex) { Assert.Contains("injected fault in the gpu stage", ex.Message); return (Ok: false, Rows: Array.Empty<float[]>()); }
+        })).WaitAsync(Wait);
+        Assert.True(faults.Injected > 0);
+        Assert.Contains(outcomes, o => !o.Ok);
+        for (int i = 0; i < inputs.Count; i++)
+            if (outcomes[i].Ok) AssertClose(inputs[i].Embedding, outcomes[i].Rows[0], $"caller {i}");
+
+        faults.Enabled = false;
+        AssertClose(Expected[1].Embedding, (await engine.EncodeAsync(Embed(Expected[1].Ids)).WaitAsync(Wait))[0], "after the faults");
+        var stats = await engine.GetStatsAsync();
+        Assert.Equal((0, 0, 0), (stats.Requests, stats.Running, stats.Waiting));
+        Assert.Equal(faults.Injected, stats.FailedSteps);
+    }
+
+    [Fact]
+    public async Task ShutdownLetsRunningRequestsFinishAndRefusesNewOnes()
+    {
+        var script = new ScriptedPoolingExecutor.Script { Hold = new SemaphoreSlim(0) };
+        var engine = Start(script: script);
+        var running = engine.EncodeAsync(Embed(1, 2));
+        Assert.True(await script.Entered.WaitAsync(Wait));
+        var shutdown = engine.ShutdownAsync(Wait);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => engine.EncodeAsync(Embed(1)));
+        script.Hold.Release(100);
+        Assert.Equal(2f, (await running.WaitAsync(Wait))[0][0]);
+        await shutdown.WaitAsync(Wait);
+        Assert.Equal(1, script.Disposed);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) _model.Dispose();
+    }
+}
