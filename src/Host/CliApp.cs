@@ -60,7 +60,7 @@ public static class CliApp
         catch (CliException e) { return Fail(e.Message, 2); }
         catch (Exception e) when (e is ModelNotFoundException or ModelConfigException or WeightLoadException or UnsupportedArchitectureException
                                       or SamplingParamsException or ArgumentException or InvalidOperationException or NotSupportedException
-                                      or DirectoryNotFoundException or FileNotFoundException or TokenizerLoadException or Pipeline.Models.Pooling.PoolingException or Pipeline.Models.ChatTemplates.TemplateException)
+                                      or DirectoryNotFoundException or FileNotFoundException or HttpRequestException or TokenizerLoadException or Pipeline.Models.Pooling.PoolingException or Pipeline.Models.ChatTemplates.TemplateException)
         {
             return Fail(e.Message, 1);
         }

@@ -17,6 +17,7 @@ public static class QueueCommand
         new("api-key", "the server's API key (http:// only)"),
         new("output", "text (the generated text, then a summary line) or json (one event per line)", "text"),
         new("wait", "seconds to wait for a request's stream to start (http:// only)", "60"),
+        new("connect-timeout", "seconds to wait for the broker or server before giving up", "30"),
         .. QueueOptions.Topology,
     ];
 
@@ -64,9 +65,13 @@ public static class QueueCommand
 
         await using var client = QueueClient.Create(a.Get("queue")!, QueueOptions.ToTopology(a), a.Get("api-key"));
         using var cts = CancelOnCtrlC();
-        // Subscribe before publishing, so not even the first event is missed.
-        var events = a.Flag("follow") ? await client.FollowAsync(id, Wait(a), cts.Token) : null;
-        await client.PublishAsync(id, JsonSerializer.SerializeToUtf8Bytes(body), cts.Token);
+        IAsyncEnumerable<QueueEvent>? events = null;
+        await WithinConnectTimeout(a, async ct =>
+        {
+            // Subscribe before publishing, so not even the first event is missed.
+            if (a.Flag("follow")) events = await client.FollowAsync(id, Wait(a), cts.Token);
+            await client.PublishAsync(id, JsonSerializer.SerializeToUtf8Bytes(body), ct);
+        }, cts.Token);
         if (events == null)
         {
             Console.WriteLine(id);
@@ -81,8 +86,25 @@ public static class QueueCommand
         var output = a.Choice("output", "text", "json");
         await using var client = QueueClient.Create(a.Get("queue")!, QueueOptions.ToTopology(a), a.Get("api-key"));
         using var cts = CancelOnCtrlC();
-        return await Print(await client.FollowAsync(a.Positionals[0], Wait(a), cts.Token), output, cts.Token);
+        IAsyncEnumerable<QueueEvent>? events = null;
+        await WithinConnectTimeout(a, async _ => events = await client.FollowAsync(a.Positionals[0], Wait(a), cts.Token), cts.Token);
+        return await Print(events!, output, cts.Token);
     }
+
+    /// <summary>Reaching the broker or server: a clear error instead of waiting forever when it is not there.</summary>
+    static async Task WithinConnectTimeout(ParsedArgs a, Func<CancellationToken, Task> step, CancellationToken ct)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(TimeSpan.FromSeconds(a.GetFloat("connect-timeout") ?? 30));
+        var work = step(limit.Token);
+        try { await work.WaitAsync(limit.Token); }
+        catch (OperationCanceledException) when (limit.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            throw new InvalidOperationException($"could not reach {Redacted(a.Get("queue")!)} within {a.Get("connect-timeout")} s");
+        }
+    }
+
+    static string Redacted(string url) => Uri.TryCreate(url, UriKind.Absolute, out var u) && u.UserInfo.Length > 0 ? url.Replace(u.UserInfo + "@", "") : url;
 
     static TimeSpan Wait(ParsedArgs a) => TimeSpan.FromSeconds(a.GetFloat("wait") ?? 60);
 
