@@ -63,39 +63,43 @@ public sealed class QueueService(IQueueTransport transport, ServerContext server
 
     async Task HandleAsync(QueueDelivery d)
     {
-        try
-        {
-            QueueRequest req;
-            try { req = QueueRequestParser.Parse(d.Message, server); }
-            catch (PoisonMessageException e)
-            {
-                await RejectAsync(d, e.Message, e.RequestId, d.Message.Properties.ReplyTo, d.Message.Properties.CorrelationId, seq: 0).ConfigureAwait(false);
-                return;
-            }
-            Running run;
-            lock (_gate)
-            {
-                if (_finished.Contains(req.RequestId)) run = null!;
-                else if (_running.TryGetValue(req.RequestId, out var existing))
-                {
-                    existing.Deliveries.Add(d);
-                    Interlocked.Increment(ref _joined);
-                    return;
-                }
-                else _running[req.RequestId] = run = new Running { Deliveries = { d } };
-            }
-            if (run == null)
-            {
-                Interlocked.Increment(ref _duplicates);
-                await d.AckAsync().ConfigureAwait(false);
-                return;
-            }
-            await RunAsync(req, run).ConfigureAwait(false);
-        }
+        QueueRequest req;
+        try { req = QueueRequestParser.Parse(d.Message, server); }
         catch (Exception e)
         {
-            _log($"queue message failed unexpectedly: {e}");
-            await d.NackAsync(requeue: true).ConfigureAwait(false);
+            var (reason, id) = e is PoisonMessageException p ? (p.Message, p.RequestId) : ($"the message could not be read: {e.Message}", null);
+            await RejectAsync(d, reason, id, d.Message.Properties.ReplyTo, d.Message.Properties.CorrelationId).ConfigureAwait(false);
+            return;
+        }
+        Running? run = null;
+        lock (_gate)
+        {
+            if (_running.TryGetValue(req.RequestId, out var existing))
+            {
+                existing.Deliveries.Add(d);
+                Interlocked.Increment(ref _joined);
+                return;
+            }
+            if (!_finished.Contains(req.RequestId)) _running[req.RequestId] = run = new Running { Deliveries = { d } };
+        }
+        if (run == null)
+        {
+            Interlocked.Increment(ref _duplicates);
+            await d.AckAsync().ConfigureAwait(false);
+            return;
+        }
+        try { await RunAsync(req, run).ConfigureAwait(false); }
+        catch (Exception e)
+        {
+            _log($"queue request {req.RequestId} failed unexpectedly; it goes back to the queue: {e}");
+            List<QueueDelivery> deliveries;
+            lock (_gate)
+            {
+                if (_running.GetValueOrDefault(req.RequestId) != run) return;
+                _running.Remove(req.RequestId);
+                deliveries = run.Deliveries.ToList();
+            }
+            foreach (var x in deliveries) await x.NackAsync(requeue: true).ConfigureAwait(false);
         }
     }
 
@@ -145,7 +149,7 @@ public sealed class QueueService(IQueueTransport transport, ServerContext server
         if (error != null)
         {
             var deliveries = Release(req.RequestId, finished: false);
-            await RejectAsync(deliveries[0], error, req.RequestId, req.ReplyTo, req.CorrelationId, events.NextSeq, status, events).ConfigureAwait(false);
+            await RejectAsync(deliveries[0], error, req.RequestId, req.ReplyTo, req.CorrelationId, status, events).ConfigureAwait(false);
             foreach (var d in deliveries.Skip(1)) await d.AckAsync().ConfigureAwait(false);
             return;
         }
@@ -172,7 +176,7 @@ public sealed class QueueService(IQueueTransport transport, ServerContext server
     }
 
     /// <summary>An invalid request: an error event to its followers (when it has an id), then the dead-letter queue with the reason.</summary>
-    async Task RejectAsync(QueueDelivery d, string reason, string? requestId, string? replyTo, string? correlationId, int seq, int status = 400, RequestEventPublisher? events = null)
+    async Task RejectAsync(QueueDelivery d, string reason, string? requestId, string? replyTo, string? correlationId, int status = 400, RequestEventPublisher? events = null)
     {
         if (requestId != null)
         {

@@ -11,8 +11,6 @@ sealed class RequestEventPublisher(IQueueTransport transport, StreamHub hub, str
 {
     int _seq;
 
-    public int NextSeq => _seq;
-
     public async Task PublishAsync(Func<int, byte[]> build, string type, CancellationToken ct)
     {
         int seq = _seq++;
