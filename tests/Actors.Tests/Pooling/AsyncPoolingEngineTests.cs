@@ -1,11 +1,10 @@
-using System.Text.Json;
 using Akka.Configuration;
 using Pipeline.Actors.Pooling;
 using Pipeline.Actors.Stages;
 using Pipeline.Models.Architectures;
-using Pipeline.Models.Loading;
 using Pipeline.Models.Pooling;
-using TorchSharp;
+
+using static Pipeline.Actors.Tests.Pooling.LlamaEmbedFixture;
 
 namespace Pipeline.Actors.Tests.Pooling;
 
@@ -15,31 +14,8 @@ namespace Pipeline.Actors.Tests.Pooling;
 /// </summary>
 public sealed class AsyncPoolingEngineTests() : Akka.TestKit.Xunit2.TestKit(ConfigurationFactory.ParseString(Dispatchers.Hocon))
 {
-    static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "pooling", "llama-embed");
-    readonly IPoolingModel _model = PoolingModelLoader.Load(Dir, new LoadOptions { Dtype = "float32" }, torch.CPU).Model;
+    readonly IPoolingModel _model = LlamaEmbedFixture.LoadModel();
     static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-
-    /// <summary>(input ids, normalize(transformers' last_hidden_state[-1])) per fixture input.</summary>
-    static readonly List<(int[] Ids, float[] Embedding)> Expected = LoadExpected();
-
-    static List<(int[], float[])> LoadExpected()
-    {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "expected.json")));
-        return doc.RootElement.GetProperty("inputs").EnumerateArray().Select(e =>
-        {
-            var last = e.GetProperty("last_hidden_state").EnumerateArray().Last().EnumerateArray().Select(x => x.GetSingle()).ToArray();
-            double norm = Math.Sqrt(last.Sum(x => (double)x * x));
-            return (e.GetProperty("input_ids").EnumerateArray().Select(x => x.GetInt32()).ToArray(), last.Select(x => (float)(x / norm)).ToArray());
-        }).ToList();
-    }
-
-    static void AssertClose(float[] want, float[] got, string what)
-    {
-        Assert.Equal(want.Length, got.Length);
-        Assert.True(want.Zip(got).All(p => Math.Abs(p.First - p.Second) <= 1e-4), what);
-    }
-
-    static PoolingItem Embed(params int[] ids) => new(new PoolingInput(ids), PoolingTask.Embed, PoolingParams.Default);
 
     AsyncPoolingEngine Start(int maxLen = 0, int? budget = null, ScriptedPoolingExecutor.Script? script = null, FaultInjector? faults = null) =>
         AsyncPoolingEngine.Start(Sys, new PoolingRunner(_model), PoolingEngine.ConfigFor(maxLen > 0 ? maxLen : _model.MaxInputLength, budget),
