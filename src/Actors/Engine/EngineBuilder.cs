@@ -1,4 +1,4 @@
-using Pipeline.Models.Layers;
+using Pipeline.Models.Forward;
 using Pipeline.Models.Runner;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -51,12 +51,12 @@ public static class EngineBuilder
     {
         var model = ctx.Model;
         int blocks = (tokens + blockSize - 1) / blockSize;
-        using var cache = model.AllocateKVCache(blocks, blockSize);
+        var backend = AttentionBackends.For(model.Device);
+        using var cache = OneShotForward.AllocateCache(model, blocks, blockSize, backend);
         using var scope = NewDisposeScope();
         using var noGrad = torch.no_grad();
         var seqs = new[] { new SequenceSlice(0, tokens, tokens, Enumerable.Range(0, blocks).ToArray()) };
-        using var meta = AttentionMetadata.Build(seqs, blockSize, model.Config.SlidingWindow, model.Device, model.DType);
-        var hidden = model.Forward(torch.zeros(tokens, ScalarType.Int64, model.Device), meta, cache);
+        var hidden = OneShotForward.Run(model, seqs, new long[tokens], cache, backend);
         model.ComputeLogits(hidden.narrow(0, tokens - 1, 1));
         torch.cuda.synchronize(model.Device);
     }

@@ -23,7 +23,7 @@ public static class RunnerOptions
         var selection = RunnerSelection.Resolve(architecture, runner, convert, SentenceTransformersConfig.Load(modelDir)?.PoolingType != null);
         if (task is not (null or "auto") && !selection.Tasks.Contains(task))
         {
-            var hint = selection.Runner == RunnerType.Generate && selection.Generative?.Decoder != null && task != "generate"
+            var hint = selection.Runner == RunnerType.Generate && selection.Generative?.Convertible == true && task != "generate"
                 ? $" (to run it as a pooling model: --runner pooling --convert {(task == "score" ? "classify" : task)})" : "";
             throw new CliException($"--task {task}: {architecture} supports {string.Join(", ", selection.Tasks)}{hint}");
         }

@@ -1,4 +1,5 @@
 using Pipeline.Models.Config;
+using Pipeline.Models.Forward;
 using Pipeline.Models.Layers;
 using Pipeline.Models.Loading;
 using Pipeline.Models.Pooling;
@@ -8,7 +9,7 @@ using static TorchSharp.torch;
 namespace Pipeline.Models.Architectures;
 
 /// <summary>
-/// A Llama-family decoder as a pooling model (LlamaModel, Qwen2Model, Qwen3Model, ...ForSequenceClassification,
+/// Any decoder as a pooling model (LlamaModel, Qwen2Model, Qwen3Model, ...ForSequenceClassification,
 /// Qwen2ForRewardModel, or a ...ForCausalLM converted with --convert): the whole prompt in one causal forward over a
 /// throwaway KV cache, hidden states after the final norm; lm_head, when the checkpoint has one, is not used.
 /// The <see cref="DecoderHead"/> decides what comes on top.
@@ -16,7 +17,7 @@ namespace Pipeline.Models.Architectures;
 public sealed class DecoderEmbeddingModel : IPoolingModel
 {
     const int BlockSize = 16;
-    readonly LlamaForCausalLM _decoder;
+    readonly IDecoderModel _decoder;
     readonly Linear? _score;
     readonly Linear? _rewardHidden, _rewardOut;
 
@@ -31,7 +32,8 @@ public sealed class DecoderEmbeddingModel : IPoolingModel
     public int OutputSize { get; }
 
     /// <param name="numLabels">Overrides config.json's num_labels (reward models fix it: 1, or 2 for process rewards).</param>
-    public DecoderEmbeddingModel(ModelConfig config, DecoderFamily family, DecoderHead head, IWeightSource weights, ScalarType dtype, Device device,
+    /// <param name="createDecoder">Builds the decoder from its causal-LM checkpoint names (the registry's factory).</param>
+    public DecoderEmbeddingModel(ModelConfig config, DecoderFactory createDecoder, DecoderHead head, IWeightSource weights, ScalarType dtype, Device device,
         int? numLabels = null, PoolingType rewardPooling = PoolingType.ALL)
     {
         Config = config;
@@ -39,10 +41,9 @@ public sealed class DecoderEmbeddingModel : IPoolingModel
         Device = device;
         RewardPooling = rewardPooling;
         // Base checkpoints (LlamaModel, ...) store 'embed_tokens.weight'; task and causal-LM checkpoints nest it under 'model.'.
-        string p = weights.Contains("model.embed_tokens.weight") ? "model." : "";
-        var names = new WeightNames(p + "embed_tokens.weight", p + "layers.{0}.", p + "norm.weight", "lm_head.weight");
+        var source = weights.Contains("model.embed_tokens.weight") ? weights : new PrefixedWeightSource(weights, "model.");
         // Treating the embedding as tied means no lm_head is expected (one that is there is read and dropped).
-        _decoder = new LlamaForCausalLM(config with { TieWordEmbeddings = true }, family with { Names = names }, weights, dtype, device);
+        _decoder = createDecoder(config with { TieWordEmbeddings = true }, source, dtype, device);
         int h = config.HiddenSize;
         if (head == DecoderHead.None) { OutputSize = h; return; }
         int labels = numLabels ?? BertModel.LabelCount(config.Raw);
@@ -77,9 +78,9 @@ public sealed class DecoderEmbeddingModel : IPoolingModel
             start += len;
             nextBlock += blocks;
         }
-        using var cache = _decoder.AllocateKVCache(nextBlock, BlockSize);
-        using var meta = AttentionMetadata.Build(seqs, BlockSize, Config.SlidingWindow, Device, DType);
-        var hidden = _decoder.FinalNorm(_decoder.Forward(torch.tensor(ids.ToArray(), device: Device), meta, cache));
+        var backend = AttentionBackends.For(Device);
+        using var cache = OneShotForward.AllocateCache(_decoder, nextBlock, BlockSize, backend);
+        var hidden = OneShotForward.Run(_decoder, seqs, ids, cache, backend);
         if (_rewardOut != null) hidden = _rewardOut.Forward(torch.nn.functional.relu(_rewardHidden!.Forward(hidden))).to_type(ScalarType.Float32);
         return hidden.MoveToOuterDisposeScope();
     }

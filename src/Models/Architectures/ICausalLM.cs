@@ -1,22 +1,34 @@
+using Pipeline.Models.Cache;
 using Pipeline.Models.Config;
-using Pipeline.Models.Layers;
+using Pipeline.Models.Forward;
 using static TorchSharp.torch;
 
 namespace Pipeline.Models.Architectures;
 
 /// <summary>
-/// A decoder language model over a flat batch: tokens of several sequences concatenated, each with its own
-/// position and KV-cache state (see <see cref="AttentionMetadata"/>).
+/// A decoder over a flat batch: tokens of several sequences concatenated, each with its own position and KV-cache
+/// state (see <see cref="ForwardContext"/>). It returns final hidden states; generation puts a logits head on top
+/// (<see cref="ICausalLM"/>), pooling puts pooler heads on top.
 /// </summary>
-public interface ICausalLM : IDisposable
+public interface IDecoderModel : IDisposable
 {
     ModelConfig Config { get; }
     ScalarType DType { get; }
     Device Device { get; }
-    /// <summary>Final hidden states [T, hidden] for input ids [T].</summary>
-    Tensor Forward(Tensor inputIds, AttentionMetadata meta, KVCache cache);
-    /// <summary>float32 logits [N, vocab] for hidden rows [N, hidden].</summary>
-    Tensor ComputeLogits(Tensor hidden);
-    KVCache AllocateKVCache(int numBlocks, int blockSize);
-    long KVCacheBytesPerBlock(int blockSize);
+    /// <summary>Input embeddings [T, hidden] for token ids [T] (multimodal inputs replace rows of these).</summary>
+    Tensor EmbedInputIds(Tensor inputIds);
+    /// <summary>Final hidden states [T, hidden] (after the final norm) for token ids or input embeddings [T, hidden].</summary>
+    Tensor Forward(Tensor? inputIds, Tensor? inputsEmbeds, ForwardContext ctx);
+    /// <summary>What each layer keeps in the KV cache.</summary>
+    KVCacheConfig KVCacheConfig(int blockSize);
 }
+
+/// <summary>A decoder with a language-modelling head.</summary>
+public interface ICausalLM : IDecoderModel
+{
+    /// <summary>float32 logits [N, vocab] for final hidden rows [N, hidden].</summary>
+    Tensor ComputeLogits(Tensor hidden);
+}
+
+/// <summary>Builds a causal LM from its config and weights (a registry entry's constructor).</summary>
+public delegate ICausalLM DecoderFactory(ModelConfig config, Loading.IWeightSource weights, ScalarType dtype, Device device);

@@ -3,10 +3,15 @@ using static TorchSharp.torch;
 
 namespace Pipeline.Models.Layers;
 
-/// <summary>RMSNorm computed in float32 and cast back, as transformers does.</summary>
-public sealed class RmsNorm(Tensor weight, double eps) : IDisposable
+/// <summary>
+/// RMSNorm computed in float32 and cast back, as transformers does. Gemma's variant scales by (1 + w), computed
+/// in float32 before the cast (<paramref name="weightOffset"/> = 1).
+/// </summary>
+public sealed class RmsNorm(Tensor weight, double eps, double weightOffset = 0) : IDisposable
 {
     public Tensor Weight { get; } = weight;
+    public double Eps { get; } = eps;
+    public double WeightOffset { get; } = weightOffset;
 
     public Tensor Forward(Tensor x)
     {
@@ -14,8 +19,10 @@ public sealed class RmsNorm(Tensor weight, double eps) : IDisposable
         var dtype = x.dtype;
         var xf = x.to_type(ScalarType.Float32);
         var variance = xf.square().mean([-1L], keepdim: true);
-        var normed = (xf * torch.rsqrt(variance.add(Scalars.Of(eps)))).to_type(dtype);
-        return (Weight * normed).MoveToOuterDisposeScope();
+        var normed = xf * torch.rsqrt(variance.add(Scalars.Of(Eps)));
+        if (WeightOffset != 0)
+            return (normed * Weight.to_type(ScalarType.Float32).add(Scalars.Of(WeightOffset))).to_type(dtype).MoveToOuterDisposeScope();
+        return (Weight * normed.to_type(dtype)).MoveToOuterDisposeScope();
     }
 
     public void Dispose() => Weight.Dispose();

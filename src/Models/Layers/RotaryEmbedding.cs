@@ -1,4 +1,5 @@
 using Pipeline.Models.Config;
+using Pipeline.Models.Forward;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -23,7 +23,7 @@ public static class ModelLoader
     public static readonly string[] LoadFormats = ["auto", "safetensors", "dummy"];
 
     public static (ICausalLM Model, TimeSpan Elapsed) Load(string modelDir, LoadOptions options, Device device) =>
-        Build(modelDir, options, device, c => ModelRegistry.Get(c.Architecture).Create);
+        Build<ICausalLM>(modelDir, options, device, c => ModelRegistry.Get(c.Architecture).Create.Invoke);
 
     /// <summary>
     /// Reads config.json, picks the implementation, fills its weights (or random ones for dummy) and refuses

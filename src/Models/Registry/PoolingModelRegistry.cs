@@ -25,11 +25,11 @@ public static class PoolingModelRegistry
         Encoder("BertForSequenceClassification", EncoderFamily.Bert, EncoderHead.BertPoolerClassifier, "cross-encoder/ms-marco-MiniLM-L-6-v2"),
         Encoder("RobertaForSequenceClassification", EncoderFamily.Roberta, EncoderHead.RobertaClassifier, "cardiffnlp/twitter-roberta-base-sentiment"),
         Encoder("XLMRobertaForSequenceClassification", EncoderFamily.XLMRoberta, EncoderHead.RobertaClassifier, "BAAI/bge-reranker-v2-m3"),
-        Decoder("LlamaModel", DecoderFamily.Llama, DecoderHead.None, "intfloat/e5-mistral-7b-instruct (Llama backbone)"),
-        Decoder("MistralModel", DecoderFamily.Mistral, DecoderHead.None, "intfloat/e5-mistral-7b-instruct"),
-        Decoder("Qwen2Model", DecoderFamily.Qwen2, DecoderHead.None, "Alibaba-NLP/gte-Qwen2-1.5B-instruct"),
-        Decoder("Qwen3Model", DecoderFamily.Qwen3, DecoderHead.None, "Qwen/Qwen3-Embedding-0.6B"),
-        Decoder("Qwen3ForSequenceClassification", DecoderFamily.Qwen3, DecoderHead.SequenceClassifier, "tomaarsen/Qwen3-Reranker-0.6B-seq-cls"),
+        Decoder("LlamaModel", "LlamaForCausalLM", DecoderHead.None, "intfloat/e5-mistral-7b-instruct (Llama backbone)"),
+        Decoder("MistralModel", "MistralForCausalLM", DecoderHead.None, "intfloat/e5-mistral-7b-instruct"),
+        Decoder("Qwen2Model", "Qwen2ForCausalLM", DecoderHead.None, "Alibaba-NLP/gte-Qwen2-1.5B-instruct"),
+        Decoder("Qwen3Model", "Qwen3ForCausalLM", DecoderHead.None, "Qwen/Qwen3-Embedding-0.6B"),
+        Decoder("Qwen3ForSequenceClassification", "Qwen3ForCausalLM", DecoderHead.SequenceClassifier, "tomaarsen/Qwen3-Reranker-0.6B-seq-cls"),
         // As vLLM: one reward per token (ALL), and per step as the probabilities of two labels (STEP).
         Reward("Qwen2ForRewardModel", 1, PoolingType.ALL, "Qwen/Qwen2.5-Math-RM-72B"),
         Reward("Qwen2ForProcessRewardModel", 2, PoolingType.STEP, "Qwen/Qwen2.5-Math-PRM-7B"),
@@ -39,13 +39,20 @@ public static class PoolingModelRegistry
         new(arch, family.Name, head == EncoderHead.None ? EmbedTasks : ClassifyTasks, examples,
             (c, w, t, d) => new BertModel(c, family, head, w, t, d));
 
-    static PoolingArchitectureEntry Decoder(string arch, DecoderFamily family, DecoderHead head, string examples) =>
-        new(arch, family.Name, head == DecoderHead.SequenceClassifier ? ClassifyTasks : EmbedTasks, examples,
-            (c, w, t, d) => new DecoderEmbeddingModel(c, family, head, w, t, d));
+    /// <param name="causalLM">The generative architecture whose decoder this backbone is.</param>
+    static PoolingArchitectureEntry Decoder(string arch, string causalLM, DecoderHead head, string examples)
+    {
+        var decoder = ModelRegistry.Get(causalLM);
+        return new(arch, decoder.Family, head == DecoderHead.SequenceClassifier ? ClassifyTasks : EmbedTasks, examples,
+            (c, w, t, d) => new DecoderEmbeddingModel(c, decoder.Create, head, w, t, d));
+    }
 
-    static PoolingArchitectureEntry Reward(string arch, int numLabels, PoolingType pooling, string examples) =>
-        new(arch, DecoderFamily.Qwen2.Name, RewardTasks, examples,
-            (c, w, t, d) => new DecoderEmbeddingModel(c, DecoderFamily.Qwen2, DecoderHead.TokenReward, w, t, d, numLabels, pooling));
+    static PoolingArchitectureEntry Reward(string arch, int numLabels, PoolingType pooling, string examples)
+    {
+        var decoder = ModelRegistry.Get("Qwen2ForCausalLM");
+        return new(arch, decoder.Family, RewardTasks, examples,
+            (c, w, t, d) => new DecoderEmbeddingModel(c, decoder.Create, DecoderHead.TokenReward, w, t, d, numLabels, pooling));
+    }
 
     /// <summary>
     /// A causal LM as a pooling model (vLLM's as_embedding_model / as_seq_cls_model / as_reward_model): lm_head dropped;
@@ -53,7 +60,7 @@ public static class PoolingModelRegistry
     /// </summary>
     public static PoolingArchitectureEntry Converted(ArchitectureEntry generative, ConvertType convert)
     {
-        var family = generative.Decoder ?? throw new UnsupportedArchitectureException($"{generative.Architecture} cannot be converted to a pooling model");
+        if (!generative.Convertible) throw new UnsupportedArchitectureException($"{generative.Architecture} cannot be converted to a pooling model");
         var (head, tasks) = convert switch
         {
             ConvertType.Embed => (DecoderHead.None, EmbedTasks),
@@ -61,8 +68,8 @@ public static class PoolingModelRegistry
             ConvertType.Reward => (DecoderHead.None, RewardTasks),
             _ => throw new ArgumentOutOfRangeException(nameof(convert), convert, "not a pooling conversion"),
         };
-        return new(generative.Architecture, family.Name, tasks, generative.ExampleModels,
-            (c, w, t, d) => new DecoderEmbeddingModel(c, family, head, w, t, d));
+        return new(generative.Architecture, generative.Family, tasks, generative.ExampleModels,
+            (c, w, t, d) => new DecoderEmbeddingModel(c, generative.Create, head, w, t, d));
     }
 
     public static IReadOnlyList<PoolingArchitectureEntry> Supported => Entries;

@@ -59,7 +59,7 @@ public sealed record RunnerSelection(RunnerType Runner, ConvertType Convert, Arc
                 throw new ArgumentException($"--convert {convert}: {architecture} is already a pooling model ({string.Join(", ", pooling.Tasks)}); leave --convert out");
             return new RunnerSelection(RunnerType.Pooling, ConvertType.None, null, pooling);
         }
-        if (generative!.Decoder == null)
+        if (!generative!.Convertible)
             throw new ArgumentException($"--runner pooling: {architecture} has no pooling conversion");
         if (convertType == ConvertType.None)
             throw new ArgumentException($"--runner pooling with --convert none: {architecture} is not a pooling model; use --convert embed, classify or reward");

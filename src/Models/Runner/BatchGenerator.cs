@@ -1,3 +1,4 @@
+using Pipeline.Models.Forward;
 using Pipeline.Models.Architectures;
 using Pipeline.Models.Layers;
 using Pipeline.Models.Sampling;
@@ -45,7 +46,8 @@ public sealed class BatchGenerator(ICausalLM model, int blockSize = 16, int? max
             blockTables[i] = Enumerable.Range(nextBlock, blocks).ToArray();
             nextBlock += blocks;
         }
-        using var cache = model.AllocateKVCache(nextBlock, blockSize);
+        var backend = AttentionBackends.For(model.Device);
+        using var cache = OneShotForward.AllocateCache(model, nextBlock, blockSize, backend);
         var outputs = Enumerable.Range(0, n).Select(_ => new List<int>()).ToArray();
         var logprobs = Enumerable.Range(0, n).Select(_ => new List<TokenLogprobs?>()).ToArray();
         var finish = new string?[n];
@@ -75,9 +77,7 @@ public sealed class BatchGenerator(ICausalLM model, int blockSize = 16, int? max
                 TokenLogprobs?[] lps;
                 using (var scope = NewDisposeScope())
                 {
-                    using var meta = AttentionMetadata.Build(seqs, blockSize, model.Config.SlidingWindow, model.Device, model.DType);
-                    var ids = torch.tensor(tokens.ToArray(), device: model.Device);
-                    var hidden = model.Forward(ids, meta, cache);
+                    var hidden = OneShotForward.Run(model, seqs, tokens, cache, backend);
                     var last = torch.tensor(seqs.Select(s => (long)(s.QueryStart + s.QueryLen - 1)).ToArray(), device: model.Device);
                     var logits = model.ComputeLogits(hidden.index_select(0, last));
                     (sampled, lps) = _sampler.Sample(logits, active.Select(i => new SamplingRow(sp, generators[i])).ToList());

@@ -15,7 +15,7 @@ public static class KVCacheSizer
 
     public static int NumBlocks(ICausalLM model, int blockSize, double gpuMemoryUtilization, long? kvCacheMemoryBytes, int maxModelLen, int maxNumSeqs)
     {
-        long perBlock = model.KVCacheBytesPerBlock(blockSize);
+        long perBlock = model.KVCacheConfig(blockSize).BytesPerBlock;
         long budget;
         string source;
         if (kvCacheMemoryBytes is long explicitBytes)

@@ -1,4 +1,6 @@
 using Pipeline.Models.Architectures;
+using Pipeline.Models.Cache;
+using Pipeline.Models.Forward;
 using Pipeline.Models.Layers;
 using Pipeline.Models.Sampling;
 using TorchSharp;
@@ -8,8 +10,8 @@ namespace Pipeline.Models.Runner;
 
 /// <summary>
 /// Executes the scheduler's step plans on one device: keeps the persistent per-request state (tokens, block
-/// table, generator) that the plans only send diffs for, builds the flat token/position/slot-mapping batch,
-/// runs the model over the paged KV cache, computes logits only for rows that sample (or need prompt
+/// table, generator) that the plans only send diffs for, fills the persistent input batch, has the attention
+/// backend build its metadata, runs the model over the paged KV cache, computes logits only for rows that sample (or need prompt
 /// logprobs), and samples.
 /// </summary>
 public sealed class ModelRunner : IModelExecutor, IDisposable
@@ -19,6 +21,8 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
     readonly Dictionary<string, CachedRequestState> _requests = new();
     readonly IReadOnlyCollection<int> _eosTokenIds;
     readonly Func<string, int[]>? _encodeBadWord;
+    readonly IAttentionBackend _backend;
+    readonly InputBatch _inputs;
 
     public KVCache Cache { get; }
     public int BlockSize { get; }
@@ -28,14 +32,17 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
     readonly IDisposable? _owned;
 
     /// <param name="owned">Disposed with the runner (a model the runner's owner loaded for it alone).</param>
-    public ModelRunner(ICausalLM model, int numBlocks, int blockSize, IReadOnlyCollection<int> eosTokenIds, Func<string, int[]>? encodeBadWord = null, IDisposable? owned = null)
+    public ModelRunner(ICausalLM model, int numBlocks, int blockSize, IReadOnlyCollection<int> eosTokenIds, Func<string, int[]>? encodeBadWord = null, IDisposable? owned = null,
+        IAttentionBackend? backend = null)
     {
         _owned = owned;
         _model = model;
         BlockSize = blockSize;
         _eosTokenIds = eosTokenIds;
         _encodeBadWord = encodeBadWord;
-        Cache = model.AllocateKVCache(numBlocks, blockSize);
+        _backend = backend ?? AttentionBackends.For(model.Device);
+        _inputs = new InputBatch(blockSize, model.Device, _backend.NeedsBlockTable);
+        Cache = OneShotForward.AllocateCache(model, numBlocks, blockSize, _backend);
     }
 
     public ModelRunnerOutput Execute(SchedulerOutput plan)
@@ -72,8 +79,9 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
 
         using var scope = NewDisposeScope();
         using var noGrad = torch.no_grad();
-        using var meta = AttentionMetadata.Build(seqs, BlockSize, _model.Config.SlidingWindow, _model.Device, _model.DType);
-        var hidden = _model.Forward(torch.tensor(tokens.ToArray(), device: _model.Device), meta, Cache);
+        var batch = _inputs.Prepare(seqs, tokens);
+        using var meta = _backend.BuildMetadata(batch, Cache.Config);
+        var hidden = _model.Forward(batch.InputIds, null, new ForwardContext(_backend, meta, Cache));
 
         int[] sampled = [];
         TokenLogprobs?[] lps = [];
@@ -198,6 +206,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         foreach (var st in _requests.Values) st.Dispose();
         _requests.Clear();
         Cache.Dispose();
+        _inputs.Dispose();
         _owned?.Dispose();
     }
 }

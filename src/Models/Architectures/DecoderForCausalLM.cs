@@ -1,0 +1,122 @@
+using Pipeline.Models.Cache;
+using Pipeline.Models.Config;
+using Pipeline.Models.Forward;
+using Pipeline.Models.Layers;
+using Pipeline.Models.Loading;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pipeline.Models.Architectures;
+
+/// <summary>
+/// What every decoder-only language model shares: token embeddings, a stack of layers the architecture builds,
+/// a final norm, rotary positions and the lm_head (tied to the embeddings or not). An architecture file overrides
+/// <see cref="BuildLayer"/> (and the norm or embedding scale where it differs) and wires shared layers; the
+/// Llama-style attention and MLP builders below are the common parts.
+/// </summary>
+public abstract class DecoderForCausalLM : ICausalLM
+{
+    readonly Tensor _embed;
+    readonly DecoderLayer[] _layers;
+    readonly RmsNorm _norm;
+    readonly Tensor _lmHead;
+    readonly bool _tied;
+    readonly RotaryEmbedding _rotary;
+
+    public ModelConfig Config { get; }
+    public ScalarType DType { get; }
+    public Device Device { get; }
+    protected WeightNames Names { get; }
+    /// <summary>Which checkpoint projections this model packs; Llama's unless an architecture says otherwise.</summary>
+    protected virtual PackedModules Packed => PackedModules.Llama;
+
+    protected DecoderForCausalLM(ModelConfig config, IWeightSource source, ScalarType dtype, Device device, WeightNames? names = null)
+    {
+        Config = config;
+        DType = dtype;
+        Device = device;
+        Names = names ?? WeightNames.Llama;
+        var w = new ModelWeights(source, dtype, device);
+        int h = config.HiddenSize;
+        _embed = w.Load(Names.Embed, [config.VocabSize, h]);
+        _layers = new DecoderLayer[config.NumHiddenLayers];
+        for (int i = 0; i < _layers.Length; i++) _layers[i] = BuildLayer(i, Names.LayerPrefix(i), w);
+        _norm = Norm(w, Names.FinalNorm, h);
+        // Some checkpoints store lm_head even when tied; vLLM then ignores it, and so do we.
+        _tied = config.TieWordEmbeddings;
+        _lmHead = _tied ? _embed : w.Load(Names.LmHead, [config.VocabSize, h]);
+        if (_tied && source.Contains(Names.LmHead) && source is SafetensorsWeightSource) w.Load(Names.LmHead, [config.VocabSize, h]).Dispose();
+        _rotary = new RotaryEmbedding(config, device);
+    }
+
+    protected abstract DecoderLayer BuildLayer(int index, string prefix, ModelWeights w);
+
+    protected virtual RmsNorm Norm(ModelWeights w, string name, long size) => w.RmsNorm(name, size, Config.RmsNormEps);
+
+    /// <summary>Embedding rows as the first layer sees them (Gemma scales them by sqrt(hidden_size)).</summary>
+    protected virtual Tensor ScaleEmbeddings(Tensor embeddings) => embeddings;
+
+    /// <summary>Llama-style self-attention under `{prefix}self_attn.`: packed q/k/v, o_proj, optional q/k RMSNorm per head.</summary>
+    protected SelfAttention LlamaAttention(int index, string prefix, ModelWeights w, bool qkvBias, bool oBias, bool qkNorm = false, double? scale = null)
+    {
+        var c = Config;
+        int nh = c.NumAttentionHeads, kv = c.NumKeyValueHeads, hd = c.HeadDim;
+        string p = prefix + "self_attn.";
+        var window = c.SlidingWindow != null && c.SlidingLayers[index] ? c.SlidingWindow : null;
+        return new SelfAttention(
+            w.Packed(p, Packed, "qkv_proj", [nh * hd, kv * hd, kv * hd], c.HiddenSize, qkvBias),
+            w.Linear(p + "o_proj", c.HiddenSize, nh * hd, oBias),
+            new Layers.Attention(index, nh, kv, hd, scale ?? 1.0 / Math.Sqrt(hd), window),
+            qkNorm ? Norm(w, p + "q_norm.weight", hd) : null,
+            qkNorm ? Norm(w, p + "k_norm.weight", hd) : null);
+    }
+
+    /// <summary>Gated MLP under `{prefix}mlp.`: packed gate/up, down.</summary>
+    protected GatedMlp LlamaMlp(string prefix, ModelWeights w, string activation, bool bias = false)
+    {
+        var c = Config;
+        string p = prefix + "mlp.";
+        return new GatedMlp(
+            w.Packed(p, Packed, "gate_up_proj", [c.IntermediateSize, c.IntermediateSize], c.HiddenSize, bias),
+            w.Linear(p + "down_proj", c.HiddenSize, c.IntermediateSize, bias),
+            Activations.Get(activation));
+    }
+
+    /// <summary>The pre-norm block of the Llama family.</summary>
+    protected DecoderLayer LlamaLayer(string prefix, ModelWeights w, SelfAttention attention, GatedMlp mlp) => new(
+        Norm(w, prefix + "input_layernorm.weight", Config.HiddenSize), attention,
+        Norm(w, prefix + "post_attention_layernorm.weight", Config.HiddenSize), mlp);
+
+    public Tensor EmbedInputIds(Tensor inputIds)
+    {
+        using var scope = NewDisposeScope();
+        return ScaleEmbeddings(_embed.index_select(0, inputIds)).MoveToOuterDisposeScope();
+    }
+
+    public Tensor Forward(Tensor? inputIds, Tensor? inputsEmbeds, ForwardContext ctx)
+    {
+        using var scope = NewDisposeScope();
+        var x = inputsEmbeds ?? EmbedInputIds(inputIds ?? throw new ArgumentException("Forward needs input ids or input embeddings"));
+        var (cos, sin) = _rotary.ForPositions(ctx.Positions, ctx.Batch.Seqs, DType);
+        var rope = new RotaryCosSin(cos, sin);
+        foreach (var layer in _layers) x = layer.Forward(x, rope, ctx);
+        return _norm.Forward(x).MoveToOuterDisposeScope();
+    }
+
+    public virtual Tensor ComputeLogits(Tensor hidden)
+    {
+        using var scope = NewDisposeScope();
+        return nn.functional.linear(hidden, _lmHead).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    public KVCacheConfig KVCacheConfig(int blockSize) => new(_layers.Select(l => l.SelfAttn.Attn.Spec(blockSize, DType)).ToArray());
+
+    public virtual void Dispose()
+    {
+        foreach (var l in _layers) l.Dispose();
+        _norm.Dispose();
+        if (!_tied) _lmHead.Dispose();
+        _embed.Dispose();
+        _rotary.Dispose();
+    }
+}

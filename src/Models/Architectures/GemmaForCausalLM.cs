@@ -1,0 +1,35 @@
+using Pipeline.Models.Config;
+using Pipeline.Models.Layers;
+using Pipeline.Models.Loading;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pipeline.Models.Architectures;
+
+/// <summary>
+/// Gemma: Llama's blocks with RMSNorm scaling by (1 + w), embeddings scaled by sqrt(hidden_size) (rounded to the
+/// model dtype, as transformers does), and a GELU (tanh) gated MLP (config.hidden_activation).
+/// </summary>
+public sealed class GemmaForCausalLM : DecoderForCausalLM
+{
+    readonly Tensor _normalizer;
+
+    public GemmaForCausalLM(ModelConfig config, IWeightSource weights, ScalarType dtype, Device device) : base(config, weights, dtype, device)
+    {
+        _normalizer = torch.tensor((float)Math.Sqrt(config.HiddenSize)).to(dtype, device);
+    }
+
+    protected override DecoderLayer BuildLayer(int index, string prefix, ModelWeights w) => LlamaLayer(prefix, w,
+        LlamaAttention(index, prefix, w, qkvBias: Config.AttentionBias, oBias: Config.AttentionBias),
+        LlamaMlp(prefix, w, Config.Raw["hidden_activation"]?.GetValue<string>() ?? Config.HiddenAct));
+
+    protected override RmsNorm Norm(ModelWeights w, string name, long size) => w.RmsNorm(name, size, Config.RmsNormEps, weightOffset: 1.0);
+
+    protected override Tensor ScaleEmbeddings(Tensor embeddings) => embeddings * _normalizer;
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _normalizer.Dispose();
+    }
+}

@@ -1,0 +1,41 @@
+using Pipeline.Models.Forward;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pipeline.Models.Cache;
+
+/// <summary>
+/// The paged KV cache tensors: per layer one K and one V tensor in the shape the attention backend declares
+/// (for every backend so far [numBlocks * blockSize, numKvHeads, headSize], slot = block id * blockSize + offset).
+/// </summary>
+public sealed class KVCache : IDisposable
+{
+    public int NumBlocks { get; }
+    public int BlockSize { get; }
+    public KVCacheConfig Config { get; }
+    public Tensor[] Keys { get; }
+    public Tensor[] Values { get; }
+
+    public KVCache(KVCacheConfig config, int numBlocks, IAttentionBackend backend, Device device)
+    {
+        Config = config;
+        NumBlocks = numBlocks;
+        BlockSize = config.BlockSize;
+        int n = config.LayerSpecs.Count;
+        Keys = new Tensor[n];
+        Values = new Tensor[n];
+        for (int i = 0; i < n; i++)
+        {
+            var spec = (FullAttentionSpec)config.LayerSpecs[i];
+            var shape = backend.KVCacheShape(numBlocks, spec);
+            Keys[i] = torch.zeros(shape, spec.DType, device);
+            Values[i] = torch.zeros(shape, spec.DType, device);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in Keys) t.Dispose();
+        foreach (var t in Values) t.Dispose();
+    }
+}

@@ -1,0 +1,34 @@
+using static TorchSharp.torch;
+
+namespace Pipeline.Models.Cache;
+
+/// <summary>
+/// What one layer keeps per block of tokens (vLLM V1's KV cache specs). Layers with equal specs form one group;
+/// the block manager allocates for each group by its rule. MLA latents and SSM state join as further specs.
+/// </summary>
+public abstract record KVCacheSpec(int BlockSize, ScalarType DType)
+{
+    /// <summary>Bytes one block of this layer occupies.</summary>
+    public abstract long PageSizeBytes { get; }
+
+    public static int ElementSize(ScalarType t) => t switch
+    {
+        ScalarType.Float32 or ScalarType.Int32 => 4,
+        ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
+        ScalarType.Float64 or ScalarType.Int64 => 8,
+        _ => 1,
+    };
+}
+
+/// <summary>A layer that attends to every earlier token: it keeps all of a request's blocks.</summary>
+public record FullAttentionSpec(int BlockSize, int NumKvHeads, int HeadSize, ScalarType DType) : KVCacheSpec(BlockSize, DType)
+{
+    public override long PageSizeBytes => 2L * BlockSize * NumKvHeads * HeadSize * ElementSize(DType);
+}
+
+/// <summary>A layer that sees only the last <paramref name="SlidingWindow"/> tokens: blocks that leave the window can go.</summary>
+public sealed record SlidingWindowSpec(int BlockSize, int NumKvHeads, int HeadSize, ScalarType DType, int SlidingWindow)
+    : FullAttentionSpec(BlockSize, NumKvHeads, HeadSize, DType);
+
+/// <summary>Layers that share one spec, and so one allocation rule.</summary>
+public sealed record KVCacheGroupSpec(IReadOnlyList<int> LayerIndices, KVCacheSpec Spec);

@@ -1,0 +1,11 @@
+namespace Pipeline.Models.Forward;
+
+/// <summary>
+/// One sequence's part of a flat batch: its query tokens [QueryStart, QueryStart+QueryLen), its KV length after
+/// this step, its block table, and its prompt length (dynamic rope scaling uses it to compute what transformers computes).
+/// </summary>
+public readonly record struct SequenceSlice(int QueryStart, int QueryLen, int SeqLen, int[] BlockTable, int NumPromptTokens = 0)
+{
+    /// <summary>Position of the first query token.</summary>
+    public int Start => SeqLen - QueryLen;
+}

@@ -1,0 +1,65 @@
+using Pipeline.Models.Cache;
+using Pipeline.Models.Layers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pipeline.Models.Forward;
+
+/// <summary>
+/// Attention in eager TorchSharp ops, for CPU and as the reference. New K/V are written to their slots first; each
+/// sequence group then gathers its keys and values from the cache and attends with an additive mask. Scores and
+/// softmax follow transformers' eager attention (scores in the model dtype, softmax in float32). Grouped-query
+/// attention broadcasts KV heads instead of copying them.
+/// </summary>
+public sealed class TorchAttentionBackend : IAttentionBackend
+{
+    public static readonly TorchAttentionBackend Instance = new();
+
+    public string Name => "torch-eager";
+    public bool NeedsBlockTable => false;
+
+    public long[] KVCacheShape(int numBlocks, FullAttentionSpec spec) => [(long)numBlocks * spec.BlockSize, spec.NumKvHeads, spec.HeadSize];
+
+    public AttentionMetadata BuildMetadata(StepBatch batch, KVCacheConfig kvConfig) =>
+        TorchAttentionMetadata.Build(batch, kvConfig.SlidingWindows, kvConfig.LayerSpecs[0].DType);
+
+    public Tensor Forward(Attention layer, Tensor q, Tensor k, Tensor v, Tensor kCache, Tensor vCache, AttentionMetadata metadata)
+    {
+        var meta = (TorchAttentionMetadata)metadata;
+        kCache.index_copy_(0, meta.Batch.SlotMapping, k);
+        vCache.index_copy_(0, meta.Batch.SlotMapping, v);
+        long T = q.shape[0], H = q.shape[1], D = q.shape[2], Hkv = k.shape[1], G = H / Hkv;
+        var output = torch.empty([T, H * D], q.dtype, q.device);
+        if (meta.Decode is { } dec)
+        {
+            using var scope = NewDisposeScope();
+            long B = dec.TokenIndices.shape[0], L = dec.MaxLen;
+            var qd = q.index_select(0, dec.TokenIndices).view(B, Hkv, G, 1, D);
+            var kd = kCache.index_select(0, dec.Slots).view(B, L, Hkv, D).permute(0, 2, 1, 3).unsqueeze(2); // [B,Hkv,1,L,D]
+            var vd = vCache.index_select(0, dec.Slots).view(B, L, Hkv, D).permute(0, 2, 1, 3).unsqueeze(2);
+            var mask = dec.Masks.For(layer.SlidingWindow).view(B, 1, 1, 1, L);
+            var o = Attend(qd, kd, vd, mask, layer); // [B,Hkv,G,1,D]
+            output.index_copy_(0, dec.TokenIndices, o.reshape(B, H * D));
+        }
+        foreach (var p in meta.Prefills)
+        {
+            using var scope = NewDisposeScope();
+            long Q = p.QueryLen, L = p.Slots.shape[0];
+            var qp = q.narrow(0, p.QueryStart, Q).view(Q, Hkv, G, D).permute(1, 2, 0, 3);          // [Hkv,G,Q,D]
+            var kp = kCache.index_select(0, p.Slots).permute(1, 0, 2).unsqueeze(1);                // [Hkv,1,L,D]
+            var vp = vCache.index_select(0, p.Slots).permute(1, 0, 2).unsqueeze(1);
+            var mask = p.Masks.For(layer.SlidingWindow).view(1, 1, Q, L);
+            var o = Attend(qp, kp, vp, mask, layer);                                              // [Hkv,G,Q,D]
+            output.narrow(0, p.QueryStart, Q).copy_(o.permute(2, 0, 1, 3).reshape(Q, H * D));
+        }
+        return output;
+    }
+
+    static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor mask, Attention layer)
+    {
+        var scores = torch.matmul(q, k.transpose(-1, -2)).mul(Scalars.Of(layer.Scale));
+        if (layer.LogitSoftcap is double cap) scores = scores.div(Scalars.Of(cap)).tanh().mul(Scalars.Of(cap));
+        var probs = torch.softmax(scores.add(mask), -1, ScalarType.Float32).to_type(q.dtype);
+        return torch.matmul(probs, v);
+    }
+}

@@ -1,0 +1,28 @@
+using Pipeline.Models.Cache;
+using Pipeline.Models.Forward;
+using static TorchSharp.torch;
+
+namespace Pipeline.Models.Layers;
+
+/// <summary>
+/// The attention of one layer over the paged KV cache (vLLM's Attention layer): it knows its heads, scale, window
+/// and soft-cap, declares its KV cache spec, and hands the work to the step's attention backend.
+/// </summary>
+public sealed class Attention(int layerIndex, int numHeads, int numKvHeads, int headSize, double scale, int? slidingWindow = null, double? logitSoftcap = null)
+{
+    public int LayerIndex { get; } = layerIndex;
+    public int NumHeads { get; } = numHeads;
+    public int NumKvHeads { get; } = numKvHeads;
+    public int HeadSize { get; } = headSize;
+    public double Scale { get; } = scale;
+    public int? SlidingWindow { get; } = slidingWindow;
+    public double? LogitSoftcap { get; } = logitSoftcap;
+
+    public KVCacheSpec Spec(int blockSize, ScalarType dtype) => SlidingWindow is int w
+        ? new SlidingWindowSpec(blockSize, NumKvHeads, HeadSize, dtype, w)
+        : new FullAttentionSpec(blockSize, NumKvHeads, HeadSize, dtype);
+
+    /// <summary>q [T, H, D], k/v [T, Hkv, D] → [T, H * D].</summary>
+    public Tensor Forward(Tensor q, Tensor k, Tensor v, ForwardContext ctx) =>
+        ctx.Backend.Forward(this, q, k, v, ctx.Cache.Keys[LayerIndex], ctx.Cache.Values[LayerIndex], ctx.Metadata);
+}

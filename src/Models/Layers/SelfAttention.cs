@@ -1,0 +1,41 @@
+using Pipeline.Models.Forward;
+using static TorchSharp.torch;
+
+namespace Pipeline.Models.Layers;
+
+/// <summary>
+/// Decoder self-attention: the packed q/k/v projection, optional per-head q/k norms, rotary positions, attention
+/// over the cache and the output projection.
+/// </summary>
+public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, RmsNorm? qNorm = null, RmsNorm? kNorm = null) : IDisposable
+{
+    public Linear QkvProj { get; } = qkvProj;
+    public Linear OProj { get; } = oProj;
+    public Attention Attn { get; } = attn;
+
+    public Tensor Forward(Tensor x, RotaryCosSin rope, ForwardContext ctx)
+    {
+        using var scope = NewDisposeScope();
+        long T = x.shape[0];
+        var parts = QkvProj.Split(QkvProj.Forward(x));
+        var q = parts[0].view(T, Attn.NumHeads, Attn.HeadSize);
+        var k = parts[1].view(T, Attn.NumKvHeads, Attn.HeadSize);
+        var v = parts[2].reshape(T, Attn.NumKvHeads, Attn.HeadSize);
+        if (qNorm != null) q = qNorm.Forward(q);
+        if (kNorm != null) k = kNorm.Forward(k);
+        q = RotaryEmbedding.Apply(q, rope.Cos, rope.Sin);
+        k = RotaryEmbedding.Apply(k, rope.Cos, rope.Sin);
+        return OProj.Forward(Attn.Forward(q, k, v, ctx)).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        QkvProj.Dispose();
+        OProj.Dispose();
+        qNorm?.Dispose();
+        kNorm?.Dispose();
+    }
+}
+
+/// <summary>Rotary cos and sin for the step's tokens, each [T, rotaryDim], computed once per forward.</summary>
+public readonly record struct RotaryCosSin(Tensor Cos, Tensor Sin);

@@ -1,0 +1,106 @@
+using Pipeline.Models.Forward;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pipeline.Models.Runner;
+
+/// <summary>
+/// The persistent per-step inputs of one device (vLLM's input batch): token ids, positions, slot mapping and, for
+/// backends that read the cache through block tables, a padded block table, sequence lengths and query offsets.
+/// Buffers live across steps and are updated in place (grown when a step needs more), so shapes a CUDA graph
+/// captured stay valid; a step's tensors are views into them.
+/// </summary>
+public sealed class InputBatch : IDisposable
+{
+    readonly Device _device;
+    readonly bool _withBlockTable;
+    long[] _ids = [], _positions = [], _slots = [];
+    int[] _blockTable = [], _seqLens = [], _queryStart = [];
+    Tensor? _idsT, _positionsT, _slotsT, _blockTableT, _seqLensT, _queryStartT;
+    int _maxBlocks;
+
+    public InputBatch(int blockSize, Device device, bool withBlockTable)
+    {
+        BlockSize = blockSize;
+        _device = device;
+        _withBlockTable = withBlockTable;
+    }
+
+    public int BlockSize { get; }
+
+    /// <summary>Fills the buffers for one step; <paramref name="tokens"/> are the step's input ids in flat order.</summary>
+    public StepBatch Prepare(IReadOnlyList<SequenceSlice> seqs, IReadOnlyList<long> tokens)
+    {
+        int total = tokens.Count;
+        Grow(ref _ids, ref _idsT, total, ScalarType.Int64);
+        Grow(ref _positions, ref _positionsT, total, ScalarType.Int64);
+        Grow(ref _slots, ref _slotsT, total, ScalarType.Int64);
+        for (int i = 0; i < total; i++) _ids[i] = tokens[i];
+        foreach (var s in seqs)
+        {
+            int start = s.Start;
+            for (int i = 0; i < s.QueryLen; i++)
+            {
+                int pos = start + i, row = s.QueryStart + i;
+                _positions[row] = pos;
+                _slots[row] = TorchAttentionMetadata.Slot(s.BlockTable, pos, BlockSize);
+            }
+        }
+        var batch = new StepBatch
+        {
+            Seqs = seqs,
+            BlockSize = BlockSize,
+            InputIds = Upload(_ids, _idsT!, total),
+            Positions = Upload(_positions, _positionsT!, total),
+            SlotMapping = Upload(_slots, _slotsT!, total),
+        };
+        if (!_withBlockTable) return batch;
+        int n = seqs.Count, maxBlocks = Math.Max(1, seqs.Count == 0 ? 1 : seqs.Max(s => s.BlockTable.Length));
+        if (maxBlocks > _maxBlocks) { _maxBlocks = maxBlocks; _blockTable = []; _blockTableT?.Dispose(); _blockTableT = null; }
+        Grow(ref _blockTable, ref _blockTableT, n * _maxBlocks, ScalarType.Int32);
+        Grow(ref _seqLens, ref _seqLensT, n, ScalarType.Int32);
+        Grow(ref _queryStart, ref _queryStartT, n + 1, ScalarType.Int32);
+        Array.Clear(_blockTable, 0, n * _maxBlocks);
+        for (int b = 0; b < n; b++)
+        {
+            var s = seqs[b];
+            Array.Copy(s.BlockTable, 0, _blockTable, b * _maxBlocks, s.BlockTable.Length);
+            _seqLens[b] = s.SeqLen;
+            _queryStart[b] = s.QueryStart;
+        }
+        _queryStart[n] = total;
+        return new StepBatch
+        {
+            Seqs = batch.Seqs, BlockSize = BlockSize,
+            InputIds = batch.InputIds, Positions = batch.Positions, SlotMapping = batch.SlotMapping,
+            BlockTable = Upload(_blockTable, _blockTableT!, n * _maxBlocks).view(n, _maxBlocks),
+            SeqLens = Upload(_seqLens, _seqLensT!, n),
+            QueryStartLoc = Upload(_queryStart, _queryStartT!, n + 1),
+        };
+    }
+
+    void Grow<T>(ref T[] host, ref Tensor? device, int needed, ScalarType type) where T : unmanaged
+    {
+        if (host.Length >= needed && device is not null) return;
+        int size = Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(needed, 1)));
+        host = new T[size];
+        device?.Dispose();
+        device = torch.empty(size, type, _device).DetachFromDisposeScope();
+    }
+
+    static Tensor Upload<T>(T[] host, Tensor device, int count) where T : unmanaged
+    {
+        var view = device.narrow(0, 0, count);
+        if (count == 0) return view;
+        if (device.device_type == DeviceType.CPU) { view.data<T>().CopyFrom(host.AsSpan(0, count), 0); return view; }
+        using var staged = torch.empty(count, device.dtype, CPU);
+        staged.data<T>().CopyFrom(host.AsSpan(0, count), 0);
+        view.copy_(staged);
+        return view;
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in new[] { _idsT, _positionsT, _slotsT, _blockTableT, _seqLensT, _queryStartT }) t?.Dispose();
+    }
+}
