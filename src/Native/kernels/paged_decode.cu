@@ -130,19 +130,21 @@ __global__ void __launch_bounds__(kThreads) paged_decode_kernel(DecodeArgs a) {
   }
   __syncthreads();
 
-  // P·V: nvec threads cover one value row (16 bytes each); the remaining threads split the keys.
+  // P·V: nvec threads cover one value row (16 bytes each); the remaining threads split the keys. The key groups
+  // then add their sums into o_s one group at a time, in a fixed order, so results are deterministic (a replayed
+  // graph gives the same bits as an eager call).
   {
     const int nvec = D / N;  // <= 64
     const int groups = kThreads / nvec;
     const int kg = tid / nvec, dc = tid - kg * nvec;
     const T* vc = static_cast<const T*>(a.v_cache);
-    if (kg < groups) {
-      for (int g0 = 0; g0 < G; g0 += kGroupPass) {
-        float acc[kGroupPass][N];
+    for (int g0 = 0; g0 < G; g0 += kGroupPass) {
+      float acc[kGroupPass][N];
 #pragma unroll
-        for (int gi = 0; gi < kGroupPass; ++gi)
+      for (int gi = 0; gi < kGroupPass; ++gi)
 #pragma unroll
-          for (int e = 0; e < N; ++e) acc[gi][e] = 0.f;
+        for (int e = 0; e < N; ++e) acc[gi][e] = 0.f;
+      if (kg < groups) {
         for (int j = jlo + kg; j < jhi; j += groups) {
           const T* vp = vc + slot_of(bt, start + j, a.block_size) * a.v_stride_slot + (int64_t)kvh * a.v_stride_head;
           float vf[N];
@@ -156,15 +158,19 @@ __global__ void __launch_bounds__(kThreads) paged_decode_kernel(DecodeArgs a) {
             }
           }
         }
+      }
+      for (int turn = 0; turn < groups; ++turn) {
+        if (kg == turn) {
 #pragma unroll
-        for (int gi = 0; gi < kGroupPass; ++gi)
-          if (g0 + gi < G)
+          for (int gi = 0; gi < kGroupPass; ++gi)
+            if (g0 + gi < G)
 #pragma unroll
-            for (int e = 0; e < N; ++e) atomicAdd(&o_s[(g0 + gi) * D + dc * N + e], acc[gi][e]);
+              for (int e = 0; e < N; ++e) o_s[(g0 + gi) * D + dc * N + e] += acc[gi][e];
+        }
+        __syncthreads();
       }
     }
   }
-  __syncthreads();
 
   if (a.splits == 1) {
     T* out = static_cast<T*>(a.out);
