@@ -1,6 +1,6 @@
 // pn::paged_decode_attention: checks, split planning and scratch buffers for the flash-decoding kernel.
 #include <ATen/ATen.h>
-#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAStream.h>
 #include <c10/cuda/CUDAGuard.h>
 
 #include "ops.h"
@@ -79,7 +79,7 @@ void paged_decode_attention(const at::Tensor& out, const at::Tensor& q, const at
   a.window = (int)sliding_window;
   a.partition = partition;
   a.splits = splits;
-  check_launch(launch_paged_decode(a, dtype_of(q), at::cuda::getCurrentCUDAStream().stream()), "paged decode attention");
+  check_launch(launch_paged_decode(a, dtype_of(q), c10::cuda::getCurrentCUDAStream().stream()), "paged decode attention");
 }
 
 }  // namespace pn

@@ -1,6 +1,6 @@
 // pn::rms_norm, pn::fused_add_rms_norm, pn::silu_and_mul, pn::rotary_and_cache: checks and launches.
 #include <ATen/ATen.h>
-#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAStream.h>
 #include <c10/cuda/CUDAGuard.h>
 
 #include "ops.h"
@@ -9,7 +9,7 @@
 namespace pn {
 namespace {
 
-cudaStream_t stream() { return at::cuda::getCurrentCUDAStream().stream(); }
+cudaStream_t stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
 
 // Rows of the last dimension: the tensor must view as [rows, n] with a contiguous last dim (row stride free).
 at::Tensor rows_of(const at::Tensor& t, const char* name) {

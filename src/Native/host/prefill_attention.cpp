@@ -3,7 +3,7 @@
 // K/V, causal bottom-right, sliding window). float32, or when flash fails or PIPELINE_NATIVE_PREFILL=generic: the
 // project's own exact kernel reading the cache directly.
 #include <ATen/ATen.h>
-#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAStream.h>
 #include <c10/cuda/CUDAGuard.h>
 
 #include <atomic>
@@ -54,7 +54,7 @@ void flash_path(const at::Tensor& out, const at::Tensor& q, const CacheView& kc,
   g.v_stride_slot = vc.slot_stride;
   g.v_stride_head = vc.head_stride;
   g.bt_stride = block_tables.stride(0);
-  check_launch(launch_kv_gather(g, (int)q.element_size(), at::cuda::getCurrentCUDAStream().stream()), "kv gather");
+  check_launch(launch_kv_gather(g, (int)q.element_size(), c10::cuda::getCurrentCUDAStream().stream()), "kv gather");
   const at::Tensor result = flash_varlen_forward(q, k, v, cu_seqlens_q, cu_k, max_q, max_k, scale, window);
   out.copy_(result);
 }
@@ -87,7 +87,7 @@ void generic_path(const at::Tensor& out, const at::Tensor& q, const CacheView& k
   a.bt_stride = block_tables.stride(0);
   a.scale = (float)scale;
   a.window = (int)window;
-  check_launch(launch_paged_prefill(a, dtype_of(q), at::cuda::getCurrentCUDAStream().stream()), "paged prefill attention");
+  check_launch(launch_paged_prefill(a, dtype_of(q), c10::cuda::getCurrentCUDAStream().stream()), "paged prefill attention");
 }
 
 }  // namespace
