@@ -8,7 +8,8 @@ namespace Pipeline.Models.Native;
 /// times on a side stream as warm-up, then records one more run; <see cref="Replay"/> re-runs the recorded kernels
 /// on the current stream. Inputs must be copied into tensors that existed before the capture and outputs read from
 /// tensors the action writes (copy_); nothing inside may synchronize with the host (.item(), .cpu(), CPU tensors).
-/// All graphs of a device share one memory pool, so capture the largest batch size first. Use it on the thread that
+/// All graphs of a device share one memory pool, so capture the largest batch size first, and read any tensor the
+/// action allocated (it lives in that pool) before replaying another graph. Use it on the thread that
 /// owns the GPU work; one graph is not safe to use from several threads at once.
 /// </summary>
 public sealed class CudaGraph : IDisposable
