@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using Pipeline.Host.Cli;
+using Pipeline.Models.Native;
 using Pipeline.Models.Runtime;
 using TorchSharp;
 
@@ -35,6 +36,7 @@ public static class EnvCommand
         o.WriteLine($"libtorch path:     {libDir ?? "(not found)"}");
         if (initError != null) { o.WriteLine($"Backend error:     {initError}"); return 1; }
         o.WriteLine($"CUDA available:    {TorchRuntime.CudaAvailable}");
+        o.WriteLine($"Native library:    {NativeOps.Describe()}");
         o.WriteLine("Devices:");
         o.WriteLine($"  cpu: {Environment.ProcessorCount} cores, {MemTotal()}");
         if (TorchRuntime.CudaAvailable)
