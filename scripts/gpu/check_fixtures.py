@@ -11,7 +11,8 @@ bad = 0
 for name in sorted(os.listdir(root)):
     exp = json.load(open(os.path.join(root, name, "expected.json")))
     args = ["scripts/gpu/pipeline.sh", "generate", os.path.join(root, name), "--device", device, "--dtype", dtype,
-            "--temperature", "0", "--max-tokens", "16", "--ignore-eos", "--output", "json", "--max-model-len", "128"]
+            "--temperature", "0", "--max-tokens", "16", "--ignore-eos", "--output", "json"]
+    args += os.environ.get("PIPELINE_EXTRA_ARGS", "").split()
     for p in exp["prompts"]:
         args += ["--prompt-ids", ",".join(map(str, p["prompt_token_ids"]))]
     out = subprocess.run(args, capture_output=True, text=True)

@@ -25,6 +25,8 @@ public sealed record EngineArgs
     /// <summary>Overrides the computed number of KV blocks (tests and benchmarks).</summary>
     public int? NumGpuBlocksOverride { get; init; }
     public bool EnablePrefixCaching { get; init; } = true;
+    /// <summary>Never replay decode steps from CUDA graphs (vLLM's --enforce-eager).</summary>
+    public bool EnforceEager { get; init; }
     public bool EnableChunkedPrefill { get; init; } = true;
     public string SchedulingPolicy { get; init; } = "fcfs";
     public long Seed { get; init; }

@@ -15,7 +15,8 @@ public static class EngineBuilder
     {
         var config = SchedulerConfigFor(ctx, args);
         var tok = ctx.Tokenizer;
-        var runner = new ModelRunner(ctx.Model, config.NumGpuBlocks, args.BlockSize, ctx.EosTokenIds, tok == null ? null : w => tok.Encode(w, addSpecialTokens: false));
+        var runner = new ModelRunner(ctx.Model, config.NumGpuBlocks, args.BlockSize, ctx.EosTokenIds, tok == null ? null : w => tok.Encode(w, addSpecialTokens: false),
+            graphs: new CudaGraphOptions(args.EnforceEager, config.MaxNumSeqs, config.MaxModelLen));
         return (new EngineCore(new Scheduler(config), runner), runner, config);
     }
 

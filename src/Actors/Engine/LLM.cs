@@ -16,6 +16,7 @@ public sealed class LLM : IDisposable
     long _nextId;
 
     public EngineCore Core { get; }
+    public ModelRunner Runner => _runner;
     public SchedulerConfig SchedulerConfig { get; }
     public ModelContext Context => _ctx;
 

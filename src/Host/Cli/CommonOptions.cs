@@ -30,6 +30,7 @@ public static class CommonOptions
         new("enable-prefix-caching", "reuse KV blocks of shared prompt prefixes (--no-enable-prefix-caching to turn off)", "true", IsFlag: true),
         new("enable-chunked-prefill", "split long prompts across steps (--no-enable-chunked-prefill to turn off)", "true", IsFlag: true),
         new("scheduling-policy", "fcfs or priority", "fcfs"),
+        new("enforce-eager", "never replay decode steps from CUDA graphs (CUDA with libpipeline_native only)", IsFlag: true),
     ];
 
     public static EngineArgs ToEngineArgs(ParsedArgs a, string model) => new()
@@ -54,5 +55,6 @@ public static class CommonOptions
         EnablePrefixCaching = a.Flag("enable-prefix-caching"),
         EnableChunkedPrefill = a.Flag("enable-chunked-prefill"),
         SchedulingPolicy = a.Choice("scheduling-policy", "fcfs", "priority"),
+        EnforceEager = a.Flag("enforce-eager"),
     };
 }

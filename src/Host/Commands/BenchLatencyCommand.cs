@@ -55,6 +55,7 @@ public static class BenchLatencyCommand
         Console.WriteLine($"batch {batch}, input {inputLen}, output {outputLen}: end-to-end {total:F3} s (median of {totals.Count})");
         Console.WriteLine($"  prefill + first token: {first * 1000:F1} ms");
         Console.WriteLine($"  decode: {decode / (outputLen - 1) * 1000:F2} ms/step, {batch * (outputLen - 1) / decode:F1} tokens/s ({(outputLen - 1) / decode:F1} tokens/s per sequence)");
+        RunnerReport.Print(llm.Runner);
         return 0;
     }
 

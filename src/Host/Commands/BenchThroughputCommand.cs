@@ -44,6 +44,7 @@ public static class BenchThroughputCommand
         long outTokens = outputs.Sum(o => (long)o.Outputs[0].TokenIds.Count);
         long total = outTokens + (long)n * inputLen;
         Console.WriteLine($"Throughput: {n / s:F2} requests/s, {total / s:F1} total tokens/s, {outTokens / s:F1} output tokens/s ({s:F2} s, {llm.Core.StepCount} steps, {llm.Core.Scheduler.NumPreemptionsTotal} preemptions)");
+        RunnerReport.Print(llm.Runner);
         return 0;
     }
 }

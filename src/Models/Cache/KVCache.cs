@@ -7,6 +7,7 @@ namespace Pipeline.Models.Cache;
 /// <summary>
 /// The paged KV cache tensors: per layer one K and one V tensor in the shape the attention backend declares
 /// (for every backend so far [numBlocks * blockSize, numKvHeads, headSize], slot = block id * blockSize + offset).
+/// One block beyond <see cref="NumBlocks"/> is never handed out: padding rows of a captured batch write there.
 /// </summary>
 public sealed class KVCache : IDisposable
 {
@@ -15,6 +16,8 @@ public sealed class KVCache : IDisposable
     public KVCacheConfig Config { get; }
     public Tensor[] Keys { get; }
     public Tensor[] Values { get; }
+    /// <summary>A slot no request owns (the first of the extra block).</summary>
+    public long ScratchSlot => (long)NumBlocks * BlockSize;
 
     public KVCache(KVCacheConfig config, int numBlocks, IAttentionBackend backend, Device device)
     {
@@ -27,7 +30,7 @@ public sealed class KVCache : IDisposable
         for (int i = 0; i < n; i++)
         {
             var spec = (FullAttentionSpec)config.LayerSpecs[i];
-            var shape = backend.KVCacheShape(numBlocks, spec);
+            var shape = backend.KVCacheShape(numBlocks + 1, spec);
             Keys[i] = torch.zeros(shape, spec.DType, device);
             Values[i] = torch.zeros(shape, spec.DType, device);
         }

@@ -25,6 +25,11 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
     readonly InputBatch _inputs;
 
     public KVCache Cache { get; }
+    /// <summary>Decode steps replayed from CUDA graphs, or null (CPU, no native library, --enforce-eager).</summary>
+    public CudaGraphRunner? Graphs => _graphs;
+    public StepTimings Timings { get; } = new();
+    public IAttentionBackend Backend => _backend;
+    readonly CudaGraphRunner? _graphs;
     public int BlockSize { get; }
     public int NumRequests => _requests.Count;
 
@@ -33,7 +38,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
 
     /// <param name="owned">Disposed with the runner (a model the runner's owner loaded for it alone).</param>
     public ModelRunner(ICausalLM model, int numBlocks, int blockSize, IReadOnlyCollection<int> eosTokenIds, Func<string, int[]>? encodeBadWord = null, IDisposable? owned = null,
-        IAttentionBackend? backend = null)
+        IAttentionBackend? backend = null, CudaGraphOptions? graphs = null)
     {
         _owned = owned;
         _model = model;
@@ -43,6 +48,11 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         _backend = backend ?? AttentionBackends.For(model.Device);
         _inputs = new InputBatch(blockSize, model.Device, _backend.NeedsBlockTable);
         Cache = OneShotForward.AllocateCache(model, numBlocks, blockSize, _backend);
+        if (graphs is { EnforceEager: false } g && _backend is NativeAttentionBackend && model.Config.Rope.RopeType != "dynamic")
+        {
+            _graphs = new CudaGraphRunner(model, Cache, _backend, g.MaxNumSeqs, Math.Min(g.MaxModelLen, CudaGraphOptions.MaxCapturedContext));
+            _graphs.CaptureAll();
+        }
     }
 
     public ModelRunnerOutput Execute(SchedulerOutput plan)
@@ -79,19 +89,36 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
 
         using var scope = NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var batch = _inputs.Prepare(seqs, tokens);
-        using var meta = _backend.BuildMetadata(batch, Cache.Config);
-        var hidden = _model.Forward(batch.InputIds, null, new ForwardContext(_backend, meta, Cache));
-
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         int[] sampled = [];
         TokenLogprobs?[] lps = [];
-        if (sampleRows.Count > 0)
+        Tensor? hidden = null, logits = null;
+        bool replay = _graphs != null && sampleRows.Count == seqs.Count && _graphs.Supports(seqs);
+        long t1;
+        if (replay)
         {
-            var rowsIdx = torch.tensor(sampleRows.Select(r => (long)(seqs[r].QueryStart + seqs[r].QueryLen - 1)).ToArray(), device: _model.Device);
-            var logits = _model.ComputeLogits(hidden.index_select(0, rowsIdx));
+            t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+            logits = _graphs!.Run(seqs, tokens);
+        }
+        else
+        {
+            var batch = _inputs.Prepare(seqs, tokens);
+            using var meta = _backend.BuildMetadata(batch, Cache.Config);
+            t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+            hidden = _model.Forward(batch.InputIds, null, new ForwardContext(_backend, meta, Cache));
+            if (sampleRows.Count > 0)
+            {
+                var rowsIdx = torch.tensor(sampleRows.Select(r => (long)(seqs[r].QueryStart + seqs[r].QueryLen - 1)).ToArray(), device: _model.Device);
+                logits = _model.ComputeLogits(hidden.index_select(0, rowsIdx));
+            }
+        }
+        long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (logits is not null)
+        {
             var rows = sampleRows.Select(r => Row(_requests[order[r]])).ToList();
             (sampled, lps) = _sampler.Sample(logits, rows);
         }
+        Timings.Record(t0, t1, t2, System.Diagnostics.Stopwatch.GetTimestamp(), replay);
 
         int k = 0;
         for (int r = 0; r < order.Count; r++)
@@ -123,13 +150,14 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
     }
 
     /// <summary>Logprobs of each prompt token given the ones before it, for the prompt positions computed this step.</summary>
-    TokenLogprobs[]? PromptLogprobs(CachedRequestState st, SequenceSlice s, Tensor hidden)
+    TokenLogprobs[]? PromptLogprobs(CachedRequestState st, SequenceSlice s, Tensor? hidden)
     {
         if (st.SamplingParams.PromptLogprobs is not int k) return null;
         int start = s.SeqLen - s.QueryLen;
         // Position p predicts token p+1; only prompt tokens are scored.
         int last = Math.Min(s.SeqLen, st.PromptTokenIds.Count - 1);
         if (last <= start) return [];
+        if (hidden is null) throw new InvalidOperationException("prompt logprobs need the hidden states of an eager step");
         using var scope = NewDisposeScope();
         var rows = hidden.narrow(0, s.QueryStart, last - start);
         var lp = _model.ComputeLogits(rows).log_softmax(-1);
@@ -205,6 +233,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
     {
         foreach (var st in _requests.Values) st.Dispose();
         _requests.Clear();
+        _graphs?.Dispose();
         Cache.Dispose();
         _inputs.Dispose();
         _owned?.Dispose();

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# On the GPU machine, one lease: builds libpipeline_native, checks its kernels against float64 references, checks
+# every fixture on CUDA in float32 (native backend with CUDA graphs, --enforce-eager, and the eager TorchSharp
+# backend), then times Pipeline beside transformers on the Llama-3.1-8B shape (bf16, dummy weights).
+#   scripts/gpu/speed_run.sh OUT_DIR [quick]
+set -uo pipefail
+OUT=${1:?usage: scripts/gpu/speed_run.sh OUT_DIR [quick]}
+MODE=${2:-full}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+cfg=benchmarks/configs/llama-3.1-8b
+echo "== build native"; scripts/gpu/build_native.sh /tmp/native 2>&1 | tail -40
+export PIPELINE_NATIVE_LIB=/tmp/native/libpipeline_native.so
+if [ -f "$PIPELINE_NATIVE_LIB" ]; then
+  echo "== kernel checks"; python3 scripts/gpu/check_kernels.py "$PIPELINE_NATIVE_LIB" $([ "$MODE" = quick ] && echo --quick) 2>&1 | tail -60
+fi
+scripts/gpu/pipeline.sh env | grep -i "native\|cuda"
+echo "== fixtures, native + graphs"; python3 scripts/gpu/check_fixtures.py --device cuda --dtype float32
+echo "== fixtures, native, --enforce-eager"; PIPELINE_EXTRA_ARGS=--enforce-eager python3 scripts/gpu/check_fixtures.py --device cuda --dtype float32
+echo "== fixtures, torch backend"; PIPELINE_ATTENTION_BACKEND=torch python3 scripts/gpu/check_fixtures.py --device cuda --dtype float32
+for bs in 1 64; do
+  echo "== bench-latency batch $bs (graphs)"
+  scripts/gpu/pipeline.sh bench-latency $cfg --load-format dummy --dtype bfloat16 --device cuda --batch-size $bs --input-len 32 --output-len 128 --num-iters 3 --max-num-seqs 256 2>&1 | tail -8
+done
+echo "== bench-latency batch 1 --enforce-eager"
+scripts/gpu/pipeline.sh bench-latency $cfg --load-format dummy --dtype bfloat16 --device cuda --batch-size 1 --input-len 32 --output-len 128 --num-iters 3 --enforce-eager 2>&1 | tail -8
+if [ "$MODE" != quick ]; then
+  echo "== W1 vs transformers"; python3 scripts/gpu/bench_throughput_vs_transformers.py $cfg 256 512 256 2>&1 | tail -12
+fi
