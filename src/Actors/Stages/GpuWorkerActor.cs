@@ -29,6 +29,13 @@ public sealed class GpuWorkerActor : ReceiveActor
         });
     }
 
+    /// <summary>Builds the executor at start (KV cache, CUDA graphs), not on the first request's clock.</summary>
+    protected override void PreStart()
+    {
+        _executor ??= _createExecutor();
+        base.PreStart();
+    }
+
     protected override void PreRestart(Exception reason, object message)
     {
         if (message is ExecuteStep step) Context.Parent.Tell(new WorkerFailed(step.StepId, reason.Message));

@@ -79,7 +79,7 @@ public abstract class DecoderForCausalLM : ICausalLM
         return new GatedMlp(
             w.Packed(p, Packed, "gate_up_proj", [c.IntermediateSize, c.IntermediateSize], c.HiddenSize, bias),
             w.Linear(p + "down_proj", c.HiddenSize, c.IntermediateSize, bias),
-            Activations.Get(activation));
+            Activations.Get(activation), activation is "silu" or "swish");
     }
 
     /// <summary>The pre-norm block of the Llama family.</summary>
@@ -96,11 +96,21 @@ public abstract class DecoderForCausalLM : ICausalLM
     public Tensor Forward(Tensor? inputIds, Tensor? inputsEmbeds, ForwardContext ctx)
     {
         using var scope = NewDisposeScope();
-        var x = inputsEmbeds ?? EmbedInputIds(inputIds ?? throw new ArgumentException("Forward needs input ids or input embeddings"));
-        var (cos, sin) = _rotary.ForPositions(ctx.Positions, ctx.Batch.Seqs, DType);
-        var rope = new RotaryCosSin(cos, sin);
+        // Layers may update their input in place, so caller-owned embeddings are copied first.
+        var x = inputsEmbeds?.clone() ?? EmbedInputIds(inputIds ?? throw new ArgumentException("Forward needs input ids or input embeddings"));
+        var rope = RopeFor(ctx);
         foreach (var layer in _layers) x = layer.Forward(x, rope, ctx);
         return _norm.Forward(x).MoveToOuterDisposeScope();
+    }
+
+    RotaryCosSin RopeFor(ForwardContext ctx)
+    {
+        // The table covers every position a captured CUDA graph can reach (CudaGraphOptions.MaxCapturedContext).
+        int rows = Math.Max(Math.Max(Config.MaxPositionEmbeddings, Config.DerivedMaxModelLen), Runner.CudaGraphOptions.MaxCapturedContext);
+        if (ctx.Backend.FusesRotary && ctx.Batch.MaxSeqLen <= rows && _rotary.CosSinCache(rows) is { } table)
+            return new RotaryCosSin(null, null, table);
+        var (cos, sin) = _rotary.ForPositions(ctx.Positions, ctx.Batch.Seqs, DType);
+        return new RotaryCosSin(cos, sin);
     }
 
     public virtual Tensor ComputeLogits(Tensor hidden)

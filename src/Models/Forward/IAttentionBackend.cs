@@ -12,14 +12,19 @@ namespace Pipeline.Models.Forward;
 public interface IAttentionBackend
 {
     string Name { get; }
+    /// <summary>Whether the backend applies rotary itself, in the kernel that writes the KV cache.</summary>
+    bool FusesRotary { get; }
     /// <summary>Whether <see cref="StepBatch"/> must carry the padded block table, sequence lengths and query offsets.</summary>
     bool NeedsBlockTable { get; }
     /// <summary>Shape of one layer's K (and V) cache tensor.</summary>
     long[] KVCacheShape(int numBlocks, FullAttentionSpec spec);
     /// <summary>Everything every layer needs for this step, built once.</summary>
     AttentionMetadata BuildMetadata(StepBatch batch, KVCacheConfig kvConfig);
-    /// <summary>Writes the new K/V into the layer's cache and attends. q [T, H, D], k/v [T, Hkv, D]; returns [T, H * D].</summary>
-    Tensor Forward(Attention layer, Tensor q, Tensor k, Tensor v, Tensor kCache, Tensor vCache, AttentionMetadata meta);
+    /// <summary>
+    /// Writes the new K/V into the layer's cache and attends. q [T, H, D], k/v [T, Hkv, D]; returns [T, H * D]. When
+    /// <paramref name="rope"/> is fused (<see cref="FusesRotary"/>), q and k arrive unrotated and the backend rotates them.
+    /// </summary>
+    Tensor Forward(Attention layer, Tensor q, Tensor k, Tensor v, RotaryCosSin rope, Tensor kCache, Tensor vCache, AttentionMetadata meta);
 }
 
 /// <summary>A backend's per-step data, shared by all layers of one forward.</summary>

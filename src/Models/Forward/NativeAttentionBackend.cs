@@ -19,6 +19,7 @@ public sealed class NativeAttentionBackend : IAttentionBackend
 
     public string Name => "native-paged";
     public bool NeedsBlockTable => true;
+    public bool FusesRotary => true;
 
     public long[] KVCacheShape(int numBlocks, FullAttentionSpec spec) => [(long)numBlocks * spec.BlockSize, spec.NumKvHeads, spec.HeadSize];
 
@@ -30,12 +31,17 @@ public sealed class NativeAttentionBackend : IAttentionBackend
         TotalSeqLen = batch.Seqs.Sum(s => (long)s.SeqLen),
     };
 
-    public Tensor Forward(Attention layer, Tensor q, Tensor k, Tensor v, Tensor kCache, Tensor vCache, AttentionMetadata metadata)
+    public Tensor Forward(Attention layer, Tensor q, Tensor k, Tensor v, RotaryCosSin rope, Tensor kCache, Tensor vCache, AttentionMetadata metadata)
     {
         var meta = (NativeAttentionMetadata)metadata;
         var batch = meta.Batch;
-        kCache.index_copy_(0, batch.SlotMapping, k);
-        vCache.index_copy_(0, batch.SlotMapping, v);
+        if (rope.CosSinCache is { } table)
+            NativeOps.RotaryAndCache(q, k, v, batch.Positions, table, kCache, vCache, batch.SlotMapping);
+        else
+        {
+            kCache.index_copy_(0, batch.SlotMapping, k);
+            vCache.index_copy_(0, batch.SlotMapping, v);
+        }
         long T = q.shape[0], H = q.shape[1], D = q.shape[2];
         if (!q.is_contiguous()) q = q.contiguous();
         var output = torch.empty([T, H, D], q.dtype, q.device);

@@ -17,14 +17,16 @@ public sealed class TorchAttentionBackend : IAttentionBackend
 
     public string Name => "torch-eager";
     public bool NeedsBlockTable => false;
+    public bool FusesRotary => false;
 
     public long[] KVCacheShape(int numBlocks, FullAttentionSpec spec) => [(long)numBlocks * spec.BlockSize, spec.NumKvHeads, spec.HeadSize];
 
     public AttentionMetadata BuildMetadata(StepBatch batch, KVCacheConfig kvConfig) =>
         TorchAttentionMetadata.Build(batch, kvConfig.SlidingWindows, kvConfig.LayerSpecs[0].DType);
 
-    public Tensor Forward(Attention layer, Tensor q, Tensor k, Tensor v, Tensor kCache, Tensor vCache, AttentionMetadata metadata)
+    public Tensor Forward(Attention layer, Tensor q, Tensor k, Tensor v, RotaryCosSin rope, Tensor kCache, Tensor vCache, AttentionMetadata metadata)
     {
+        if (rope.FusedWithCacheWrite) throw new InvalidOperationException("the eager backend does not fuse rotary");
         var meta = (TorchAttentionMetadata)metadata;
         kCache.index_copy_(0, meta.Batch.SlotMapping, k);
         vCache.index_copy_(0, meta.Batch.SlotMapping, v);

@@ -22,7 +22,7 @@ public sealed class Attention(int layerIndex, int numHeads, int numKvHeads, int 
         ? new SlidingWindowSpec(blockSize, NumKvHeads, HeadSize, dtype, w)
         : new FullAttentionSpec(blockSize, NumKvHeads, HeadSize, dtype);
 
-    /// <summary>q [T, H, D], k/v [T, Hkv, D] → [T, H * D].</summary>
-    public Tensor Forward(Tensor q, Tensor k, Tensor v, ForwardContext ctx) =>
-        ctx.Backend.Forward(this, q, k, v, ctx.Cache.Keys[LayerIndex], ctx.Cache.Values[LayerIndex], ctx.Metadata);
+    /// <summary>q [T, H, D], k/v [T, Hkv, D] → [T, H * D]. With a fused <paramref name="rope"/> q and k are not yet rotated.</summary>
+    public Tensor Forward(Tensor q, Tensor k, Tensor v, RotaryCosSin rope, ForwardContext ctx) =>
+        ctx.Backend.Forward(this, q, k, v, rope, ctx.Cache.Keys[LayerIndex], ctx.Cache.Values[LayerIndex], ctx.Metadata);
 }

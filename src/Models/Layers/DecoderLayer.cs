@@ -9,11 +9,13 @@ public sealed class DecoderLayer(RmsNorm inputNorm, SelfAttention selfAttn, RmsN
     public SelfAttention SelfAttn { get; } = selfAttn;
     public GatedMlp Mlp { get; } = mlp;
 
+    /// <summary>The layer's output; <paramref name="x"/> may be updated in place (it is the previous layer's output).</summary>
     public Tensor Forward(Tensor x, RotaryCosSin rope, ForwardContext ctx)
     {
         using var scope = NewDisposeScope();
-        x = x + SelfAttn.Forward(inputNorm.Forward(x), rope, ctx);
-        return (x + Mlp.Forward(postAttentionNorm.Forward(x))).MoveToOuterDisposeScope();
+        var (h, sum) = postAttentionNorm.AddAndNorm(SelfAttn.Forward(inputNorm.Forward(x), rope, ctx), x);
+        sum.add_(Mlp.Forward(h));
+        return ReferenceEquals(sum, x) ? x : sum.MoveToOuterDisposeScope();
     }
 
     public void Dispose()

@@ -95,6 +95,26 @@ public sealed class RotaryEmbedding : IDisposable
         return (inv.to(device).MoveToOuterDisposeScope(), attention);
     }
 
+    Tensor? _cosSinCache;
+
+    /// <summary>
+    /// cos and sin of every position up to <paramref name="maxPositions"/>, float32 [maxPositions, rotaryDim] (cos half,
+    /// then sin half, attention factor applied), for kernels that rotate by table lookup; null for dynamic scaling, whose
+    /// rotation depends on the sequence.
+    /// </summary>
+    public Tensor? CosSinCache(int maxPositions)
+    {
+        if (_rope.RopeType == "dynamic") return null;
+        if (_cosSinCache is { } cached && cached.shape[0] >= maxPositions) return cached;
+        using var scope = NewDisposeScope();
+        var freqs = torch.arange(maxPositions, ScalarType.Float32, _device).unsqueeze(1) * _invFreq.unsqueeze(0);
+        var table = torch.cat([freqs.cos(), freqs.sin()], -1);
+        if (_attentionFactor != 1.0) table = table.mul(Scalars.Of((float)_attentionFactor));
+        _cosSinCache?.Dispose();
+        _cosSinCache = table.contiguous().DetachFromDisposeScope();
+        return _cosSinCache;
+    }
+
     /// <summary>cos and sin, each [T, rotaryDim], in <paramref name="dtype"/>.</summary>
     public (Tensor Cos, Tensor Sin) ForPositions(Tensor positions, IReadOnlyList<SequenceSlice> seqs, ScalarType dtype)
     {
@@ -155,5 +175,9 @@ public sealed class RotaryEmbedding : IDisposable
         return result.MoveToOuterDisposeScope();
     }
 
-    public void Dispose() => _invFreq.Dispose();
+    public void Dispose()
+    {
+        _invFreq.Dispose();
+        _cosSinCache?.Dispose();
+    }
 }

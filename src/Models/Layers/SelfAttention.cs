@@ -23,9 +23,12 @@ public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, 
         var v = parts[2].reshape(T, Attn.NumKvHeads, Attn.HeadSize);
         if (qNorm != null) q = qNorm.Forward(q);
         if (kNorm != null) k = kNorm.Forward(k);
-        q = RotaryEmbedding.Apply(q, rope.Cos, rope.Sin);
-        k = RotaryEmbedding.Apply(k, rope.Cos, rope.Sin);
-        return OProj.Forward(Attn.Forward(q, k, v, ctx)).MoveToOuterDisposeScope();
+        if (!rope.FusedWithCacheWrite)
+        {
+            q = RotaryEmbedding.Apply(q, rope.Cos!, rope.Sin!);
+            k = RotaryEmbedding.Apply(k, rope.Cos!, rope.Sin!);
+        }
+        return OProj.Forward(Attn.Forward(q, k, v, rope, ctx)).MoveToOuterDisposeScope();
     }
 
     public void Dispose()
@@ -37,5 +40,12 @@ public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, 
     }
 }
 
-/// <summary>Rotary cos and sin for the step's tokens, each [T, rotaryDim], computed once per forward.</summary>
-public readonly record struct RotaryCosSin(Tensor Cos, Tensor Sin);
+/// <summary>
+/// The step's rotary positions, computed once per forward: cos and sin per token ([T, rotaryDim] each, applied by
+/// the layer), or, when the backend fuses rotary with the KV-cache write, the model's cos/sin table by position
+/// (float32 [maxPositions, rotaryDim], cos half then sin half) that the backend's kernel reads.
+/// </summary>
+public readonly record struct RotaryCosSin(Tensor? Cos, Tensor? Sin, Tensor? CosSinCache = null)
+{
+    public bool FusedWithCacheWrite => CosSinCache is not null;
+}
