@@ -2,6 +2,7 @@ using System.Text.Json;
 using Pipeline.Actors.Engine;
 using Pipeline.Actors.Output;
 using Pipeline.Models.Runner;
+using Pipeline.Host.Protocol;
 using Pipeline.Models.Sampling;
 
 namespace Pipeline.Host.Http;
@@ -9,27 +10,22 @@ namespace Pipeline.Host.Http;
 /// <summary>POST /v1/completions: OpenAI's legacy completions with vLLM's extra fields, streaming or not.</summary>
 public static class CompletionsEndpoint
 {
-    public static async Task Handle(HttpContext http, ServerContext server, JsonFields f)
+    public static async Task Handle(HttpContext http, ServerContext server, CompletionRequest req)
     {
-        server.CheckModel(f.String("model"));
-        if (f.Has("best_of") && f.Int("best_of") is int bo && bo != (f.Int("n") ?? 1)) throw ApiError.BadRequest("best_of is not supported", "best_of");
-        if (f.Has("suffix")) throw ApiError.BadRequest("suffix is not supported", "suffix");
-        var prompts = ParsePrompts(f);
-        bool stream = f.Bool("stream") ?? false;
-        bool echo = f.Bool("echo") ?? false;
-        int? logprobs = f.Int("logprobs");
-        if (logprobs is < 0 or > 20) throw ApiError.BadRequest($"logprobs must be between 0 and 20, got {logprobs}", "logprobs");
-        var defaults = server.Model.UseGenerationConfig ? server.Model.GenerationConfig.DefaultSamplingParams(new SamplingParams()) : new SamplingParams();
-        var sp = SamplingParamsParser.Parse(f, defaults) with
+        server.CheckModel(req.Model);
+        var prompts = PromptInputs.Of(req);
+        bool stream = req.IsStream;
+        bool echo = req.Echo ?? false;
+        int? logprobs = req.Logprobs;
+        var sp = req.ToSamplingParams(server) with
         {
             Logprobs = logprobs,
             PromptLogprobs = echo && logprobs != null ? logprobs : null,
             OutputKind = stream ? RequestOutputKind.Delta : RequestOutputKind.FinalOnly,
         };
-        if (f.Get("max_tokens") is null) sp = sp with { MaxTokens = 16 };
-        int priority = f.Int("priority") ?? 0;
-        var tokens = new TokenText(server.Model.Tokenizer, f.Bool("return_tokens_as_token_ids") ?? false);
-        var (includeUsage, continuousUsage) = StreamOptions(f);
+        int priority = req.Priority ?? 0;
+        var tokens = new TokenText(server.Model.Tokenizer, req.ReturnTokensAsTokenIds ?? false);
+        bool includeUsage = req.StreamOptions?.IncludeUsage ?? false, continuousUsage = req.StreamOptions?.ContinuousUsageStats ?? false;
         var baseId = http.Items["request-id"] as string ?? Guid.NewGuid().ToString("N");
         var id = "cmpl-" + baseId;
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -154,36 +150,4 @@ public static class CompletionsEndpoint
     /// <summary>The top-k plus the chosen token, as vLLM reports them.</summary>
     static (int, float)[] WithChosen(TokenLogprobs l) =>
         l.Top.Any(t => t.TokenId == l.TokenId) ? l.Top : [.. l.Top, (l.TokenId, l.Logprob)];
-
-    internal static (bool IncludeUsage, bool Continuous) StreamOptions(JsonFields f)
-    {
-        if (f.Get("stream_options") is not { } so) return (false, false);
-        if (so.ValueKind != JsonValueKind.Object) throw ApiError.BadRequest("stream_options must be an object", "stream_options");
-        if (!(f.Bool("stream") ?? false)) throw ApiError.BadRequest("stream_options is only allowed when stream is true", "stream_options");
-        var o = new JsonFields(so);
-        return (o.Bool("include_usage") ?? false, o.Bool("continuous_usage_stats") ?? false);
-    }
-
-    internal static List<PromptInput> ParsePrompts(JsonFields f)
-    {
-        if (f.Get("prompt") is not { } p) throw ApiError.BadRequest("prompt is required", "prompt");
-        switch (p.ValueKind)
-        {
-            case JsonValueKind.String:
-                return [PromptInput.FromText(p.GetString()!)];
-            case JsonValueKind.Array:
-                var items = p.EnumerateArray().ToList();
-                if (items.Count == 0) throw ApiError.BadRequest("prompt must not be empty", "prompt");
-                if (items.All(i => i.ValueKind == JsonValueKind.String)) return items.Select(i => PromptInput.FromText(i.GetString()!)).ToList();
-                if (items.All(i => i.ValueKind == JsonValueKind.Number)) return [PromptInput.FromIds(Ids(items))];
-                if (items.All(i => i.ValueKind == JsonValueKind.Array))
-                    return items.Select(i => { var ids = Ids(i.EnumerateArray().ToList()); return ids.Length == 0 ? throw ApiError.BadRequest("prompt token lists must not be empty", "prompt") : PromptInput.FromIds(ids); }).ToList();
-                throw ApiError.BadRequest("prompt must be a string, a list of strings, a list of token ids, or a list of token-id lists", "prompt");
-            default:
-                throw ApiError.BadRequest("prompt must be a string, a list of strings, a list of token ids, or a list of token-id lists", "prompt");
-        }
-    }
-
-    static int[] Ids(List<JsonElement> items) =>
-        items.Select(i => i.ValueKind == JsonValueKind.Number && i.TryGetInt32(out var v) ? v : throw ApiError.BadRequest("prompt token ids must be integers", "prompt")).ToArray();
 }
