@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Pipeline.Host.Protocol;
 
 namespace Pipeline.Host.Http;
 
@@ -32,14 +33,7 @@ public sealed class ApiError(int status, string message, string? param = null, s
         response.StatusCode = status;
         response.ContentType = "application/json";
         await using var w = new Utf8JsonWriter(response.Body, Json.WriterOptions);
-        w.WriteStartObject();
-        w.WriteStartObject("error");
-        w.WriteString("message", message);
-        w.WriteString("type", type);
-        if (param == null) w.WriteNull("param"); else w.WriteString("param", param);
-        w.WriteNumber("code", status);
-        w.WriteEndObject();
-        w.WriteEndObject();
+        JsonSerializer.Serialize(w, new ErrorResponse(new ErrorInfo(message, type, param, status)), ProtocolJson.Default.ErrorResponse);
         await w.FlushAsync();
     }
 }

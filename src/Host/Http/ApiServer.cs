@@ -57,20 +57,8 @@ public static class ApiServer
         app.MapGet("/v1/models", http =>
         {
             var s = Ready();
-            return Json.WriteAsync(http.Response, w =>
-            {
-                w.WriteString("object", "list");
-                w.WriteStartArray("data");
-                w.WriteStartObject();
-                w.WriteString("id", s.ServedModelName);
-                w.WriteString("object", "model");
-                w.WriteNumber("created", s.Started.ToUnixTimeSeconds());
-                w.WriteString("owned_by", "pipeline");
-                w.WriteString("root", s.Model.ModelDir);
-                w.WriteNumber("max_model_len", s.Model.MaxModelLen);
-                w.WriteEndObject();
-                w.WriteEndArray();
-            });
+            var card = new ModelCard { Id = s.ServedModelName, Created = s.Started.ToUnixTimeSeconds(), Root = s.Model.ModelDir, MaxModelLen = s.Model.MaxModelLen };
+            return Json.WriteAsync(http.Response, new ModelList { Data = [card] }, ProtocolJson.Default.ModelList);
         });
         app.MapPost("/v1/completions", async http => { var s = Ready(); await CompletionsEndpoint.Handle(http, s, await Read<CompletionRequest>(http, s.Requests)); });
         app.MapPost("/v1/chat/completions", async http => { var s = Ready(); await ChatCompletionsEndpoint.Handle(http, s, await Read<ChatCompletionRequest>(http, s.Requests)); });
@@ -92,8 +80,8 @@ public static class ApiServer
     }
 
     public static void MapVersion(WebApplication app) =>
-        app.MapGet("/version", http => Json.WriteAsync(http.Response, w => w.WriteString("version",
-            Assembly.GetEntryAssembly()?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0")));
+        app.MapGet("/version", http => Json.WriteAsync(http.Response, new VersionResponse(
+            Assembly.GetEntryAssembly()?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0"), ProtocolJson.Default.VersionResponse));
 
     public static async Task<JsonElement> Body(HttpContext http)
     {

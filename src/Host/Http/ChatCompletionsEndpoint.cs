@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Pipeline.Actors.Engine;
 using Pipeline.Actors.Output;
 using Pipeline.Models.Runner;
@@ -23,7 +22,7 @@ public static class ChatCompletionsEndpoint
             OutputKind = stream ? RequestOutputKind.Delta : RequestOutputKind.FinalOnly,
         };
         var tokens = new TokenText(server.Model.Tokenizer, req.ReturnTokensAsTokenIds ?? false);
-        bool includeUsage = req.StreamOptions?.IncludeUsage ?? false, continuous = req.StreamOptions?.ContinuousUsageStats ?? false;
+        var (includeUsage, continuous) = req.StreamUsage();
         var baseId = http.Items["request-id"] as string ?? Guid.NewGuid().ToString("N");
         var id = "chatcmpl-" + baseId;
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -34,73 +33,46 @@ public static class ChatCompletionsEndpoint
         {
             RequestOutput? final = null;
             await foreach (var o in run.RunAsync(ct)) final = o;
-            await Json.WriteAsync(http.Response, w =>
+            await Json.WriteAsync(http.Response, new ChatCompletionResponse
             {
-                Header(w, id, created, server.ServedModelName, "chat.completion");
-                w.WriteStartArray("choices");
-                foreach (var c in final!.Outputs)
+                Id = id, Created = created, Model = server.ServedModelName,
+                Choices = final!.Outputs.Select(c => new ChatChoice
                 {
-                    w.WriteStartObject();
-                    w.WriteNumber("index", c.Index);
-                    w.WriteStartObject("message");
-                    w.WriteString("role", "assistant");
-                    w.WriteString("content", c.Text);
-                    w.WriteEndObject();
-                    WriteLogprobs(w, c, wantLogprobs, tokens);
-                    w.WriteString("finish_reason", c.FinishReason);
-                    WriteStopReason(w, c);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                Json.Usage(w, final.PromptTokenIds.Count, final.Outputs.Sum(c => c.TokenIds.Count));
-            });
+                    Index = c.Index,
+                    Message = new ChatResponseMessage { Content = c.Text },
+                    Logprobs = Logprobs(c, wantLogprobs, tokens),
+                    FinishReason = c.FinishReason,
+                    StopReason = StopReason.Of(c.StopReason),
+                }).ToList(),
+                Usage = UsageInfo.Generation(final.PromptTokenIds.Count, final.Outputs.Sum(c => c.TokenIds.Count)),
+            }, ProtocolJson.Default.ChatCompletionResponse);
             return;
         }
 
+        ChatCompletionChunk Chunk(IReadOnlyList<ChatChunkChoice> choices, UsageInfo? usage) =>
+            new() { Id = id, Created = created, Model = server.ServedModelName, Choices = choices, Usage = usage };
         var sse = new SseWriter(http.Response);
-        var roleSent = new HashSet<int>();
         try
         {
             for (int i = 0; i < sp.N; i++)
-            {
-                int index = i;
-                await sse.WriteAsync(w =>
-                {
-                    Header(w, id, created, server.ServedModelName, "chat.completion.chunk");
-                    w.WriteStartArray("choices");
-                    w.WriteStartObject();
-                    w.WriteNumber("index", index);
-                    w.WriteStartObject("delta"); w.WriteString("role", "assistant"); w.WriteString("content", ""); w.WriteEndObject();
-                    w.WriteNull("logprobs");
-                    w.WriteNull("finish_reason");
-                    w.WriteEndObject();
-                    w.WriteEndArray();
-                }, ct);
-            }
+                await sse.WriteAsync(Chunk([new ChatChunkChoice { Index = i, Delta = new ChatDelta { Role = "assistant", Content = "" } }], null), ProtocolJson.Default.ChatCompletionChunk, ct);
             await foreach (var o in run.RunAsync(ct))
             {
                 foreach (var c in o.Outputs)
                 {
-                    await sse.WriteAsync(w =>
+                    var choice = new ChatChunkChoice
                     {
-                        Header(w, id, created, server.ServedModelName, "chat.completion.chunk");
-                        w.WriteStartArray("choices");
-                        w.WriteStartObject();
-                        w.WriteNumber("index", c.Index);
-                        w.WriteStartObject("delta");
-                        if (c.Text.Length > 0 || c.FinishReason == null) w.WriteString("content", c.Text);
-                        w.WriteEndObject();
-                        WriteLogprobs(w, c, wantLogprobs, tokens);
-                        if (c.FinishReason == null) w.WriteNull("finish_reason"); else w.WriteString("finish_reason", c.FinishReason);
-                        WriteStopReason(w, c);
-                        w.WriteEndObject();
-                        w.WriteEndArray();
-                        if (continuous) Json.Usage(w, run.PromptTokens, run.CompletionTokens);
-                    }, ct);
+                        Index = c.Index,
+                        Delta = new ChatDelta { Content = c.Text.Length > 0 || c.FinishReason == null ? c.Text : null },
+                        Logprobs = Logprobs(c, wantLogprobs, tokens),
+                        FinishReason = c.FinishReason,
+                        StopReason = StopReason.Of(c.StopReason),
+                    };
+                    await sse.WriteAsync(Chunk([choice], continuous ? UsageInfo.Generation(run.PromptTokens, run.CompletionTokens) : null), ProtocolJson.Default.ChatCompletionChunk, ct);
                 }
             }
             if (includeUsage)
-                await sse.WriteAsync(w => { Header(w, id, created, server.ServedModelName, "chat.completion.chunk"); w.WriteStartArray("choices"); w.WriteEndArray(); Json.Usage(w, run.PromptTokens, run.CompletionTokens); }, ct);
+                await sse.WriteAsync(Chunk([], UsageInfo.Generation(run.PromptTokens, run.CompletionTokens)), ProtocolJson.Default.ChatCompletionChunk, ct);
         }
         catch (ApiError e) when (sse.Started)
         {
@@ -109,49 +81,16 @@ public static class ChatCompletionsEndpoint
         await sse.DoneAsync(ct);
     }
 
-    static void Header(Utf8JsonWriter w, string id, long created, string model, string obj)
-    {
-        w.WriteString("id", id);
-        w.WriteString("object", obj);
-        w.WriteNumber("created", created);
-        w.WriteString("model", model);
-    }
-
-    static void WriteStopReason(Utf8JsonWriter w, CompletionOutput c)
-    {
-        switch (c.StopReason)
+    static ChatLogprobs? Logprobs(CompletionOutput c, bool want, TokenText tokens) =>
+        !want || c.Logprobs == null ? null : new ChatLogprobs(c.Logprobs.Select(l => Token(tokens.Of(l.TokenId), l.Logprob) with
         {
-            case string s: w.WriteString("stop_reason", s); break;
-            case int i: w.WriteNumber("stop_reason", i); break;
-            default: w.WriteNull("stop_reason"); break;
-        }
-    }
+            TopLogprobs = l.Top.Select(t => Token(tokens.Of(t.TokenId), t.Logprob)).ToList(),
+        }).ToList());
 
-    /// <summary>Chat logprobs: {"content": [{"token","logprob","bytes","top_logprobs":[...]}]}.</summary>
-    static void WriteLogprobs(Utf8JsonWriter w, CompletionOutput c, bool want, TokenText tokens)
+    static ChatTokenLogprob Token(string token, float logprob) => new()
     {
-        if (!want || c.Logprobs == null) { w.WriteNull("logprobs"); return; }
-        w.WriteStartObject("logprobs");
-        w.WriteStartArray("content");
-        foreach (var l in c.Logprobs)
-        {
-            w.WriteStartObject();
-            Token(w, tokens.Of(l.TokenId), l.Logprob);
-            w.WriteStartArray("top_logprobs");
-            foreach (var (id, lp) in l.Top) { w.WriteStartObject(); Token(w, tokens.Of(id), lp); w.WriteEndObject(); }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteEndObject();
-    }
-
-    static void Token(Utf8JsonWriter w, string token, float logprob)
-    {
-        w.WriteString("token", token);
-        w.WriteNumber("logprob", Math.Max(logprob, -9999f));
-        w.WriteStartArray("bytes");
-        foreach (var b in System.Text.Encoding.UTF8.GetBytes(token)) w.WriteNumberValue(b);
-        w.WriteEndArray();
-    }
+        Token = token,
+        Logprob = Math.Max(logprob, -9999f),
+        Bytes = System.Text.Encoding.UTF8.GetBytes(token).Select(b => (int)b).ToArray(),
+    };
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Pipeline.Actors.Engine;
 using Pipeline.Actors.Output;
 using Pipeline.Models.Runner;
@@ -25,27 +24,23 @@ public static class CompletionsEndpoint
         };
         int priority = req.Priority ?? 0;
         var tokens = new TokenText(server.Model.Tokenizer, req.ReturnTokensAsTokenIds ?? false);
-        bool includeUsage = req.StreamOptions?.IncludeUsage ?? false, continuousUsage = req.StreamOptions?.ContinuousUsageStats ?? false;
+        var (includeUsage, continuousUsage) = req.StreamUsage();
         var baseId = http.Items["request-id"] as string ?? Guid.NewGuid().ToString("N");
         var id = "cmpl-" + baseId;
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var runs = prompts.Select((p, i) => new GenerationRun(server, prompts.Count == 1 ? baseId : $"{baseId}-{i}", p, sp, priority)).ToList();
         var ct = http.RequestAborted;
 
+        CompletionResponse Response(IReadOnlyList<CompletionChoice> choices, UsageInfo? usage) =>
+            new() { Id = id, Created = created, Model = server.ServedModelName, Choices = choices, Usage = usage };
+
         if (!stream)
         {
             var finals = await Task.WhenAll(runs.Select(async r => { RequestOutput? last = null; await foreach (var o in r.RunAsync(ct)) last = o; return last!; }));
-            await Json.WriteAsync(http.Response, w =>
-            {
-                Header(w, id, created, server.ServedModelName);
-                w.WriteStartArray("choices");
-                for (int p = 0; p < finals.Length; p++)
-                    foreach (var c in finals[p].Outputs)
-                        Choice(w, p * sp.N + c.Index, echo ? EchoText(prompts[p], finals[p]) + c.Text : c.Text, c,
-                            logprobs != null ? Logprobs(finals[p], c, tokens, echo, EchoText(prompts[p], finals[p])) : null);
-                w.WriteEndArray();
-                Json.Usage(w, finals.Sum(o => o.PromptTokenIds.Count), finals.Sum(o => o.Outputs.Sum(c => c.TokenIds.Count)));
-            });
+            var choices = finals.SelectMany((o, p) => o.Outputs.Select(c => Choice(p * sp.N + c.Index, echo ? EchoText(prompts[p]) + c.Text : c.Text, c,
+                logprobs != null ? Logprobs(o, c, tokens, echo) : null))).ToList();
+            await Json.WriteAsync(http.Response, Response(choices, UsageInfo.Generation(finals.Sum(o => o.PromptTokenIds.Count), finals.Sum(o => o.Outputs.Sum(c => c.TokenIds.Count)))),
+                ProtocolJson.Default.CompletionResponse);
             return;
         }
 
@@ -64,15 +59,10 @@ public static class CompletionsEndpoint
                     {
                         foreach (var c in o.Outputs)
                         {
-                            var text = first && echo ? EchoText(prompts[p], o) + c.Text : c.Text;
-                            await sse.WriteAsync(w =>
-                            {
-                                Header(w, id, created, server.ServedModelName);
-                                w.WriteStartArray("choices");
-                                Choice(w, p * sp.N + c.Index, text, c, logprobs != null ? Logprobs(o, c, tokens, false, "") : null);
-                                w.WriteEndArray();
-                                if (continuousUsage) Json.Usage(w, r.PromptTokens, r.CompletionTokens);
-                            }, ct);
+                            var text = first && echo ? EchoText(prompts[p]) + c.Text : c.Text;
+                            var chunk = Response([Choice(p * sp.N + c.Index, text, c, logprobs != null ? Logprobs(o, c, tokens, false) : null)],
+                                continuousUsage ? UsageInfo.Generation(r.PromptTokens, r.CompletionTokens) : null);
+                            await sse.WriteAsync(chunk, ProtocolJson.Default.CompletionResponse, ct);
                         }
                         first = false;
                     }
@@ -82,7 +72,7 @@ public static class CompletionsEndpoint
                 Interlocked.Add(ref completionTotal, r.CompletionTokens);
             }));
             if (includeUsage)
-                await sse.WriteAsync(w => { Header(w, id, created, server.ServedModelName); w.WriteStartArray("choices"); w.WriteEndArray(); Json.Usage(w, promptTotal, completionTotal); }, ct);
+                await sse.WriteAsync(Response([], UsageInfo.Generation(promptTotal, completionTotal)), ProtocolJson.Default.CompletionResponse, ct);
         }
         catch (ApiError e) when (sse.Started)
         {
@@ -92,34 +82,19 @@ public static class CompletionsEndpoint
         await sse.DoneAsync(ct);
     }
 
-    static string EchoText(PromptInput p, RequestOutput o) => p.Text ?? "";
+    static string EchoText(PromptInput p) => p.Text ?? "";
 
-    static void Header(Utf8JsonWriter w, string id, long created, string model)
+    static CompletionChoice Choice(int index, string text, CompletionOutput c, CompletionLogprobs? logprobs) => new()
     {
-        w.WriteString("id", id);
-        w.WriteString("object", "text_completion");
-        w.WriteNumber("created", created);
-        w.WriteString("model", model);
-    }
-
-    static void Choice(Utf8JsonWriter w, int index, string text, CompletionOutput c, Action<Utf8JsonWriter>? logprobs)
-    {
-        w.WriteStartObject();
-        w.WriteNumber("index", index);
-        w.WriteString("text", text);
-        if (logprobs == null) w.WriteNull("logprobs"); else { w.WritePropertyName("logprobs"); logprobs(w); }
-        if (c.FinishReason == null) w.WriteNull("finish_reason"); else w.WriteString("finish_reason", c.FinishReason == "abort" ? "abort" : c.FinishReason);
-        switch (c.StopReason)
-        {
-            case string s: w.WriteString("stop_reason", s); break;
-            case int i: w.WriteNumber("stop_reason", i); break;
-            default: w.WriteNull("stop_reason"); break;
-        }
-        w.WriteEndObject();
-    }
+        Index = index,
+        Text = text,
+        Logprobs = logprobs,
+        FinishReason = c.FinishReason,
+        StopReason = StopReason.Of(c.StopReason),
+    };
 
     /// <summary>OpenAI's completions logprobs: tokens, token_logprobs, top_logprobs, text_offset.</summary>
-    static Action<Utf8JsonWriter> Logprobs(RequestOutput o, CompletionOutput c, TokenText tokens, bool echo, string echoText) => w =>
+    static CompletionLogprobs Logprobs(RequestOutput o, CompletionOutput c, TokenText tokens, bool echo)
     {
         var entries = new List<(int Id, float? Lp, (int, float)[] Top)>();
         if (echo && o.PromptLogprobs != null)
@@ -128,24 +103,18 @@ public static class CompletionsEndpoint
             entries.AddRange(o.PromptLogprobs.Select(l => (l.TokenId, (float?)l.Logprob, l.Top)));
         }
         if (c.Logprobs != null) entries.AddRange(c.Logprobs.Select(l => (l.TokenId, (float?)l.Logprob, WithChosen(l))));
-        w.WriteStartObject();
-        w.WriteStartArray("tokens"); foreach (var e in entries) w.WriteStringValue(tokens.Of(e.Id)); w.WriteEndArray();
-        w.WriteStartArray("token_logprobs"); foreach (var e in entries) { if (e.Lp is float lp) w.WriteNumberValue(lp); else w.WriteNullValue(); } w.WriteEndArray();
-        w.WriteStartArray("top_logprobs");
-        foreach (var e in entries)
-        {
-            if (e.Lp == null) { w.WriteNullValue(); continue; }
-            w.WriteStartObject();
-            foreach (var (tid, lp) in e.Top) w.WriteNumber(tokens.Of(tid), lp);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("text_offset");
+        var texts = entries.Select(e => tokens.Of(e.Id)).ToList();
+        var offsets = new List<int>();
         int offset = 0;
-        foreach (var e in entries) { w.WriteNumberValue(offset); offset += tokens.Of(e.Id).Length; }
-        w.WriteEndArray();
-        w.WriteEndObject();
-    };
+        foreach (var t in texts) { offsets.Add(offset); offset += t.Length; }
+        return new CompletionLogprobs
+        {
+            Tokens = texts,
+            TokenLogprobs = entries.Select(e => e.Lp).ToList(),
+            TopLogprobs = entries.Select(e => e.Lp == null ? null : new TopLogprobs(e.Top.Select(t => (tokens.Of(t.Item1), t.Item2)).ToList())).ToList(),
+            TextOffset = offsets,
+        };
+    }
 
     /// <summary>The top-k plus the chosen token, as vLLM reports them.</summary>
     static (int, float)[] WithChosen(TokenLogprobs l) =>

@@ -1,4 +1,4 @@
-using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Pipeline.Actors.Pooling;
 using Pipeline.Host.Protocol;
 using Pipeline.Models.Architectures;
@@ -21,19 +21,8 @@ public static class PoolingApi
     {
         app.MapGet("/health", http => { http.Response.StatusCode = ctx.Service() == null ? 503 : 200; return Task.CompletedTask; });
         ApiServer.MapVersion(app);
-        app.MapGet("/v1/models", http => Json.WriteAsync(http.Response, w =>
-        {
-            w.WriteString("object", "list");
-            w.WriteStartArray("data");
-            w.WriteStartObject();
-            w.WriteString("id", ctx.ServedModelName);
-            w.WriteString("object", "model");
-            w.WriteString("owned_by", "pipeline");
-            w.WriteString("root", ctx.ModelDir);
-            w.WriteNumber("max_model_len", ctx.MaxModelLen);
-            w.WriteEndObject();
-            w.WriteEndArray();
-        }));
+        app.MapGet("/v1/models", http => Json.WriteAsync(http.Response,
+            new ModelList { Data = [new ModelCard { Id = ctx.ServedModelName, Root = ctx.ModelDir, MaxModelLen = ctx.MaxModelLen }] }, ProtocolJson.Default.ModelList));
         app.MapPost("/v1/embeddings", async http => await Embeddings(http, ctx, await ApiServer.Read<EmbeddingRequest>(http, ctx.Requests), "embedding"));
         app.MapPost("/pooling", async http => await Embeddings(http, ctx, await ApiServer.Read<EmbeddingRequest>(http, ctx.Requests), "pooling"));
         app.MapPost("/classify", async http => await Classify(http, ctx, await ApiServer.Read<ClassifyRequest>(http, ctx.Requests)));
@@ -46,23 +35,16 @@ public static class PoolingApi
 
     internal static void CheckModel(Context ctx, ProtocolRequest req) => ApiError.CheckModel(req.Model, ctx.ServedModelName);
 
-    /// <summary>The fields every pooling list response starts with.</summary>
-    internal static void ListHeader(Utf8JsonWriter w, HttpContext http, string idPrefix, Context ctx)
-    {
-        w.WriteString("id", idPrefix + http.Items["request-id"]);
-        w.WriteString("object", "list");
-        w.WriteNumber("created", DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-        w.WriteString("model", ctx.ServedModelName);
-    }
-
-    /// <summary>Pooling usage: every token is a prompt token.</summary>
-    internal static void Usage(Utf8JsonWriter w, int tokens)
-    {
-        w.WriteStartObject("usage");
-        w.WriteNumber("prompt_tokens", tokens);
-        w.WriteNumber("total_tokens", tokens);
-        w.WriteEndObject();
-    }
+    /// <summary>A pooling list response: id, object "list", created, model, data, usage (every token a prompt token).</summary>
+    internal static Task WriteList<T>(HttpContext http, Context ctx, string idPrefix, IReadOnlyList<T> data, int tokens, JsonTypeInfo<PoolingListResponse<T>> type) =>
+        Json.WriteAsync(http.Response, new PoolingListResponse<T>
+        {
+            Id = idPrefix + http.Items["request-id"],
+            Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            Model = ctx.ServedModelName,
+            Data = data,
+            Usage = UsageInfo.Pooling(tokens),
+        }, type);
 
     /// <summary>Each input through the engine as its own request; per input, the rows its task gives.</summary>
     internal static async Task<float[][][]> Run(Context ctx, PoolingTask task, IEnumerable<PoolingInput> inputs, PoolingParams p, CancellationToken ct)
@@ -81,36 +63,25 @@ public static class PoolingApi
         // /pooling of a reward model gives its per-token (or per-step) rows; otherwise both routes embed.
         var task = objectName == "pooling" && ctx.Task == "reward" ? PoolingTask.Reward : PoolingTask.Embed;
         var rows = await Run(ctx, task, inputs.Select(i => new PoolingInput(i)), p, http.RequestAborted);
+        var values = rows.Select(r => Value(r, format, task)).ToList();
         int tokens = inputs.Sum(i => i.Length);
-        await Json.WriteAsync(http.Response, w =>
+        if (objectName == "pooling")
+            await WriteList(http, ctx, "embd-", values.Select((v, i) => new PoolingData { Index = i, Data = v }).ToList(), tokens, ProtocolJson.Default.PoolingListResponsePoolingData);
+        else
+            await WriteList(http, ctx, "embd-", values.Select((v, i) => new EmbeddingData { Index = i, Embedding = v }).ToList(), tokens, ProtocolJson.Default.PoolingListResponseEmbeddingData);
+    }
+
+    /// <summary>One input's pooled rows as the response carries them: base64 of the float32 bytes, per-token rows (reward), or one vector.</summary>
+    static PooledValue Value(float[][] rows, string format, PoolingTask task)
+    {
+        var values = rows.SelectMany(r => r).ToArray();
+        if (format == "base64")
         {
-            ListHeader(w, http, "embd-", ctx);
-            w.WriteStartArray("data");
-            for (int i = 0; i < rows.Length; i++)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("index", i);
-                w.WriteString("object", objectName);
-                w.WritePropertyName(objectName == "pooling" ? "data" : "embedding");
-                var values = rows[i].SelectMany(r => r).ToArray();
-                if (format == "base64")
-                {
-                    var bytes = new byte[values.Length * 4];
-                    Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
-                    w.WriteStringValue(Convert.ToBase64String(bytes));
-                }
-                else if (task == PoolingTask.Reward)
-                {
-                    w.WriteStartArray();
-                    foreach (var row in rows[i]) { w.WriteStartArray(); foreach (var x in row) w.WriteNumberValue(x); w.WriteEndArray(); }
-                    w.WriteEndArray();
-                }
-                else { w.WriteStartArray(); foreach (var x in values) w.WriteNumberValue(x); w.WriteEndArray(); }
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            Usage(w, tokens);
-        });
+            var bytes = new byte[values.Length * 4];
+            Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+            return new PooledValue(Base64: Convert.ToBase64String(bytes));
+        }
+        return task == PoolingTask.Reward ? new PooledValue(Rows: rows) : new PooledValue(Floats: values);
     }
 
     static async Task Classify(HttpContext http, Context ctx, ClassifyRequest req)
@@ -119,23 +90,11 @@ public static class PoolingApi
         var inputs = PoolingInputs.Tokenize(req.Input!, ctx.Tokenizer, ctx.MaxModelLen);
         var probs = (await Run(ctx, PoolingTask.Classify, inputs.Select(i => new PoolingInput(i)), new PoolingParams(), http.RequestAborted)).Select(r => r[0]).ToArray();
         var labels = ctx.Engine.Runner.Model.Config.Raw["id2label"] as System.Text.Json.Nodes.JsonObject;
-        int tokens = inputs.Sum(i => i.Length);
-        await Json.WriteAsync(http.Response, w =>
+        var data = probs.Select((p, i) =>
         {
-            ListHeader(w, http, "classify-", ctx);
-            w.WriteStartArray("data");
-            for (int i = 0; i < probs.Length; i++)
-            {
-                int best = Array.IndexOf(probs[i], probs[i].Max());
-                w.WriteStartObject();
-                w.WriteNumber("index", i);
-                w.WriteString("label", labels?[best.ToString()]?.GetValue<string>() ?? $"LABEL_{best}");
-                w.WriteStartArray("probs"); foreach (var x in probs[i]) w.WriteNumberValue(x); w.WriteEndArray();
-                w.WriteNumber("num_classes", probs[i].Length);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            Usage(w, tokens);
-        });
+            int best = Array.IndexOf(p, p.Max());
+            return new ClassificationData { Index = i, Label = labels?[best.ToString()]?.GetValue<string>() ?? $"LABEL_{best}", Probs = p };
+        }).ToList();
+        await WriteList(http, ctx, "classify-", data, inputs.Sum(i => i.Length), ProtocolJson.Default.PoolingListResponseClassificationData);
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Pipeline.Host.Protocol;
 using Pipeline.Models.Architectures;
 using Pipeline.Models.Pooling;
@@ -16,21 +15,8 @@ public static class ScoreEndpoints
     {
         PoolingApi.CheckModel(ctx, req);
         var (scores, tokens) = await ScorePairs(ctx, req.Pairs(), http.RequestAborted);
-        await Json.WriteAsync(http.Response, w =>
-        {
-            PoolingApi.ListHeader(w, http, "score-", ctx);
-            w.WriteStartArray("data");
-            for (int i = 0; i < scores.Length; i++)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("index", i);
-                w.WriteString("object", "score");
-                w.WriteNumber("score", scores[i]);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            PoolingApi.Usage(w, tokens);
-        });
+        await PoolingApi.WriteList(http, ctx, "score-", scores.Select((x, i) => new ScoreData { Index = i, Score = x }).ToList(), tokens,
+            ProtocolJson.Default.PoolingListResponseScoreData);
     }
 
     public static async Task Rerank(HttpContext http, PoolingApi.Context ctx, RerankRequest req)
@@ -42,22 +28,13 @@ public static class ScoreEndpoints
         bool returnDocs = req.ReturnDocuments ?? true;
         var (scores, tokens) = await ScorePairs(ctx, docs.Select(d => (query, d)).ToList(), http.RequestAborted);
         var ranked = Enumerable.Range(0, docs.Count).OrderByDescending(i => scores[i]).Take(topN).ToList();
-        await Json.WriteAsync(http.Response, w =>
+        await Json.WriteAsync(http.Response, new RerankResponse
         {
-            w.WriteString("id", "rerank-" + http.Items["request-id"]);
-            w.WriteString("model", ctx.ServedModelName);
-            w.WriteStartObject("usage"); w.WriteNumber("total_tokens", tokens); w.WriteEndObject();
-            w.WriteStartArray("results");
-            foreach (var i in ranked)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("index", i);
-                if (returnDocs) { w.WriteStartObject("document"); w.WriteString("text", docs[i]); w.WriteEndObject(); }
-                w.WriteNumber("relevance_score", scores[i]);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        });
+            Id = "rerank-" + http.Items["request-id"],
+            Model = ctx.ServedModelName,
+            Usage = UsageInfo.TotalOnly(tokens),
+            Results = ranked.Select(i => new RerankResult { Index = i, Document = returnDocs ? new RerankDocument(docs[i], WasObject: true) : null, RelevanceScore = scores[i] }).ToList(),
+        }, ProtocolJson.Default.RerankResponse);
     }
 
     static async Task<(float[] Scores, int Tokens)> ScorePairs(PoolingApi.Context ctx, List<(string A, string B)> pairs, CancellationToken ct)

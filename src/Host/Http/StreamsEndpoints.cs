@@ -49,7 +49,7 @@ public static class StreamsEndpoints
             var body = JsonSerializer.SerializeToNode(root)!.AsObject();
             if (id == null) body["request_id"] = id = http.Items["request-id"] as string ?? Guid.NewGuid().ToString("N");
             await queue.Transport.PublishRequestAsync(JsonSerializer.SerializeToUtf8Bytes(body), new QueueProperties { MessageId = id }, http.RequestAborted);
-            await Json.WriteAsync(http.Response, w => { w.WriteString("request_id", id); w.WriteString("queue", queue.Transport.Topology.RequestQueue); }, 202);
+            await Json.WriteAsync(http.Response, new QueueAccepted(id, queue.Transport.Topology.RequestQueue), ProtocolJson.Default.QueueAccepted, 202);
         });
     }
 

@@ -23,12 +23,7 @@ public static class TokenizeEndpoints
         {
             ids = tok.Encode(req.Prompt!, req.AddSpecialTokens ?? true);
         }
-        await Json.WriteAsync(http.Response, w =>
-        {
-            w.WriteNumber("count", ids.Length);
-            w.WriteNumber("max_model_len", server.Model.MaxModelLen);
-            w.WriteStartArray("tokens"); foreach (var i in ids) w.WriteNumberValue(i); w.WriteEndArray();
-        });
+        await Json.WriteAsync(http.Response, new TokenizeResponse(ids.Length, server.Model.MaxModelLen, ids), ProtocolJson.Default.TokenizeResponse);
     }
 
     public static async Task Detokenize(HttpContext http, ServerContext server, DetokenizeRequest req)
@@ -39,6 +34,6 @@ public static class TokenizeEndpoints
         foreach (var id in ids)
             if (id < 0 || id >= tok.VocabSize) throw ApiError.BadRequest($"token id {id} is not in the vocabulary (size {tok.VocabSize})", "tokens");
         var text = tok.Decode(ids);
-        await Json.WriteAsync(http.Response, w => w.WriteString("prompt", text));
+        await Json.WriteAsync(http.Response, new DetokenizeResponse(text), ProtocolJson.Default.DetokenizeResponse);
     }
 }

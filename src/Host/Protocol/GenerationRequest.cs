@@ -47,10 +47,17 @@ public abstract record GenerationRequest : ProtocolRequest
     /// <summary>The limit when the request gives none.</summary>
     public abstract int DefaultMaxTokens(int maxModelLen, int promptTokens);
 
+    /// <summary>What stream_options asks of an HTTP stream (the queue always streams and ignores them).</summary>
+    public (bool IncludeUsage, bool Continuous) StreamUsage()
+    {
+        if (StreamOptions == null) return (false, false);
+        if (!IsStream) throw ApiError.BadRequest("stream_options is only allowed when stream is true", "stream_options");
+        return (StreamOptions.IncludeUsage ?? false, StreamOptions.ContinuousUsageStats ?? false);
+    }
+
     public override void Validate()
     {
         if (N > 128) throw ApiError.BadRequest($"n must be at most 128, got {N}", "n");
-        if (StreamOptions != null && !IsStream) throw ApiError.BadRequest("stream_options is only allowed when stream is true", "stream_options");
         foreach (var key in LogitBias?.Keys ?? Enumerable.Empty<string>())
             if (!int.TryParse(key, out _)) throw ApiError.BadRequest($"logit_bias key '{key}' is not a token id", "logit_bias");
     }

@@ -39,7 +39,6 @@ public class ProtocolValidationTests
     [InlineData("completion", """{"prompt":"x","logit_bias":{"5":"a"}}""", "logit_bias.5 must be a number", "logit_bias")]
     [InlineData("completion", """{"prompt":"x","logit_bias":{"five":1}}""", "logit_bias key 'five' is not a token id", "logit_bias")]
     [InlineData("completion", """{"prompt":"x","stream":true,"stream_options":{"include_usage":1}}""", "stream_options.include_usage must be a boolean", "stream_options")]
-    [InlineData("completion", """{"prompt":"x","stream_options":{"include_usage":true}}""", "stream_options is only allowed when stream is true", "stream_options")]
     [InlineData("completion", """{"prompt":"x","n":200}""", "n must be at most 128", "n")]
     [InlineData("completion", """{"prompt":"x","logprobs":21}""", "logprobs must be between 0 and 20", "logprobs")]
     [InlineData("completion", """{"max_tokens":3}""", "prompt is required", "prompt")]
@@ -62,6 +61,14 @@ public class ProtocolValidationTests
         Assert.Equal(400, e.Status);
         Assert.Contains(message, e.Message);
         Assert.Equal(param, e.Param);
+    }
+
+    [Fact]
+    public void StreamOptionsNeedStreamOverHttp()
+    {
+        var r = RequestReader.Lenient.Read<CompletionRequest>(JsonDocument.Parse("""{"prompt":"x","stream_options":{"include_usage":true}}""").RootElement, "t");
+        var e = Assert.Throws<ApiError>(() => r.StreamUsage());
+        Assert.Equal("stream_options", e.Param);
     }
 
     [Fact]
