@@ -28,12 +28,6 @@ public sealed class ApiError(int status, string message, string? param = null, s
             throw new ApiError(404, $"The model `{requested}` does not exist. Served model: `{served}`.", "model", "NotFoundError");
     }
 
-    public static async Task Write(HttpResponse response, int status, string message, string? param, string type)
-    {
-        response.StatusCode = status;
-        response.ContentType = "application/json";
-        await using var w = new Utf8JsonWriter(response.Body, Json.WriterOptions);
-        JsonSerializer.Serialize(w, new ErrorResponse(new ErrorInfo(message, type, param, status)), ProtocolJson.Default.ErrorResponse);
-        await w.FlushAsync();
-    }
+    public static Task Write(HttpResponse response, int status, string message, string? param, string type) =>
+        Json.WriteAsync(response, new ErrorResponse(new ErrorInfo(message, type, param, status)), ProtocolJson.Default.ErrorResponse, status);
 }
