@@ -3,12 +3,9 @@ using System.Text.Json.Serialization;
 namespace Pipeline.Host.Protocol;
 
 /// <summary>The answer of /v1/chat/completions (object chat.completion).</summary>
-public sealed record ChatCompletionResponse
+public sealed record ChatCompletionResponse : ApiResponse
 {
-    public required string Id { get; init; }
-    public string Object => "chat.completion";
-    public required long Created { get; init; }
-    public required string Model { get; init; }
+    protected override string ObjectName => "chat.completion";
     public required IReadOnlyList<ChatChoice> Choices { get; init; }
     public required UsageInfo Usage { get; init; }
 }
@@ -31,12 +28,9 @@ public sealed record ChatResponseMessage
 }
 
 /// <summary>A stream chunk of /v1/chat/completions (object chat.completion.chunk).</summary>
-public sealed record ChatCompletionChunk
+public sealed record ChatCompletionChunk : ApiResponse
 {
-    public required string Id { get; init; }
-    public string Object => "chat.completion.chunk";
-    public required long Created { get; init; }
-    public required string Model { get; init; }
+    protected override string ObjectName => "chat.completion.chunk";
     public required IReadOnlyList<ChatChunkChoice> Choices { get; init; }
     public UsageInfo? Usage { get; init; }
 }

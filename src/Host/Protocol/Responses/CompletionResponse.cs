@@ -4,12 +4,9 @@ using System.Text.Json.Serialization;
 namespace Pipeline.Host.Protocol;
 
 /// <summary>The answer of /v1/completions, and each of its stream chunks (same shape; the last may have no choices and only usage).</summary>
-public sealed record CompletionResponse
+public sealed record CompletionResponse : ApiResponse
 {
-    public required string Id { get; init; }
-    public string Object => "text_completion";
-    public required long Created { get; init; }
-    public required string Model { get; init; }
+    protected override string ObjectName => "text_completion";
     public required IReadOnlyList<CompletionChoice> Choices { get; init; }
     public UsageInfo? Usage { get; init; }
 }

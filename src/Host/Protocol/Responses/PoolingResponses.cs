@@ -4,12 +4,9 @@ using System.Text.Json.Serialization;
 namespace Pipeline.Host.Protocol;
 
 /// <summary>The list answer of /v1/embeddings, /pooling, /classify and /score: `data` holds one item per input or pair.</summary>
-public sealed record PoolingListResponse<T>
+public sealed record PoolingListResponse<T> : ApiResponse
 {
-    public required string Id { get; init; }
-    public string Object => "list";
-    public required long Created { get; init; }
-    public required string Model { get; init; }
+    protected override string ObjectName => "list";
     public required IReadOnlyList<T> Data { get; init; }
     public required UsageInfo Usage { get; init; }
 }
