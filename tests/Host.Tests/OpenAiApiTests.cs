@@ -149,6 +149,16 @@ public class OpenAiApiTests(ServerFixture server) : IClassFixture<ServerFixture>
     }
 
     [Fact]
+    public async Task UnknownFieldsAreServedAndLoggedOnceNamingThem()
+    {
+        var (status, _, raw) = await Post("/v1/completions", """{"prompt":"x","max_tokens":1,"temprature":0.5,"max_tokns":3}""");
+        Assert.True(status == HttpStatusCode.OK, raw);
+        var line = await server.WaitForOutput("temprature", TimeSpan.FromSeconds(10));
+        Assert.Contains("max_tokns", line);
+        Assert.Single(server.Output, l => l.Contains("temprature"));
+    }
+
+    [Fact]
     public async Task TokenizeAndDetokenizeRoundTrip()
     {
         var (_, t, raw) = await Post("/tokenize", """{"prompt":"Hello, world!"}""");

@@ -16,6 +16,8 @@ public class ServerFixture : IAsyncLifetime
     protected virtual string[] ServeArgs => ["--api-key", ApiKey, .. ModelArgs];
     protected virtual IEnumerable<string> CommandArgs =>
         new[] { "serve", ModelDir, "--port", Port.ToString(), "--served-model-name", ModelName, "--max-num-seqs", "256" }.Concat(ServeArgs);
+    /// <summary>Environment variables the server starts with (PIPELINE_* set options).</summary>
+    protected virtual IReadOnlyDictionary<string, string> ServerEnvironment => new Dictionary<string, string>();
     public int Port { get; } = FreePort();
     public string BaseUrl => $"http://127.0.0.1:{Port}";
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromMinutes(2) };
@@ -46,6 +48,23 @@ public class ServerFixture : IAsyncLifetime
         return port;
     }
 
+    readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
+
+    /// <summary>The server's stdout and stderr lines so far (its log).</summary>
+    public IReadOnlyCollection<string> Output => _output;
+
+    /// <summary>Waits up to <paramref name="timeout"/> for a log line containing <paramref name="text"/>.</summary>
+    public async Task<string> WaitForOutput(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_output.FirstOrDefault(l => l.Contains(text)) is { } line) return line;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"no server log line containing '{text}' within {timeout}");
+    }
+
     /// <summary>The server's process id (its RabbitMQ connection is named pipeline-serve-PID).</summary>
     public int ProcessId => _process?.Id ?? 0;
 
@@ -54,9 +73,10 @@ public class ServerFixture : IAsyncLifetime
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipeline.dll"));
         foreach (var a in CommandArgs) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in ServerEnvironment) psi.Environment[k] = v;
         _process = Process.Start(psi)!;
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
+        _process.OutputDataReceived += (_, e) => { if (e.Data != null) _output.Enqueue(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data != null) _output.Enqueue(e.Data); };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         var deadline = DateTime.UtcNow.AddSeconds(90);

@@ -6,6 +6,7 @@ using Pipeline.Actors.Engine;
 using Pipeline.Actors.Stages;
 using Pipeline.Host.Cli;
 using Pipeline.Host.Http;
+using Pipeline.Host.Protocol;
 using Pipeline.Host.Queue;
 using Pipeline.Streams.Queue;
 using Pipeline.Actors.Pooling;
@@ -35,6 +36,7 @@ public static class ServeCommand
         new("shutdown-timeout", "seconds in-flight requests may take to finish on shutdown", "30"),
         new("max-request-body-bytes", "larger request bodies are refused with 413", "33554432"),
         new("max-pending-requests", "requests queued for admission before new ones get 429", "512"),
+        new("strict-request-fields", "answer 400 naming unknown request fields (a queue message is dead-lettered) instead of logging a warning and ignoring them", "false", IsFlag: true),
         new("task", "auto, generate, embed, classify, score or reward; must be one the model (as --runner/--convert make it) supports", "auto"),
         .. RunnerOptions.Options,
         new("override-pooler-config", "pooling models: JSON pooler settings, e.g. {\"pooling_type\":\"MEAN\",\"normalize\":true}", Metavar: "JSON"),
@@ -63,7 +65,7 @@ public static class ServeCommand
         AsyncPoolingEngine? service = null;
         app.UseHttpMetrics();
         ApiServer.UseApiConventions(app, args.Get("api-key"));
-        PoolingApi.Map(app, new PoolingApi.Context(() => service, tok, servedName, dir, maxLen, task == "auto" ? selection.Tasks[0] : task));
+        PoolingApi.Map(app, new PoolingApi.Context(() => service, tok, servedName, dir, maxLen, task == "auto" ? selection.Tasks[0] : task, Requests(args, app)));
         app.MapGet("/metrics", async http => await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(http.Response.Body, http.RequestAborted));
         await app.StartAsync();
         service = AsyncPoolingEngine.Start(app.Services.GetRequiredService<ActorSystem>(), runner, config, args.Int("max-pending-requests"), name: "pooling-engine");
@@ -74,6 +76,9 @@ public static class ServeCommand
         model.Dispose();
         return 0;
     }
+
+    static RequestReader Requests(ParsedArgs args, WebApplication app) =>
+        new(args.Flag("strict-request-fields"), app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Pipeline.Host.Protocol"));
 
     /// <summary>The queue service mode (in-process by default, or a RabbitMQ broker); null with --queue off.</summary>
     static QueueService? StartQueue(ParsedArgs args, ServerContext server, ILogger logger)
@@ -144,7 +149,7 @@ public static class ServeCommand
             RejectWhenFull = true,
         });
         var metrics = new ServingMetrics(servedName);
-        var ready = new ServerContext { Engine = engine, ServedModelName = servedName, Model = ctx, Chat = chat, ChatTemplateError = chatError, Metrics = metrics };
+        var ready = new ServerContext { Engine = engine, ServedModelName = servedName, Model = ctx, Chat = chat, ChatTemplateError = chatError, Metrics = metrics, Requests = Requests(args, app) };
         var queue = StartQueue(args, ready, app.Logger);
         server = ready;
         app.Logger.LogInformation("serving {Model} as '{Name}' on {Urls} ({Replicas} replica(s), max_model_len {MaxLen})",

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Pipeline.Host.Protocol;
 
 namespace Pipeline.Host.Http;
 
@@ -27,19 +28,6 @@ public sealed class ApiError(int status, string message, string? param = null, s
             throw new ApiError(404, $"The model `{requested}` does not exist. Served model: `{served}`.", "model", "NotFoundError");
     }
 
-    public static async Task Write(HttpResponse response, int status, string message, string? param, string type)
-    {
-        response.StatusCode = status;
-        response.ContentType = "application/json";
-        await using var w = new Utf8JsonWriter(response.Body, Json.WriterOptions);
-        w.WriteStartObject();
-        w.WriteStartObject("error");
-        w.WriteString("message", message);
-        w.WriteString("type", type);
-        if (param == null) w.WriteNull("param"); else w.WriteString("param", param);
-        w.WriteNumber("code", status);
-        w.WriteEndObject();
-        w.WriteEndObject();
-        await w.FlushAsync();
-    }
+    public static Task Write(HttpResponse response, int status, string message, string? param, string type) =>
+        Json.WriteAsync(response, new ErrorResponse(new ErrorInfo(message, type, param, status)), ProtocolJson.Default.ErrorResponse, status);
 }

@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
+using Pipeline.Host.Protocol;
 using Prometheus;
 
 namespace Pipeline.Host.Http;
@@ -56,26 +57,14 @@ public static class ApiServer
         app.MapGet("/v1/models", http =>
         {
             var s = Ready();
-            return Json.WriteAsync(http.Response, w =>
-            {
-                w.WriteString("object", "list");
-                w.WriteStartArray("data");
-                w.WriteStartObject();
-                w.WriteString("id", s.ServedModelName);
-                w.WriteString("object", "model");
-                w.WriteNumber("created", s.Started.ToUnixTimeSeconds());
-                w.WriteString("owned_by", "pipeline");
-                w.WriteString("root", s.Model.ModelDir);
-                w.WriteNumber("max_model_len", s.Model.MaxModelLen);
-                w.WriteEndObject();
-                w.WriteEndArray();
-            });
+            var card = new ModelCard { Id = s.ServedModelName, Created = s.Started.ToUnixTimeSeconds(), Root = s.Model.ModelDir, MaxModelLen = s.Model.MaxModelLen };
+            return Json.WriteAsync(http.Response, new ModelList { Data = [card] }, ProtocolJson.Default.ModelList);
         });
-        app.MapPost("/v1/completions", async http => await CompletionsEndpoint.Handle(http, Ready(), await Body(http)));
-        app.MapPost("/v1/chat/completions", async http => await ChatCompletionsEndpoint.Handle(http, Ready(), await Body(http)));
+        app.MapPost("/v1/completions", async http => { var s = Ready(); await CompletionsEndpoint.Handle(http, s, await Read<CompletionRequest>(http, s.Requests)); });
+        app.MapPost("/v1/chat/completions", async http => { var s = Ready(); await ChatCompletionsEndpoint.Handle(http, s, await Read<ChatCompletionRequest>(http, s.Requests)); });
         StreamsEndpoints.Map(app, Ready);
-        app.MapPost("/tokenize", async http => await TokenizeEndpoints.Tokenize(http, Ready(), await Body(http)));
-        app.MapPost("/detokenize", async http => await TokenizeEndpoints.Detokenize(http, Ready(), await Body(http)));
+        app.MapPost("/tokenize", async http => { var s = Ready(); await TokenizeEndpoints.Tokenize(http, s, await Read<TokenizeRequest>(http, s.Requests)); });
+        app.MapPost("/detokenize", async http => { var s = Ready(); await TokenizeEndpoints.Detokenize(http, s, await Read<DetokenizeRequest>(http, s.Requests)); });
         app.MapGet("/metrics", async http =>
         {
             http.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
@@ -91,16 +80,20 @@ public static class ApiServer
     }
 
     public static void MapVersion(WebApplication app) =>
-        app.MapGet("/version", http => Json.WriteAsync(http.Response, w => w.WriteString("version",
-            Assembly.GetEntryAssembly()?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0")));
+        app.MapGet("/version", http => Json.WriteAsync(http.Response, new VersionResponse(
+            Assembly.GetEntryAssembly()?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0"), ProtocolJson.Default.VersionResponse));
 
-    public static async Task<JsonFields> Body(HttpContext http)
+    public static async Task<JsonElement> Body(HttpContext http)
     {
         if (http.Request.ContentType is { } ct && !ct.Contains("json", StringComparison.OrdinalIgnoreCase))
             throw ApiError.BadRequest($"unsupported content type '{ct}': send application/json");
         using var doc = await JsonDocument.ParseAsync(http.Request.Body, Json.ReadOptions, http.RequestAborted);
-        return new JsonFields(doc.RootElement.Clone());
+        return doc.RootElement.Clone();
     }
+
+    /// <summary>The body as its protocol type, read by the server's <see cref="RequestReader"/>.</summary>
+    public static async Task<T> Read<T>(HttpContext http, RequestReader reader) where T : ProtocolMessage =>
+        reader.Read<T>(await Body(http), http.Items["request-id"] as string ?? "");
 
     public static void ConfigureLimits(WebApplicationBuilder builder, long maxBodyBytes)
     {

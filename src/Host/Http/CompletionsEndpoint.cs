@@ -1,7 +1,7 @@
-using System.Text.Json;
 using Pipeline.Actors.Engine;
 using Pipeline.Actors.Output;
 using Pipeline.Models.Runner;
+using Pipeline.Host.Protocol;
 using Pipeline.Models.Sampling;
 
 namespace Pipeline.Host.Http;
@@ -9,47 +9,38 @@ namespace Pipeline.Host.Http;
 /// <summary>POST /v1/completions: OpenAI's legacy completions with vLLM's extra fields, streaming or not.</summary>
 public static class CompletionsEndpoint
 {
-    public static async Task Handle(HttpContext http, ServerContext server, JsonFields f)
+    public static async Task Handle(HttpContext http, ServerContext server, CompletionRequest req)
     {
-        server.CheckModel(f.String("model"));
-        if (f.Has("best_of") && f.Int("best_of") is int bo && bo != (f.Int("n") ?? 1)) throw ApiError.BadRequest("best_of is not supported", "best_of");
-        if (f.Has("suffix")) throw ApiError.BadRequest("suffix is not supported", "suffix");
-        var prompts = ParsePrompts(f);
-        bool stream = f.Bool("stream") ?? false;
-        bool echo = f.Bool("echo") ?? false;
-        int? logprobs = f.Int("logprobs");
-        if (logprobs is < 0 or > 20) throw ApiError.BadRequest($"logprobs must be between 0 and 20, got {logprobs}", "logprobs");
-        var defaults = server.Model.UseGenerationConfig ? server.Model.GenerationConfig.DefaultSamplingParams(new SamplingParams()) : new SamplingParams();
-        var sp = SamplingParamsParser.Parse(f, defaults) with
+        server.CheckModel(req.Model);
+        var prompts = PromptInputs.Of(req);
+        bool stream = req.IsStream;
+        bool echo = req.Echo ?? false;
+        int? logprobs = req.Logprobs;
+        var sp = req.ToSamplingParams(server) with
         {
             Logprobs = logprobs,
             PromptLogprobs = echo && logprobs != null ? logprobs : null,
             OutputKind = stream ? RequestOutputKind.Delta : RequestOutputKind.FinalOnly,
         };
-        if (f.Get("max_tokens") is null) sp = sp with { MaxTokens = 16 };
-        int priority = f.Int("priority") ?? 0;
-        var tokens = new TokenText(server.Model.Tokenizer, f.Bool("return_tokens_as_token_ids") ?? false);
-        var (includeUsage, continuousUsage) = StreamOptions(f);
+        int priority = req.Priority ?? 0;
+        var tokens = new TokenText(server.Model.Tokenizer, req.ReturnTokensAsTokenIds ?? false);
+        var (includeUsage, continuousUsage) = req.StreamUsage();
         var baseId = http.Items["request-id"] as string ?? Guid.NewGuid().ToString("N");
         var id = "cmpl-" + baseId;
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var runs = prompts.Select((p, i) => new GenerationRun(server, prompts.Count == 1 ? baseId : $"{baseId}-{i}", p, sp, priority)).ToList();
         var ct = http.RequestAborted;
 
+        CompletionResponse Response(IReadOnlyList<CompletionChoice> choices, UsageInfo? usage) =>
+            new() { Id = id, Created = created, Model = server.ServedModelName, Choices = choices, Usage = usage };
+
         if (!stream)
         {
             var finals = await Task.WhenAll(runs.Select(async r => { RequestOutput? last = null; await foreach (var o in r.RunAsync(ct)) last = o; return last!; }));
-            await Json.WriteAsync(http.Response, w =>
-            {
-                Header(w, id, created, server.ServedModelName);
-                w.WriteStartArray("choices");
-                for (int p = 0; p < finals.Length; p++)
-                    foreach (var c in finals[p].Outputs)
-                        Choice(w, p * sp.N + c.Index, echo ? EchoText(prompts[p], finals[p]) + c.Text : c.Text, c,
-                            logprobs != null ? Logprobs(finals[p], c, tokens, echo, EchoText(prompts[p], finals[p])) : null);
-                w.WriteEndArray();
-                Json.Usage(w, finals.Sum(o => o.PromptTokenIds.Count), finals.Sum(o => o.Outputs.Sum(c => c.TokenIds.Count)));
-            });
+            var choices = finals.SelectMany((o, p) => o.Outputs.Select(c => Choice(p * sp.N + c.Index, echo ? EchoText(prompts[p]) + c.Text : c.Text, c,
+                logprobs != null ? Logprobs(o, c, tokens, echo) : null))).ToList();
+            await Json.WriteAsync(http.Response, Response(choices, UsageInfo.Generation(finals.Sum(o => o.PromptTokenIds.Count), finals.Sum(o => o.Outputs.Sum(c => c.TokenIds.Count)))),
+                ProtocolJson.Default.CompletionResponse);
             return;
         }
 
@@ -68,15 +59,10 @@ public static class CompletionsEndpoint
                     {
                         foreach (var c in o.Outputs)
                         {
-                            var text = first && echo ? EchoText(prompts[p], o) + c.Text : c.Text;
-                            await sse.WriteAsync(w =>
-                            {
-                                Header(w, id, created, server.ServedModelName);
-                                w.WriteStartArray("choices");
-                                Choice(w, p * sp.N + c.Index, text, c, logprobs != null ? Logprobs(o, c, tokens, false, "") : null);
-                                w.WriteEndArray();
-                                if (continuousUsage) Json.Usage(w, r.PromptTokens, r.CompletionTokens);
-                            }, ct);
+                            var text = first && echo ? EchoText(prompts[p]) + c.Text : c.Text;
+                            var chunk = Response([Choice(p * sp.N + c.Index, text, c, logprobs != null ? Logprobs(o, c, tokens, false) : null)],
+                                continuousUsage ? UsageInfo.Generation(r.PromptTokens, r.CompletionTokens) : null);
+                            await sse.WriteAsync(chunk, ProtocolJson.Default.CompletionResponse, ct);
                         }
                         first = false;
                     }
@@ -86,7 +72,7 @@ public static class CompletionsEndpoint
                 Interlocked.Add(ref completionTotal, r.CompletionTokens);
             }));
             if (includeUsage)
-                await sse.WriteAsync(w => { Header(w, id, created, server.ServedModelName); w.WriteStartArray("choices"); w.WriteEndArray(); Json.Usage(w, promptTotal, completionTotal); }, ct);
+                await sse.WriteAsync(Response([], UsageInfo.Generation(promptTotal, completionTotal)), ProtocolJson.Default.CompletionResponse, ct);
         }
         catch (ApiError e) when (sse.Started)
         {
@@ -96,34 +82,19 @@ public static class CompletionsEndpoint
         await sse.DoneAsync(ct);
     }
 
-    static string EchoText(PromptInput p, RequestOutput o) => p.Text ?? "";
+    static string EchoText(PromptInput p) => p.Text ?? "";
 
-    static void Header(Utf8JsonWriter w, string id, long created, string model)
+    static CompletionChoice Choice(int index, string text, CompletionOutput c, CompletionLogprobs? logprobs) => new()
     {
-        w.WriteString("id", id);
-        w.WriteString("object", "text_completion");
-        w.WriteNumber("created", created);
-        w.WriteString("model", model);
-    }
-
-    static void Choice(Utf8JsonWriter w, int index, string text, CompletionOutput c, Action<Utf8JsonWriter>? logprobs)
-    {
-        w.WriteStartObject();
-        w.WriteNumber("index", index);
-        w.WriteString("text", text);
-        if (logprobs == null) w.WriteNull("logprobs"); else { w.WritePropertyName("logprobs"); logprobs(w); }
-        if (c.FinishReason == null) w.WriteNull("finish_reason"); else w.WriteString("finish_reason", c.FinishReason == "abort" ? "abort" : c.FinishReason);
-        switch (c.StopReason)
-        {
-            case string s: w.WriteString("stop_reason", s); break;
-            case int i: w.WriteNumber("stop_reason", i); break;
-            default: w.WriteNull("stop_reason"); break;
-        }
-        w.WriteEndObject();
-    }
+        Index = index,
+        Text = text,
+        Logprobs = logprobs,
+        FinishReason = c.FinishReason,
+        StopReason = StopReason.Of(c.StopReason),
+    };
 
     /// <summary>OpenAI's completions logprobs: tokens, token_logprobs, top_logprobs, text_offset.</summary>
-    static Action<Utf8JsonWriter> Logprobs(RequestOutput o, CompletionOutput c, TokenText tokens, bool echo, string echoText) => w =>
+    static CompletionLogprobs Logprobs(RequestOutput o, CompletionOutput c, TokenText tokens, bool echo)
     {
         var entries = new List<(int Id, float? Lp, (int, float)[] Top)>();
         if (echo && o.PromptLogprobs != null)
@@ -132,58 +103,20 @@ public static class CompletionsEndpoint
             entries.AddRange(o.PromptLogprobs.Select(l => (l.TokenId, (float?)l.Logprob, l.Top)));
         }
         if (c.Logprobs != null) entries.AddRange(c.Logprobs.Select(l => (l.TokenId, (float?)l.Logprob, WithChosen(l))));
-        w.WriteStartObject();
-        w.WriteStartArray("tokens"); foreach (var e in entries) w.WriteStringValue(tokens.Of(e.Id)); w.WriteEndArray();
-        w.WriteStartArray("token_logprobs"); foreach (var e in entries) { if (e.Lp is float lp) w.WriteNumberValue(lp); else w.WriteNullValue(); } w.WriteEndArray();
-        w.WriteStartArray("top_logprobs");
-        foreach (var e in entries)
-        {
-            if (e.Lp == null) { w.WriteNullValue(); continue; }
-            w.WriteStartObject();
-            foreach (var (tid, lp) in e.Top) w.WriteNumber(tokens.Of(tid), lp);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("text_offset");
+        var texts = entries.Select(e => tokens.Of(e.Id)).ToList();
+        var offsets = new List<int>();
         int offset = 0;
-        foreach (var e in entries) { w.WriteNumberValue(offset); offset += tokens.Of(e.Id).Length; }
-        w.WriteEndArray();
-        w.WriteEndObject();
-    };
+        foreach (var t in texts) { offsets.Add(offset); offset += t.Length; }
+        return new CompletionLogprobs
+        {
+            Tokens = texts,
+            TokenLogprobs = entries.Select(e => e.Lp).ToList(),
+            TopLogprobs = entries.Select(e => e.Lp == null ? null : new TopLogprobs(e.Top.Select(t => (tokens.Of(t.Item1), t.Item2)).ToList())).ToList(),
+            TextOffset = offsets,
+        };
+    }
 
     /// <summary>The top-k plus the chosen token, as vLLM reports them.</summary>
     static (int, float)[] WithChosen(TokenLogprobs l) =>
         l.Top.Any(t => t.TokenId == l.TokenId) ? l.Top : [.. l.Top, (l.TokenId, l.Logprob)];
-
-    internal static (bool IncludeUsage, bool Continuous) StreamOptions(JsonFields f)
-    {
-        if (f.Get("stream_options") is not { } so) return (false, false);
-        if (so.ValueKind != JsonValueKind.Object) throw ApiError.BadRequest("stream_options must be an object", "stream_options");
-        if (!(f.Bool("stream") ?? false)) throw ApiError.BadRequest("stream_options is only allowed when stream is true", "stream_options");
-        var o = new JsonFields(so);
-        return (o.Bool("include_usage") ?? false, o.Bool("continuous_usage_stats") ?? false);
-    }
-
-    internal static List<PromptInput> ParsePrompts(JsonFields f)
-    {
-        if (f.Get("prompt") is not { } p) throw ApiError.BadRequest("prompt is required", "prompt");
-        switch (p.ValueKind)
-        {
-            case JsonValueKind.String:
-                return [PromptInput.FromText(p.GetString()!)];
-            case JsonValueKind.Array:
-                var items = p.EnumerateArray().ToList();
-                if (items.Count == 0) throw ApiError.BadRequest("prompt must not be empty", "prompt");
-                if (items.All(i => i.ValueKind == JsonValueKind.String)) return items.Select(i => PromptInput.FromText(i.GetString()!)).ToList();
-                if (items.All(i => i.ValueKind == JsonValueKind.Number)) return [PromptInput.FromIds(Ids(items))];
-                if (items.All(i => i.ValueKind == JsonValueKind.Array))
-                    return items.Select(i => { var ids = Ids(i.EnumerateArray().ToList()); return ids.Length == 0 ? throw ApiError.BadRequest("prompt token lists must not be empty", "prompt") : PromptInput.FromIds(ids); }).ToList();
-                throw ApiError.BadRequest("prompt must be a string, a list of strings, a list of token ids, or a list of token-id lists", "prompt");
-            default:
-                throw ApiError.BadRequest("prompt must be a string, a list of strings, a list of token ids, or a list of token-id lists", "prompt");
-        }
-    }
-
-    static int[] Ids(List<JsonElement> items) =>
-        items.Select(i => i.ValueKind == JsonValueKind.Number && i.TryGetInt32(out var v) ? v : throw ApiError.BadRequest("prompt token ids must be integers", "prompt")).ToArray();
 }

@@ -1,5 +1,6 @@
-using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Pipeline.Actors.Pooling;
+using Pipeline.Host.Protocol;
 using Pipeline.Models.Architectures;
 using Pipeline.Models.Pooling;
 using Pipeline.Models.Tokenizers;
@@ -11,7 +12,7 @@ public static class PoolingApi
 {
     /// <param name="Service">The engine, once the actor system has started it (null before: requests get 503).</param>
     /// <param name="Task">The served task (embed, classify, score, reward): what /pooling returns.</param>
-    public sealed record Context(Func<AsyncPoolingEngine?> Service, HfTokenizer? Tokenizer, string ServedModelName, string ModelDir, int MaxModelLen, string Task)
+    public sealed record Context(Func<AsyncPoolingEngine?> Service, HfTokenizer? Tokenizer, string ServedModelName, string ModelDir, int MaxModelLen, string Task, RequestReader Requests)
     {
         public AsyncPoolingEngine Engine => Service() ?? throw new ApiError(503, "the engine is starting; retry shortly");
     }
@@ -20,73 +21,30 @@ public static class PoolingApi
     {
         app.MapGet("/health", http => { http.Response.StatusCode = ctx.Service() == null ? 503 : 200; return Task.CompletedTask; });
         ApiServer.MapVersion(app);
-        app.MapGet("/v1/models", http => Json.WriteAsync(http.Response, w =>
-        {
-            w.WriteString("object", "list");
-            w.WriteStartArray("data");
-            w.WriteStartObject();
-            w.WriteString("id", ctx.ServedModelName);
-            w.WriteString("object", "model");
-            w.WriteString("owned_by", "pipeline");
-            w.WriteString("root", ctx.ModelDir);
-            w.WriteNumber("max_model_len", ctx.MaxModelLen);
-            w.WriteEndObject();
-            w.WriteEndArray();
-        }));
-        app.MapPost("/v1/embeddings", async http => await Embeddings(http, ctx, await ApiServer.Body(http), "embedding"));
-        app.MapPost("/pooling", async http => await Embeddings(http, ctx, await ApiServer.Body(http), "pooling"));
-        app.MapPost("/classify", async http => await Classify(http, ctx, await ApiServer.Body(http)));
+        app.MapGet("/v1/models", http => Json.WriteAsync(http.Response,
+            new ModelList { Data = [new ModelCard { Id = ctx.ServedModelName, Root = ctx.ModelDir, MaxModelLen = ctx.MaxModelLen }] }, ProtocolJson.Default.ModelList));
+        app.MapPost("/v1/embeddings", async http => await Embeddings(http, ctx, await ApiServer.Read<EmbeddingRequest>(http, ctx.Requests), "embedding"));
+        app.MapPost("/pooling", async http => await Embeddings(http, ctx, await ApiServer.Read<EmbeddingRequest>(http, ctx.Requests), "pooling"));
+        app.MapPost("/classify", async http => await Classify(http, ctx, await ApiServer.Read<ClassifyRequest>(http, ctx.Requests)));
         foreach (var route in new[] { "/score", "/v1/score" })
-            app.MapPost(route, async http => await ScoreEndpoints.Score(http, ctx, await ApiServer.Body(http)));
+            app.MapPost(route, async http => await ScoreEndpoints.Score(http, ctx, await ApiServer.Read<ScoreRequest>(http, ctx.Requests)));
         foreach (var route in new[] { "/rerank", "/v1/rerank", "/v2/rerank" })
-            app.MapPost(route, async http => await ScoreEndpoints.Rerank(http, ctx, await ApiServer.Body(http)));
+            app.MapPost(route, async http => await ScoreEndpoints.Rerank(http, ctx, await ApiServer.Read<RerankRequest>(http, ctx.Requests)));
         app.MapFallback(http => throw new ApiError(404, $"no route {http.Request.Method} {http.Request.Path} for a pooling model"));
     }
 
-    internal static void CheckModel(Context ctx, JsonFields f) => ApiError.CheckModel(f.String("model"), ctx.ServedModelName);
+    internal static void CheckModel(Context ctx, ProtocolRequest req) => ApiError.CheckModel(req.Model, ctx.ServedModelName);
 
-    /// <summary>The fields every pooling list response starts with.</summary>
-    internal static void ListHeader(Utf8JsonWriter w, HttpContext http, string idPrefix, Context ctx)
-    {
-        w.WriteString("id", idPrefix + http.Items["request-id"]);
-        w.WriteString("object", "list");
-        w.WriteNumber("created", DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-        w.WriteString("model", ctx.ServedModelName);
-    }
-
-    /// <summary>Pooling usage: every token is a prompt token.</summary>
-    internal static void Usage(Utf8JsonWriter w, int tokens)
-    {
-        w.WriteStartObject("usage");
-        w.WriteNumber("prompt_tokens", tokens);
-        w.WriteNumber("total_tokens", tokens);
-        w.WriteEndObject();
-    }
-
-    /// <summary>`input` as a string, a list of strings, token ids, or a list of token-id lists.</summary>
-    static List<int[]> Inputs(Context ctx, JsonFields f)
-    {
-        if (f.Get("input") is not { } input) throw ApiError.BadRequest("input is required", "input");
-        HfTokenizer Tok() => ctx.Tokenizer ?? throw ApiError.BadRequest("this model has no tokenizer: send token ids", "input");
-        List<int[]> ids = input.ValueKind switch
+    /// <summary>A pooling list response: id, object "list", created, model, data, usage (every token a prompt token).</summary>
+    internal static Task WriteList<T>(HttpContext http, Context ctx, string idPrefix, IReadOnlyList<T> data, int tokens, JsonTypeInfo<PoolingListResponse<T>> type) =>
+        Json.WriteAsync(http.Response, new PoolingListResponse<T>
         {
-            JsonValueKind.String => [Tok().Encode(input.GetString()!)],
-            JsonValueKind.Array when input.GetArrayLength() == 0 => throw ApiError.BadRequest("input must not be empty", "input"),
-            JsonValueKind.Array when input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String) => input.EnumerateArray().Select(e => Tok().Encode(e.GetString()!)).ToList(),
-            JsonValueKind.Array when input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number) => [Ids(input)],
-            JsonValueKind.Array when input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Array) => input.EnumerateArray().Select(Ids).ToList(),
-            _ => throw ApiError.BadRequest("input must be a string, a list of strings, token ids, or a list of token-id lists", "input"),
-        };
-        foreach (var i in ids)
-        {
-            if (i.Length == 0) throw ApiError.BadRequest("input must not contain empty texts or token lists", "input");
-            if (i.Length > ctx.MaxModelLen) throw ApiError.BadRequest($"input has {i.Length} tokens, more than the model's maximum of {ctx.MaxModelLen}", "input");
-        }
-        return ids;
-    }
-
-    static int[] Ids(JsonElement list) =>
-        list.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var v) ? v : throw ApiError.BadRequest("token ids must be integers", "input")).ToArray();
+            Id = idPrefix + http.Items["request-id"],
+            Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            Model = ctx.ServedModelName,
+            Data = data,
+            Usage = UsageInfo.Pooling(tokens),
+        }, type);
 
     /// <summary>Each input through the engine as its own request; per input, the rows its task gives.</summary>
     internal static async Task<float[][][]> Run(Context ctx, PoolingTask task, IEnumerable<PoolingInput> inputs, PoolingParams p, CancellationToken ct)
@@ -96,71 +54,47 @@ public static class PoolingApi
         catch (ObjectDisposedException) { throw new ApiError(503, "the server is shutting down"); }
     }
 
-    static async Task Embeddings(HttpContext http, Context ctx, JsonFields f, string objectName)
+    static async Task Embeddings(HttpContext http, Context ctx, EmbeddingRequest req, string objectName)
     {
-        CheckModel(ctx, f);
-        var format = f.String("encoding_format") ?? "float";
-        if (format is not ("float" or "base64")) throw ApiError.BadRequest($"encoding_format must be float or base64, got '{format}'", "encoding_format");
-        var inputs = Inputs(ctx, f);
-        var p = new PoolingParams { Dimensions = f.Int("dimensions"), Normalize = f.Bool("normalize") };
+        CheckModel(ctx, req);
+        var format = req.Format;
+        var inputs = PoolingInputs.Tokenize(req.Input!, ctx.Tokenizer, ctx.MaxModelLen);
+        var p = new PoolingParams { Dimensions = req.Dimensions, Normalize = req.Normalize };
         // /pooling of a reward model gives its per-token (or per-step) rows; otherwise both routes embed.
         var task = objectName == "pooling" && ctx.Task == "reward" ? PoolingTask.Reward : PoolingTask.Embed;
         var rows = await Run(ctx, task, inputs.Select(i => new PoolingInput(i)), p, http.RequestAborted);
+        var values = rows.Select(r => Value(r, format, task)).ToList();
         int tokens = inputs.Sum(i => i.Length);
-        await Json.WriteAsync(http.Response, w =>
-        {
-            ListHeader(w, http, "embd-", ctx);
-            w.WriteStartArray("data");
-            for (int i = 0; i < rows.Length; i++)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("index", i);
-                w.WriteString("object", objectName);
-                w.WritePropertyName(objectName == "pooling" ? "data" : "embedding");
-                var values = rows[i].SelectMany(r => r).ToArray();
-                if (format == "base64")
-                {
-                    var bytes = new byte[values.Length * 4];
-                    Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
-                    w.WriteStringValue(Convert.ToBase64String(bytes));
-                }
-                else if (task == PoolingTask.Reward)
-                {
-                    w.WriteStartArray();
-                    foreach (var row in rows[i]) { w.WriteStartArray(); foreach (var x in row) w.WriteNumberValue(x); w.WriteEndArray(); }
-                    w.WriteEndArray();
-                }
-                else { w.WriteStartArray(); foreach (var x in values) w.WriteNumberValue(x); w.WriteEndArray(); }
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            Usage(w, tokens);
-        });
+        if (objectName == "pooling")
+            await WriteList(http, ctx, "embd-", values.Select((v, i) => new PoolingData { Index = i, Data = v }).ToList(), tokens, ProtocolJson.Default.PoolingListResponsePoolingData);
+        else
+            await WriteList(http, ctx, "embd-", values.Select((v, i) => new EmbeddingData { Index = i, Embedding = v }).ToList(), tokens, ProtocolJson.Default.PoolingListResponseEmbeddingData);
     }
 
-    static async Task Classify(HttpContext http, Context ctx, JsonFields f)
+    /// <summary>One input's pooled rows as the response carries them: base64 of the float32 bytes, per-token rows (reward), or one vector.</summary>
+    static PooledValue Value(float[][] rows, string format, PoolingTask task)
     {
-        CheckModel(ctx, f);
-        var inputs = Inputs(ctx, f);
+        var values = rows.SelectMany(r => r).ToArray();
+        if (format == "base64")
+        {
+            var bytes = new byte[values.Length * 4];
+            Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+            return new PooledValue(Base64: Convert.ToBase64String(bytes));
+        }
+        return task == PoolingTask.Reward ? new PooledValue(Rows: rows) : new PooledValue(Floats: values);
+    }
+
+    static async Task Classify(HttpContext http, Context ctx, ClassifyRequest req)
+    {
+        CheckModel(ctx, req);
+        var inputs = PoolingInputs.Tokenize(req.Input!, ctx.Tokenizer, ctx.MaxModelLen);
         var probs = (await Run(ctx, PoolingTask.Classify, inputs.Select(i => new PoolingInput(i)), new PoolingParams(), http.RequestAborted)).Select(r => r[0]).ToArray();
         var labels = ctx.Engine.Runner.Model.Config.Raw["id2label"] as System.Text.Json.Nodes.JsonObject;
-        int tokens = inputs.Sum(i => i.Length);
-        await Json.WriteAsync(http.Response, w =>
+        var data = probs.Select((p, i) =>
         {
-            ListHeader(w, http, "classify-", ctx);
-            w.WriteStartArray("data");
-            for (int i = 0; i < probs.Length; i++)
-            {
-                int best = Array.IndexOf(probs[i], probs[i].Max());
-                w.WriteStartObject();
-                w.WriteNumber("index", i);
-                w.WriteString("label", labels?[best.ToString()]?.GetValue<string>() ?? $"LABEL_{best}");
-                w.WriteStartArray("probs"); foreach (var x in probs[i]) w.WriteNumberValue(x); w.WriteEndArray();
-                w.WriteNumber("num_classes", probs[i].Length);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            Usage(w, tokens);
-        });
+            int best = Array.IndexOf(p, p.Max());
+            return new ClassificationData { Index = i, Label = labels?[best.ToString()]?.GetValue<string>() ?? $"LABEL_{best}", Probs = p };
+        }).ToList();
+        await WriteList(http, ctx, "classify-", data, inputs.Sum(i => i.Length), ProtocolJson.Default.PoolingListResponseClassificationData);
     }
 }

@@ -1,4 +1,4 @@
-using System.Text.Json;
+using Pipeline.Host.Protocol;
 using Pipeline.Models.Architectures;
 using Pipeline.Models.Pooling;
 
@@ -11,65 +11,30 @@ namespace Pipeline.Host.Http;
 /// </summary>
 public static class ScoreEndpoints
 {
-    public static async Task Score(HttpContext http, PoolingApi.Context ctx, JsonFields f)
+    public static async Task Score(HttpContext http, PoolingApi.Context ctx, ScoreRequest req)
     {
-        PoolingApi.CheckModel(ctx, f);
-        var a = Texts(f, "text_1");
-        var b = Texts(f, "text_2");
-        if (a.Count != 1 && a.Count != b.Count)
-            throw ApiError.BadRequest($"text_1 must be one text or as many as text_2 ({b.Count}), got {a.Count}", "text_1");
-        var pairs = b.Select((t, i) => (a.Count == 1 ? a[0] : a[i], t)).ToList();
-        var (scores, tokens) = await ScorePairs(ctx, pairs, http.RequestAborted);
-        await Json.WriteAsync(http.Response, w =>
-        {
-            PoolingApi.ListHeader(w, http, "score-", ctx);
-            w.WriteStartArray("data");
-            for (int i = 0; i < scores.Length; i++)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("index", i);
-                w.WriteString("object", "score");
-                w.WriteNumber("score", scores[i]);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            PoolingApi.Usage(w, tokens);
-        });
+        PoolingApi.CheckModel(ctx, req);
+        var (scores, tokens) = await ScorePairs(ctx, req.Pairs(), http.RequestAborted);
+        await PoolingApi.WriteList(http, ctx, "score-", scores.Select((x, i) => new ScoreData { Index = i, Score = x }).ToList(), tokens,
+            ProtocolJson.Default.PoolingListResponseScoreData);
     }
 
-    public static async Task Rerank(HttpContext http, PoolingApi.Context ctx, JsonFields f)
+    public static async Task Rerank(HttpContext http, PoolingApi.Context ctx, RerankRequest req)
     {
-        PoolingApi.CheckModel(ctx, f);
-        var query = f.String("query") ?? throw ApiError.BadRequest("query is required", "query");
-        if (f.Get("documents") is not { ValueKind: JsonValueKind.Array } docsEl) throw ApiError.BadRequest("documents is required and must be a list", "documents");
-        var docs = docsEl.EnumerateArray().Select(d => d.ValueKind switch
-        {
-            JsonValueKind.String => d.GetString()!,
-            JsonValueKind.Object when d.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String => t.GetString()!,
-            _ => throw ApiError.BadRequest("documents must be strings or objects with a \"text\" string", "documents"),
-        }).ToList();
-        if (docs.Count == 0) throw ApiError.BadRequest("documents must not be empty", "documents");
-        int topN = f.Int("top_n") ?? docs.Count;
-        if (topN < 1) throw ApiError.BadRequest($"top_n must be at least 1, got {topN}", "top_n");
-        bool returnDocs = f.Bool("return_documents") ?? true;
+        PoolingApi.CheckModel(ctx, req);
+        var query = req.Query!;
+        var docs = req.Documents!.Select(d => d.Text).ToList();
+        int topN = req.TopN ?? docs.Count;
+        bool returnDocs = req.ReturnDocuments ?? true;
         var (scores, tokens) = await ScorePairs(ctx, docs.Select(d => (query, d)).ToList(), http.RequestAborted);
         var ranked = Enumerable.Range(0, docs.Count).OrderByDescending(i => scores[i]).Take(topN).ToList();
-        await Json.WriteAsync(http.Response, w =>
+        await Json.WriteAsync(http.Response, new RerankResponse
         {
-            w.WriteString("id", "rerank-" + http.Items["request-id"]);
-            w.WriteString("model", ctx.ServedModelName);
-            w.WriteStartObject("usage"); w.WriteNumber("total_tokens", tokens); w.WriteEndObject();
-            w.WriteStartArray("results");
-            foreach (var i in ranked)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("index", i);
-                if (returnDocs) { w.WriteStartObject("document"); w.WriteString("text", docs[i]); w.WriteEndObject(); }
-                w.WriteNumber("relevance_score", scores[i]);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        });
+            Id = "rerank-" + http.Items["request-id"],
+            Model = ctx.ServedModelName,
+            Usage = UsageInfo.TotalOnly(tokens),
+            Results = ranked.Select(i => new RerankResult { Index = i, Document = returnDocs ? new RerankDocument(docs[i], WasObject: true) : null, RelevanceScore = scores[i] }).ToList(),
+        }, ProtocolJson.Default.RerankResponse);
     }
 
     static async Task<(float[] Scores, int Tokens)> ScorePairs(PoolingApi.Context ctx, List<(string A, string B)> pairs, CancellationToken ct)
@@ -102,7 +67,4 @@ public static class ScoreEndpoints
         for (int i = 0; i < a.Length; i++) s += a[i] * b[i];
         return (float)s;
     }
-
-    static List<string> Texts(JsonFields f, string name) =>
-        f.Strings(name) is { Length: > 0 } t ? t.ToList() : throw ApiError.BadRequest($"{name} is required (a string or a list of strings)", name);
 }

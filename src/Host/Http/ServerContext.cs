@@ -15,6 +15,8 @@ public sealed class ServerContext
     public required ServingMetrics Metrics { get; init; }
     /// <summary>The queue service mode, when it is on: its transport and the hub /v1/streams reads.</summary>
     public Pipeline.Host.Queue.QueueService? Queue { get; set; }
+    /// <summary>Reads request bodies (HTTP and queue): how unknown fields are treated (--strict-request-fields).</summary>
+    public Pipeline.Host.Protocol.RequestReader Requests { get; init; } = Pipeline.Host.Protocol.RequestReader.Lenient;
     public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
 
     public void CheckModel(string? requested) => ApiError.CheckModel(requested, ServedModelName);

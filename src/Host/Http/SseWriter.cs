@@ -1,5 +1,7 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Pipeline.Host.Protocol;
 
 namespace Pipeline.Host.Http;
 
@@ -20,12 +22,12 @@ public sealed class SseWriter(HttpResponse response)
 
     public bool Started => _started;
 
-    public async Task WriteAsync(Action<Utf8JsonWriter> body, CancellationToken ct)
+    public async Task WriteAsync<T>(T value, JsonTypeInfo<T> type, CancellationToken ct)
     {
         await StartAsync();
         using var ms = new MemoryStream();
         ms.Write("data: "u8);
-        using (var w = new Utf8JsonWriter(ms, Json.WriterOptions)) { w.WriteStartObject(); body(w); w.WriteEndObject(); }
+        using (var w = new Utf8JsonWriter(ms, Json.WriterOptions)) JsonSerializer.Serialize(w, value, type);
         ms.Write("\n\n"u8);
         await response.Body.WriteAsync(ms.GetBuffer().AsMemory(0, (int)ms.Length), ct);
         await response.Body.FlushAsync(ct);
@@ -51,14 +53,8 @@ public sealed class SseWriter(HttpResponse response)
     }
 
     /// <summary>An error after the stream began is sent as one more event (the status is already 200).</summary>
-    public Task ErrorAsync(ApiError e, CancellationToken ct) => WriteAsync(w =>
-    {
-        w.WriteStartObject("error");
-        w.WriteString("message", e.Message);
-        w.WriteString("type", e.Type);
-        w.WriteNumber("code", e.Status);
-        w.WriteEndObject();
-    }, ct);
+    public Task ErrorAsync(ApiError e, CancellationToken ct) =>
+        WriteAsync(new StreamErrorResponse(new StreamErrorInfo(e.Message, e.Type, e.Status)), ProtocolJson.Default.StreamErrorResponse, ct);
 }
 
 public static class Json
@@ -66,21 +62,12 @@ public static class Json
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     public static readonly JsonDocumentOptions ReadOptions = new() { MaxDepth = 64 };
 
-    public static async Task WriteAsync(HttpResponse response, Action<Utf8JsonWriter> body, int status = 200)
+    public static async Task WriteAsync<T>(HttpResponse response, T value, JsonTypeInfo<T> type, int status = 200)
     {
         response.StatusCode = status;
         response.ContentType = "application/json";
         using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, WriterOptions)) { w.WriteStartObject(); body(w); w.WriteEndObject(); }
+        using (var w = new Utf8JsonWriter(ms, WriterOptions)) JsonSerializer.Serialize(w, value, type);
         await response.Body.WriteAsync(ms.GetBuffer().AsMemory(0, (int)ms.Length));
-    }
-
-    public static void Usage(Utf8JsonWriter w, int prompt, int completion)
-    {
-        w.WriteStartObject("usage");
-        w.WriteNumber("prompt_tokens", prompt);
-        w.WriteNumber("completion_tokens", completion);
-        w.WriteNumber("total_tokens", prompt + completion);
-        w.WriteEndObject();
     }
 }

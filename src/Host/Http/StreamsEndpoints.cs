@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Pipeline.Host.Protocol;
 using Pipeline.Host.Queue;
 using Pipeline.Streams.Queue;
 
@@ -43,12 +44,12 @@ public static class StreamsEndpoints
         app.MapPost("/v1/queue/requests", async http =>
         {
             var queue = QueueOf(ready());
-            var f = await ApiServer.Body(http);
-            var id = f.String("request_id");
-            var body = JsonSerializer.SerializeToNode(f.Root)!.AsObject();
+            var root = await ApiServer.Body(http);
+            var id = RequestReader.Deserialize<QueueEnvelope>(root).RequestId;
+            var body = JsonSerializer.SerializeToNode(root)!.AsObject();
             if (id == null) body["request_id"] = id = http.Items["request-id"] as string ?? Guid.NewGuid().ToString("N");
             await queue.Transport.PublishRequestAsync(JsonSerializer.SerializeToUtf8Bytes(body), new QueueProperties { MessageId = id }, http.RequestAborted);
-            await Json.WriteAsync(http.Response, w => { w.WriteString("request_id", id); w.WriteString("queue", queue.Transport.Topology.RequestQueue); }, 202);
+            await Json.WriteAsync(http.Response, new QueueAccepted(id, queue.Transport.Topology.RequestQueue), ProtocolJson.Default.QueueAccepted, 202);
         });
     }
 

@@ -1,4 +1,4 @@
-using System.Text.Json;
+using Pipeline.Host.Protocol;
 using Pipeline.Models.ChatTemplates;
 
 namespace Pipeline.Host.Http;
@@ -6,42 +6,34 @@ namespace Pipeline.Host.Http;
 /// <summary>vLLM's /tokenize and /detokenize.</summary>
 public static class TokenizeEndpoints
 {
-    public static async Task Tokenize(HttpContext http, ServerContext server, JsonFields f)
+    public static async Task Tokenize(HttpContext http, ServerContext server, TokenizeRequest req)
     {
-        server.CheckModel(f.String("model"));
+        server.CheckModel(req.Model);
         var tok = server.Model.Tokenizer ?? throw ApiError.BadRequest("this model has no tokenizer (--skip-tokenizer-init or none in the model directory)");
         int[] ids;
-        if (f.Has("messages"))
+        if (req.Messages != null)
         {
             if (server.Chat == null) throw ApiError.BadRequest(server.ChatTemplateError ?? "this model has no chat template", "messages");
-            var m = f.Get("messages")!.Value;
-            if (m.ValueKind != JsonValueKind.Array) throw ApiError.BadRequest("messages must be a list", "messages");
             string rendered;
-            try { rendered = server.Chat.Render(ChatTemplateContext.Nodes(m), addGenerationPrompt: f.Bool("add_generation_prompt") ?? true); }
+            try { rendered = server.Chat.Render(ChatMessages.ForTemplate(req.Messages), addGenerationPrompt: req.AddGenerationPrompt ?? true); }
             catch (TemplateException e) { throw ApiError.BadRequest($"chat template error: {e.Message}", "messages"); }
             ids = server.Chat.Tokenize(rendered);
         }
         else
         {
-            var prompt = f.String("prompt") ?? throw ApiError.BadRequest("prompt (or messages) is required", "prompt");
-            ids = tok.Encode(prompt, f.Bool("add_special_tokens") ?? true);
+            ids = tok.Encode(req.Prompt!, req.AddSpecialTokens ?? true);
         }
-        await Json.WriteAsync(http.Response, w =>
-        {
-            w.WriteNumber("count", ids.Length);
-            w.WriteNumber("max_model_len", server.Model.MaxModelLen);
-            w.WriteStartArray("tokens"); foreach (var i in ids) w.WriteNumberValue(i); w.WriteEndArray();
-        });
+        await Json.WriteAsync(http.Response, new TokenizeResponse(ids.Length, server.Model.MaxModelLen, ids), ProtocolJson.Default.TokenizeResponse);
     }
 
-    public static async Task Detokenize(HttpContext http, ServerContext server, JsonFields f)
+    public static async Task Detokenize(HttpContext http, ServerContext server, DetokenizeRequest req)
     {
-        server.CheckModel(f.String("model"));
+        server.CheckModel(req.Model);
         var tok = server.Model.Tokenizer ?? throw ApiError.BadRequest("this model has no tokenizer (--skip-tokenizer-init or none in the model directory)");
-        var ids = f.IntArray("tokens") ?? throw ApiError.BadRequest("tokens is required", "tokens");
+        var ids = req.Tokens!;
         foreach (var id in ids)
             if (id < 0 || id >= tok.VocabSize) throw ApiError.BadRequest($"token id {id} is not in the vocabulary (size {tok.VocabSize})", "tokens");
         var text = tok.Decode(ids);
-        await Json.WriteAsync(http.Response, w => w.WriteString("prompt", text));
+        await Json.WriteAsync(http.Response, new DetokenizeResponse(text), ProtocolJson.Default.DetokenizeResponse);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Pipeline.Host.Http;
+using Pipeline.Host.Protocol;
 
 namespace Pipeline.Host.Queue;
 
@@ -31,25 +32,19 @@ public static class QueueEvents
             w.WriteString("text", c.Text);
             Ids(w, "token_ids", c.TokenIds);
             if (c.FinishReason == null) w.WriteNull("finish_reason"); else w.WriteString("finish_reason", c.FinishReason);
-            switch (c.StopReason)
-            {
-                case string s: w.WriteString("stop_reason", s); break;
-                case int i: w.WriteNumber("stop_reason", i); break;
-                default: w.WriteNull("stop_reason"); break;
-            }
+            w.WritePropertyName("stop_reason");
+            JsonSerializer.Serialize(w, StopReason.Of(c.StopReason), ProtocolJson.Default.StopReason);
             w.WriteEndObject();
         }
         w.WriteEndArray();
-        Json.Usage(w, promptTokens, completionTokens);
+        w.WritePropertyName("usage");
+        JsonSerializer.Serialize(w, UsageInfo.Generation(promptTokens, completionTokens), ProtocolJson.Default.UsageInfo);
     });
 
     public static byte[] WriteError(string requestId, int seq, int status, string message) => Write(Error, requestId, seq, w =>
     {
-        w.WriteStartObject("error");
-        w.WriteString("message", message);
-        w.WriteString("type", status == 400 ? "BadRequestError" : "InternalServerError");
-        w.WriteNumber("code", status);
-        w.WriteEndObject();
+        w.WritePropertyName("error");
+        JsonSerializer.Serialize(w, new StreamErrorInfo(message, status == 400 ? "BadRequestError" : "InternalServerError", status), ProtocolJson.Default.StreamErrorInfo);
     });
 
     static byte[] Write(string type, string requestId, int seq, Action<Utf8JsonWriter> body)

@@ -5,6 +5,7 @@ using Akka.Configuration;
 using Pipeline.Actors.Engine;
 using Pipeline.Actors.Stages;
 using Pipeline.Host.Http;
+using Pipeline.Host.Protocol;
 using Pipeline.Host.Queue;
 using Pipeline.Streams;
 using Pipeline.Streams.Queue;
@@ -21,7 +22,7 @@ public sealed class InProcessQueueHarness : IAsyncDisposable
     public QueueService Service { get; }
     public ConcurrentDictionary<string, int> Executions { get; } = new();
 
-    public InProcessQueueHarness(ushort prefetch = 8)
+    public InProcessQueueHarness(ushort prefetch = 8, bool strictRequestFields = false)
     {
         _system = ActorSystem.Create("queue-" + Guid.NewGuid().ToString("N")[..8], ConfigurationFactory.ParseString(Dispatchers.Hocon));
         var args = new EngineArgs
@@ -31,7 +32,11 @@ public sealed class InProcessQueueHarness : IAsyncDisposable
         };
         _model = ModelContext.Load(args);
         Engine = PipelineEngine.Start(_system, [new ReplicaSpec(_model, args)]);
-        var server = new ServerContext { Engine = Engine, ServedModelName = "tiny", Model = _model, Metrics = new ServingMetrics("tiny") };
+        var server = new ServerContext
+        {
+            Engine = Engine, ServedModelName = "tiny", Model = _model, Metrics = new ServingMetrics("tiny"),
+            Requests = new RequestReader(strictRequestFields, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance),
+        };
         Transport = new InProcessQueueTransport(new QueueTopology { Prefetch = prefetch });
         Service = new QueueService(Transport, server, new StreamHub());
         Service.OnExecute = id => Executions.AddOrUpdate(id, 1, (_, c) => c + 1);

@@ -94,4 +94,19 @@ public class QueueServiceTests
         Assert.Contains("temperature", reasons[1]);
         Assert.Equal(1, h.Executions["fine"]);
     }
+
+    [Fact]
+    public async Task WithStrictFieldsAMessageWithAnUnknownFieldIsDeadLetteredNamingIt()
+    {
+        await using var h = new InProcessQueueHarness(strictRequestFields: true);
+        await h.Transport.PublishRequestAsync(Encoding.UTF8.GetBytes("""{"request_id":"typo","prompt":[1],"temprature":0}"""), QueueProperties.Default, default);
+        await h.Transport.PublishRequestAsync(Encoding.UTF8.GetBytes("""{"request_id":"envelope","prompt":[1,2],"max_tokens":2,"reply_to":"r","correlation_id":"c"}"""), QueueProperties.Default, default);
+        await h.Drained(TimeSpan.FromSeconds(30));
+        var reasons = new List<string>();
+        while (await h.Transport.GetAsync(h.Transport.Topology.DeadLetterQueue, default) is { } m) reasons.Add(m.Properties.Headers![QueueHeaders.Error]);
+        var reason = Assert.Single(reasons);
+        Assert.Contains("temprature", reason);
+        Assert.Equal(1, h.Executions["envelope"]);
+        Assert.False(h.Executions.ContainsKey("typo"));
+    }
 }

@@ -1,0 +1,19 @@
+namespace Pipeline.Host.Protocol;
+
+/// <summary>The answer of /v1/models: the one served model.</summary>
+public sealed record ModelList
+{
+    public string Object => "list";
+    public required IReadOnlyList<ModelCard> Data { get; init; }
+}
+
+public sealed record ModelCard
+{
+    public required string Id { get; init; }
+    public string Object => "model";
+    /// <summary>Unix seconds the server started (a pooling server gives none).</summary>
+    public long? Created { get; init; }
+    public string OwnedBy => "pipeline";
+    public required string Root { get; init; }
+    public required int MaxModelLen { get; init; }
+}
