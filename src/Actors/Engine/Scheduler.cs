@@ -412,6 +412,9 @@ public sealed class Scheduler
     void Finish(Request request)
     {
         KVCacheManager.Free(request);
+        // Tokens a step in flight still computes for it are discarded.
+        request.NumInFlightTokens = 0;
+        request.NumOutputPlaceholders = 0;
         _requests.Remove(request.RequestId);
         _finishedReqIds.Add(request.RequestId);
         NumFinishedTotal++;
