@@ -30,6 +30,7 @@ public static class CommonOptions
         new("enable-prefix-caching", "reuse KV blocks of shared prompt prefixes (--no-enable-prefix-caching to turn off)", "true", IsFlag: true),
         new("enable-chunked-prefill", "split long prompts across steps (--no-enable-chunked-prefill to turn off)", "true", IsFlag: true),
         new("scheduling-policy", "fcfs or priority", "fcfs"),
+        new("async-scheduling", "plan the next engine step while the current one runs (two steps in flight)", IsFlag: true),
     ];
 
     public static EngineArgs ToEngineArgs(ParsedArgs a, string model) => new()
@@ -54,5 +55,6 @@ public static class CommonOptions
         EnablePrefixCaching = a.Flag("enable-prefix-caching"),
         EnableChunkedPrefill = a.Flag("enable-chunked-prefill"),
         SchedulingPolicy = a.Choice("scheduling-policy", "fcfs", "priority"),
+        AsyncScheduling = a.Flag("async-scheduling"),
     };
 }
