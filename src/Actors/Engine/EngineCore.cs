@@ -34,6 +34,11 @@ public sealed class EngineCore
     /// <summary>Steps handed out and not yet completed or failed, oldest first.</summary>
     public IReadOnlyCollection<EngineStep> InFlight => _inFlight;
     public int NumInFlight => _inFlight.Count;
+    public bool IsInFlight(long stepId)
+    {
+        foreach (var s in _inFlight) if (s.StepId == stepId) return true;
+        return false;
+    }
     /// <summary>Steps that ran on the device and were folded back.</summary>
     public long StepCount { get; private set; }
     public long FailedStepCount { get; private set; }

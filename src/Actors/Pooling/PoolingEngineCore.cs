@@ -19,6 +19,7 @@ public sealed class PoolingEngineCore(PoolingRunner runner, SchedulerConfig conf
     public Scheduler Scheduler => _core.Scheduler;
     /// <summary>Steps sent to the device and not yet reported, oldest first.</summary>
     public IReadOnlyCollection<EngineStep> InFlight => _core.InFlight;
+    public bool IsInFlight(long stepId) => _core.IsInFlight(stepId);
     /// <summary>Steps that ran on the device and were folded back (not counting failed ones).</summary>
     public long Steps => _core.StepCount;
     public long FailedSteps => _core.FailedStepCount;

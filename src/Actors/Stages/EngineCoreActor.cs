@@ -36,8 +36,14 @@ public sealed class EngineCoreActor : ReceiveActor
         Receive<Admit>(a => { _pending.Enqueue((a, Sender)); DrainAdmissions(); MaybeStep(); });
         Receive<AbortRequest>(a => { Abort(a.RequestId); MaybeStep(); });
         Receive<StoppedByString>(s => { _core.Finish(s.EngineRequestIds, RequestStatus.FinishedStopped); Forget(s.EngineRequestIds); MaybeStep(); });
-        Receive<StepDone>(OnStepDone);
-        Receive<WorkerFailed>(f => { if (!_core.Fail(f.StepId, f.Reason).Ignored) MaybeStep(); });
+        // Reports of steps not in flight are stale (dropped by a failure, or sent to a worker of an earlier incarnation).
+        Receive<StepDone>(d => { if (_core.IsInFlight(d.StepId)) OnStepDone(d); });
+        Receive<WorkerFailed>(f =>
+        {
+            if (!_core.IsInFlight(f.StepId)) return;
+            _core.Fail(f.StepId, f.Reason);
+            MaybeStep();
+        });
         Receive<GetStats>(_ => Sender.Tell(new ReplicaStats(_replica, _core.Scheduler.MakeStats(), _core.StepCount, _engineIdsByClient.Count, _pending.Count)));
     }
 
@@ -92,9 +98,7 @@ public sealed class EngineCoreActor : ReceiveActor
 
     void OnStepDone(StepDone done)
     {
-        var result = _core.Complete(done.StepId, done.Output);
-        if (result.Ignored) return;
-        var outputs = result.Outputs;
+        var outputs = _core.Complete(done.StepId, done.Output).Outputs;
         if (outputs.Count > 0) _detokenizer.Tell(new EngineOutputs(outputs));
         Forget(outputs.Where(o => o.Finished).Select(o => o.RequestId));
         DrainAdmissions();

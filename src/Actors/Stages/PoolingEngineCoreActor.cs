@@ -24,8 +24,9 @@ public sealed class PoolingEngineCoreActor : ReceiveActor
 
         Receive<EncodePooling>(e => { _core.Add(e.RequestId, e.Item, e.Done, e.Priority); MaybeStep(); });
         Receive<AbortRequest>(a => { _core.Abort(a.RequestId); MaybeStep(); });
-        Receive<StepDone>(d => { if (_core.Complete(d.StepId, d.Output)) MaybeStep(); });
-        Receive<WorkerFailed>(f => { if (_core.Fail(f.StepId, f.Reason)) MaybeStep(); });
+        // Reports of steps not in flight are stale (dropped by a failure, or sent to a worker of an earlier incarnation).
+        Receive<StepDone>(d => { if (_core.IsInFlight(d.StepId) && _core.Complete(d.StepId, d.Output)) MaybeStep(); });
+        Receive<WorkerFailed>(f => { if (_core.IsInFlight(f.StepId) && _core.Fail(f.StepId, f.Reason)) MaybeStep(); });
         Receive<GetStats>(_ =>
         {
             var s = _core.Scheduler.MakeStats();

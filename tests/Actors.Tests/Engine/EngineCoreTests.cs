@@ -54,6 +54,7 @@ public class EngineCoreTests
         var s1 = core.NextStep()!;
         var s2 = core.NextStep()!;
         Assert.Null(core.NextStep()); // two in flight: the queue is full
+        Assert.True(core.IsInFlight(s1.StepId) && core.IsInFlight(s2.StepId) && !core.IsInFlight(3));
         Assert.Equal(6, s1.Plan.NumScheduledTokens["a"]);
         Assert.Equal(["a"], s2.Plan.ScheduledCachedReqs.ReqIds);
         Assert.Equal(6, s2.Plan.ScheduledCachedReqs.NumComputedTokens[0]); // starts at the token step 1 samples
