@@ -128,4 +128,36 @@ public class AsyncSchedulingTests
             }
         }
     }
+
+    [Fact]
+    public void APreemptedRequestResumedBeforeItsOldStepIsFoldedBack_IgnoresThatStepsOutput()
+    {
+        // The loop keeps at most two steps in flight; the scheduler alone may be driven deeper, which this test does.
+        static Scheduler New(bool async) => new(new SchedulerConfig { BlockSize = 4, NumGpuBlocks = 3, MaxModelLen = 12, MaxNumBatchedTokens = 32, AsyncScheduling = async });
+        var solo = New(async: false);
+        var soloRunner = new FakeModelRunner(3, 4, Vocab);
+        var soloB = Req("b", 3, maxTokens: 4, start: 100);
+        solo.AddRequest(soloB);
+        while (solo.HasUnfinishedRequests) { var so = solo.Schedule(); solo.UpdateFromOutput(so, soloRunner.Execute(so)); }
+
+        var s = New(async: true);
+        var runner = new FakeModelRunner(3, 4, Vocab);
+        var b = Req("b", 3, maxTokens: 4, start: 100);
+        s.AddRequest(Req("a", 8, maxTokens: 4));
+        s.AddRequest(b);
+        var s1 = s.Schedule();                     // a: 8 (2 blocks), b: 3 (1 block)
+        var s2 = s.Schedule();                     // a's next decode needs a third block: b is preempted
+        Assert.Equal(["b"], s2.PreemptedReqIds);
+        s.AbortRequests(["a"]);
+        var s3 = s.Schedule();                     // b resumes while step 1, which ran its old incarnation, is in flight
+        Assert.Equal("b", Assert.Single(s3.ScheduledNewReqs).ReqId);
+        var (o1, o2, o3) = (runner.Execute(s1), runner.Execute(s2), runner.Execute(s3));
+        Assert.Empty(s.UpdateFromOutput(s1, o1)); // b's token from before its preemption is not appended
+        Assert.Empty(s.UpdateFromOutput(s2, o2));
+        Assert.Equal([soloB.OutputTokenIds[0]], Assert.Single(s.UpdateFromOutput(s3, o3)).NewTokenIds);
+        Assert.Throws<InvalidOperationException>(() => s.UpdateFromOutput(s3, o3)); // folded back twice
+        while (s.HasUnfinishedRequests) { var so = s.Schedule(); s.UpdateFromOutput(so, runner.Execute(so)); }
+        Assert.Equal(soloB.OutputTokenIds, b.OutputTokenIds);
+        Assert.Equal(0, s.KvCacheUsage);
+    }
 }
