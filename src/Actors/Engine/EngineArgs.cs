@@ -29,5 +29,7 @@ public sealed record EngineArgs
     public bool EnforceEager { get; init; }
     public bool EnableChunkedPrefill { get; init; } = true;
     public string SchedulingPolicy { get; init; } = "fcfs";
+    /// <summary>Plan the next step while the current one runs (two steps in flight); see <see cref="SchedulerConfig.AsyncScheduling"/>.</summary>
+    public bool AsyncScheduling { get; init; }
     public long Seed { get; init; }
 }

@@ -43,6 +43,7 @@ public static class EngineBuilder
             EnablePrefixCaching = args.EnablePrefixCaching,
             EnableChunkedPrefill = args.EnableChunkedPrefill,
             Policy = policy,
+            AsyncScheduling = args.AsyncScheduling,
         };
         config.Validate();
         return config;

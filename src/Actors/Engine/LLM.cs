@@ -52,7 +52,7 @@ public sealed class LLM : IDisposable
             var (req, text) = _inputs.Process(ids[i], prompts[i], final, priorities?[i] ?? 0);
             requests.AddRange(processor.AddRequest(req, text));
         }
-        foreach (var r in requests) Core.AddRequest(r);
+        foreach (var r in requests) Core.Admit(r);
         var results = new Dictionary<string, RequestOutput>();
         while (processor.NumUnfinished > 0)
         {
@@ -62,8 +62,8 @@ public sealed class LLM : IDisposable
             if (!Core.HasUnfinishedRequests && processor.NumUnfinished > 0)
                 throw new InvalidOperationException("engine has no work left but requests are unfinished");
         }
-        // A step that finished requests by stop string leaves their ids for the runner to drop next time.
-        Core.Step();
+        // Steps still in flight (async scheduling) and the ids of requests finished by stop string: the runner drops them.
+        Core.Drain();
         return ids.Select(id => results[id]).ToList();
     }
 

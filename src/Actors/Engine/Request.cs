@@ -79,6 +79,16 @@ public sealed class Request
     public int? StopReason { get; internal set; }
     public int NumPreemptions { get; internal set; }
 
+    /// <summary>
+    /// Async scheduling: tokens that steps still in flight will sample for this request (vLLM's
+    /// num_output_placeholders). Their values are not known yet; the model runner supplies them itself.
+    /// </summary>
+    public int NumOutputPlaceholders { get; internal set; }
+    /// <summary>Async scheduling: tokens scheduled in steps that are not folded back yet (not in <see cref="NumComputedTokens"/>).</summary>
+    public int NumInFlightTokens { get; internal set; }
+    /// <summary>Async scheduling: outputs of steps scheduled before this one are stale (the request was preempted since).</summary>
+    internal long FirstValidStep { get; set; }
+
     public bool IsFinished => Status.IsFinished();
     public FinishReason? FinishReason => Status.ToFinishReason();
 

@@ -10,7 +10,8 @@ namespace Pipeline.Actors.Engine;
 /// chunked prefill. Pooling requests (<see cref="Request.IsPooling"/>) share the token budget but take no KV blocks:
 /// each is admitted whole when it fits what is left of the budget, and finishes in that step with its pooled output.
 /// <see cref="UpdateFromOutput"/> applies the model runner's results and checks stop conditions.
-/// Not thread-safe: one owner (the engine core) drives it.
+/// With <see cref="SchedulerConfig.AsyncScheduling"/> the next step may be scheduled before the previous one's results
+/// are folded back (see <see cref="MarkScheduled"/>). Not thread-safe: one owner (the engine core) drives it.
 /// </summary>
 public sealed class Scheduler
 {
@@ -18,7 +19,10 @@ public sealed class Scheduler
     readonly List<Request> _running = new();
     readonly RequestQueue _waiting;
     readonly HashSet<string> _finishedReqIds = new();
+    /// <summary>Async scheduling: steps scheduled and not yet folded back, oldest first.</summary>
+    readonly Queue<(long Seq, SchedulerOutput Plan)> _inFlight = new();
     long _nextSequence;
+    long _stepSeq;
 
     public Scheduler(SchedulerConfig config)
     {
@@ -102,9 +106,13 @@ public sealed class Scheduler
         if (leavingRunning != null) _running.RemoveAll(leavingRunning.Contains);
     }
 
-    /// <summary>Plans the next step. Call <see cref="UpdateFromOutput"/> with its result before scheduling again.</summary>
+    /// <summary>
+    /// Plans the next step. Call <see cref="UpdateFromOutput"/> with its result before scheduling again, except with async
+    /// scheduling, where steps may be scheduled ahead and are folded back in the order they were scheduled.
+    /// </summary>
     public SchedulerOutput Schedule()
     {
+        long stepSeq = ++_stepSeq;
         var output = new SchedulerOutput();
         int budget = Config.MaxNumBatchedTokens;
         var scheduledRunning = new List<Request>();
@@ -116,7 +124,8 @@ public sealed class Scheduler
         while (index < _running.Count && budget > 0)
         {
             var request = _running[index];
-            int numNew = Math.Min(CapPrefill(request.NumTokens - request.NumComputedTokens), budget);
+            int numNew = AtLengthLimit(request) ? 0
+                : Math.Min(CapPrefill(request.NumTokens + request.NumOutputPlaceholders - PlannedTokens(request)), budget);
             if (numNew <= 0)
             {
                 index++;
@@ -124,7 +133,8 @@ public sealed class Scheduler
             }
             IReadOnlyList<int>? blockIds;
             bool selfPreempted = false;
-            while ((blockIds = KVCacheManager.AllocateSlots(request, numNew)) is null)
+            // Tokens in flight already hold their slots; asking for them again only counts them.
+            while ((blockIds = KVCacheManager.AllocateSlots(request, request.NumInFlightTokens + numNew)) is null)
             {
                 var victim = PickPreemptionVictim();
                 int victimIndex = _running.IndexOf(victim);
@@ -138,7 +148,7 @@ public sealed class Scheduler
                     scheduledRunning.RemoveAt(at);
                     newBlockIds.RemoveAt(at);
                 }
-                Preempt(victim);
+                Preempt(victim, firstValidStep: stepSeq);
                 preempted.Add(victim);
                 if (victim == request)
                 {
@@ -194,10 +204,16 @@ public sealed class Scheduler
             output.ScheduledNewReqs.Add(new NewRequestData(
                 request.RequestId, request.PromptTokenIds, request.SamplingParams, request.AllTokenIds.ToArray(),
                 KVCacheManager.GetBlockIds(request.RequestId), request.NumComputedTokens, request.NumOutputTokens, request.Pooling));
+            MarkScheduled(request, output.NumScheduledTokens[request.RequestId]);
         }
         for (int i = 0; i < scheduledRunning.Count; i++)
-            output.ScheduledCachedReqs.Add(scheduledRunning[i].RequestId, newBlockIds[i], scheduledRunning[i].NumComputedTokens);
+        {
+            var request = scheduledRunning[i];
+            output.ScheduledCachedReqs.Add(request.RequestId, newBlockIds[i], PlannedTokens(request));
+            MarkScheduled(request, output.NumScheduledTokens[request.RequestId]);
+        }
         output.TotalNumScheduledTokens = Config.MaxNumBatchedTokens - budget;
+        if (Config.AsyncScheduling && output.NumScheduledTokens.Count > 0) _inFlight.Enqueue((stepSeq, output));
         foreach (var request in preempted) output.PreemptedReqIds.Add(request.RequestId);
         output.FinishedReqIds.AddRange(_finishedReqIds);
         _finishedReqIds.Clear();
@@ -214,6 +230,13 @@ public sealed class Scheduler
     {
         ArgumentNullException.ThrowIfNull(schedulerOutput);
         ArgumentNullException.ThrowIfNull(runnerOutput);
+        long stepSeq = 0;
+        if (Config.AsyncScheduling && schedulerOutput.NumScheduledTokens.Count > 0)
+        {
+            if (_inFlight.Count == 0 || !ReferenceEquals(_inFlight.Peek().Plan, schedulerOutput))
+                throw new InvalidOperationException("With async scheduling, steps must be folded back once each, in the order they were scheduled.");
+            stepSeq = _inFlight.Dequeue().Seq;
+        }
         var indexOf = new Dictionary<string, int>(runnerOutput.ReqIds.Count);
         for (int i = 0; i < runnerOutput.ReqIds.Count; i++) indexOf[runnerOutput.ReqIds[i]] = i;
 
@@ -222,6 +245,12 @@ public sealed class Scheduler
         foreach (var (reqId, numScheduled) in schedulerOutput.NumScheduledTokens)
         {
             if (!_requests.TryGetValue(reqId, out var request) || request.Status != RequestStatus.Running) continue;
+            if (Config.AsyncScheduling)
+            {
+                // Planned before the request was preempted (and resumed since): its tokens were recomputed or will be.
+                if (stepSeq < request.FirstValidStep) continue;
+                request.NumInFlightTokens -= numScheduled;
+            }
             if (request.IsPooling)
             {
                 var pooled = indexOf.TryGetValue(reqId, out int pi) && pi < runnerOutput.PoolerOutput.Count ? runnerOutput.PoolerOutput[pi] : null;
@@ -234,6 +263,8 @@ public sealed class Scheduler
             }
             request.NumComputedTokens = Math.Min(request.NumComputedTokens + numScheduled, request.NumTokens);
             KVCacheManager.CacheFullBlocks(request, request.NumComputedTokens);
+            // The step reached the end of the known tokens, so it sampled the oldest placeholder.
+            if (request.NumComputedTokens == request.NumTokens && request.NumOutputPlaceholders > 0) request.NumOutputPlaceholders--;
 
             int[] sampled = Array.Empty<int>();
             TokenLogprobs[]? logprobs = null, promptLogprobs = null;
@@ -305,6 +336,33 @@ public sealed class Scheduler
         return false;
     }
 
+    /// <summary>Tokens computed or scheduled in steps in flight: where the request's next step starts.</summary>
+    static int PlannedTokens(Request request) => request.NumComputedTokens + request.NumInFlightTokens;
+
+    /// <summary>
+    /// Async scheduling: the tokens in flight already take the request to max_tokens or max_model_len, so it will
+    /// finish by length when they arrive and gets no further placeholder.
+    /// </summary>
+    bool AtLengthLimit(Request request)
+    {
+        int pending = request.NumOutputPlaceholders;
+        if (pending == 0) return false;
+        return request.NumTokens + pending >= Config.MaxModelLen
+            || (request.SamplingParams.MaxTokens is int max && request.NumOutputTokens + pending >= max);
+    }
+
+    /// <summary>
+    /// Async scheduling: counts the request's tokens of the step just planned as in flight, and when the step reaches the
+    /// end of its tokens (it will sample one) adds a placeholder for that token, so the next step can already schedule
+    /// the decode that follows it. The runner appends the sampled token itself before it runs that step.
+    /// </summary>
+    void MarkScheduled(Request request, int numScheduled)
+    {
+        if (!Config.AsyncScheduling) return;
+        request.NumInFlightTokens += numScheduled;
+        if (!request.IsPooling && PlannedTokens(request) == request.NumTokens + request.NumOutputPlaceholders) request.NumOutputPlaceholders++;
+    }
+
     int CapPrefill(int numNew)
     {
         int threshold = Config.LongPrefillTokenThreshold ?? 0;
@@ -313,13 +371,15 @@ public sealed class Scheduler
 
     /// <summary>
     /// Puts every running request back to waiting for recompute (the model runner lost its state, e.g. its
-    /// worker crashed mid-step). Call instead of <see cref="UpdateFromOutput"/> for the step that failed.
+    /// worker crashed mid-step). Call instead of <see cref="UpdateFromOutput"/> for the step that failed; with async
+    /// scheduling every step in flight is dropped with it.
     /// </summary>
     public int PreemptAllRunning()
     {
         int n = _running.Count;
-        for (int i = _running.Count - 1; i >= 0; i--) Preempt(_running[i]);
+        for (int i = _running.Count - 1; i >= 0; i--) Preempt(_running[i], firstValidStep: _stepSeq + 1);
         _running.Clear();
+        _inFlight.Clear();
         _finishedReqIds.Clear();
         // The lost KV tensors held the cached prefixes too.
         KVCacheManager.ResetPrefixCache();
@@ -335,11 +395,15 @@ public sealed class Scheduler
         return victim;
     }
 
-    void Preempt(Request request)
+    /// <param name="firstValidStep">The first step whose output for the request counts again (async scheduling).</param>
+    void Preempt(Request request, long firstValidStep)
     {
         KVCacheManager.Free(request);
         request.Status = RequestStatus.Preempted;
         request.NumComputedTokens = 0;
+        request.NumInFlightTokens = 0;
+        request.NumOutputPlaceholders = 0;
+        request.FirstValidStep = firstValidStep;
         request.NumPreemptions++;
         NumPreemptionsTotal++;
         _waiting.AddPreempted(request);
@@ -348,6 +412,9 @@ public sealed class Scheduler
     void Finish(Request request)
     {
         KVCacheManager.Free(request);
+        // Tokens a step in flight still computes for it are discarded.
+        request.NumInFlightTokens = 0;
+        request.NumOutputPlaceholders = 0;
         _requests.Remove(request.RequestId);
         _finishedReqIds.Add(request.RequestId);
         NumFinishedTotal++;

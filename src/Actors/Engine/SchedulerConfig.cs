@@ -24,6 +24,13 @@ public sealed record SchedulerConfig
     public SchedulingPolicy Policy { get; init; } = SchedulingPolicy.Fcfs;
     /// <summary>When set (&gt; 0), a prefill chunk is at most this many tokens, so long prompts don't starve others.</summary>
     public int? LongPrefillTokenThreshold { get; init; }
+    /// <summary>
+    /// vLLM's async_scheduling: the next step is planned while the current one runs (two steps in flight). A request's
+    /// next decode is scheduled before the token it follows is known.
+    /// </summary>
+    public bool AsyncScheduling { get; init; }
+    /// <summary>Steps the engine core keeps in flight: 2 with <see cref="AsyncScheduling"/>, else 1.</summary>
+    public int MaxInFlightSteps => AsyncScheduling ? 2 : 1;
 
     public void Validate()
     {

@@ -17,7 +17,7 @@ public sealed class PoolingEngine
     public PoolingEngine(PoolingRunner runner, SchedulerConfig config)
     {
         Runner = runner;
-        Core = new EngineCore(new Scheduler(config), new PoolingModelRunner(runner));
+        Core = new EngineCore(new Scheduler(config), EngineCorePolicy.Pooling, new PoolingModelRunner(runner));
     }
 
     public PoolingRunner Runner { get; }
@@ -27,7 +27,8 @@ public sealed class PoolingEngine
     /// Scheduler limits for a pooling model, as vLLM sets them: no chunked prefill, so one step's budget holds at least a
     /// whole max_model_len input; the KV cache is not used (one sequence's worth of blocks satisfies the config).
     /// </summary>
-    public static SchedulerConfig ConfigFor(int maxModelLen, int? maxNumBatchedTokens = null, int maxNumSeqs = 256, string policy = "fcfs")
+    /// <param name="asyncScheduling">Keep two steps in flight (pooling steps are independent, so the next one is planned while one runs).</param>
+    public static SchedulerConfig ConfigFor(int maxModelLen, int? maxNumBatchedTokens = null, int maxNumSeqs = 256, string policy = "fcfs", bool asyncScheduling = false)
     {
         const int blockSize = 16;
         var config = new SchedulerConfig
@@ -45,6 +46,7 @@ public sealed class PoolingEngine
                 "priority" => SchedulingPolicy.Priority,
                 _ => throw new ArgumentException($"--scheduling-policy must be fcfs or priority, got '{policy}'"),
             },
+            AsyncScheduling = asyncScheduling,
         };
         config.Validate();
         return config;

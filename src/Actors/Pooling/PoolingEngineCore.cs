@@ -6,28 +6,30 @@ using Pipeline.Models.Runner;
 namespace Pipeline.Actors.Pooling;
 
 /// <summary>
-/// The engine-core half of a served pooling model: the <see cref="Scheduler"/> (token budget, max_num_seqs, policy; no
-/// KV blocks) and each request's caller. It plans one step at a time and folds the result back, but does not run the
-/// step: its owner sends the plan to the device (the GPU worker actor) and reports the outcome. Not thread-safe.
+/// The engine-core half of a served pooling model: an <see cref="EngineCore"/> with the pooling policy (token budget,
+/// max_num_seqs, policy order; no KV blocks; a failed step fails its own requests) and each request's caller. It hands out
+/// steps and folds results back, but does not run them: its owner sends each plan to the device (the GPU worker actor) and
+/// reports the outcome. Not thread-safe.
 /// </summary>
 public sealed class PoolingEngineCore(PoolingRunner runner, SchedulerConfig config)
 {
-    readonly Scheduler _scheduler = new(config);
+    readonly EngineCore _core = new(new Scheduler(config), EngineCorePolicy.Pooling);
     readonly Dictionary<string, TaskCompletionSource<float[][]>> _callers = new();
 
-    public Scheduler Scheduler => _scheduler;
-    /// <summary>The step sent to the device and not yet reported, if any.</summary>
-    public SchedulerOutput? InFlight { get; private set; }
+    public Scheduler Scheduler => _core.Scheduler;
+    /// <summary>Steps sent to the device and not yet reported, oldest first.</summary>
+    public IReadOnlyCollection<EngineStep> InFlight => _core.InFlight;
+    public bool IsInFlight(long stepId) => _core.IsInFlight(stepId);
     /// <summary>Steps that ran on the device and were folded back (not counting failed ones).</summary>
-    public long Steps { get; private set; }
-    public long FailedSteps { get; private set; }
+    public long Steps => _core.StepCount;
+    public long FailedSteps => _core.FailedStepCount;
     /// <summary>Requests whose caller has not been answered.</summary>
     public int NumRequests => _callers.Count;
 
     /// <summary>Queues a request; a bad one fails <paramref name="done"/> with <see cref="PoolingException"/> at once.</summary>
     public void Add(string requestId, PoolingItem item, TaskCompletionSource<float[][]> done, int priority = 0)
     {
-        try { PoolingEngine.AddTo(_scheduler, runner, item, requestId, priority); }
+        try { PoolingEngine.AddTo(_core.Scheduler, runner, item, requestId, priority); }
         catch (PoolingException e) { done.TrySetException(e); return; }
         _callers[requestId] = done;
     }
@@ -36,55 +38,44 @@ public sealed class PoolingEngineCore(PoolingRunner runner, SchedulerConfig conf
     public void Abort(string requestId)
     {
         if (!_callers.Remove(requestId, out var done)) return;
-        _scheduler.AbortRequests([requestId]);
+        _core.Abort([requestId]);
         done.TrySetCanceled();
     }
 
-    /// <summary>The next step to run, or null while one is in flight or there is nothing to do.</summary>
-    public SchedulerOutput? NextStep()
-    {
-        if (InFlight != null || (!_scheduler.HasUnfinishedRequests && !_scheduler.HasFinishedRequests)) return null;
-        var plan = _scheduler.Schedule();
-        if (plan.TotalNumScheduledTokens > 0) return InFlight = plan;
-        // Only bookkeeping (finished ids): the pooling executor keeps no per-request state, so the device is not asked.
-        _scheduler.UpdateFromOutput(plan, new ModelRunnerOutput());
-        return null;
-    }
+    /// <summary>The next step to run, or null while the step queue is full or there is nothing to do.</summary>
+    public EngineStep? NextStep() => _core.NextStep();
 
-    /// <summary>The in-flight step ran: answers its requests with their rows.</summary>
-    public void Complete(ModelRunnerOutput output)
+    /// <summary>Step <paramref name="stepId"/> ran: answers its requests with their rows. False when the step was no longer in flight.</summary>
+    public bool Complete(long stepId, ModelRunnerOutput output)
     {
-        var plan = InFlight ?? throw new InvalidOperationException("no step is in flight");
-        InFlight = null;
-        Steps++;
-        foreach (var o in _scheduler.UpdateFromOutput(plan, output))
+        var result = _core.Complete(stepId, output);
+        foreach (var o in result.Outputs)
         {
             if (!_callers.Remove(o.RequestId, out var done)) continue;
             if (o.PoolingOutput is { } rows) done.TrySetResult(rows);
             else done.TrySetException(new PoolingException($"request {o.RequestId} produced no pooled output"));
         }
+        return !result.Ignored;
     }
 
     /// <summary>
-    /// The in-flight step failed on the device: its requests end with <see cref="PipelineStageException"/> rather
-    /// than being recomputed (a deterministic failure such as running out of memory would only repeat); others wait on.
+    /// Step <paramref name="stepId"/> failed on the device: its requests end with <see cref="PipelineStageException"/>
+    /// rather than being recomputed (a deterministic failure such as running out of memory would only repeat); others wait
+    /// on. False when the step was no longer in flight.
     /// </summary>
-    public void Fail(string reason)
+    public bool Fail(long stepId, string reason)
     {
-        var plan = InFlight ?? throw new InvalidOperationException("no step is in flight");
-        InFlight = null;
-        FailedSteps++;
-        var ids = plan.ScheduledNewReqs.Select(r => r.ReqId).ToList();
-        _scheduler.FinishRequests(ids, RequestStatus.FinishedError);
+        var result = _core.Fail(stepId, reason);
         var error = new Exception(reason);
-        foreach (var id in ids)
-            if (_callers.Remove(id, out var done)) done.TrySetException(new PipelineStageException("gpu", id, error));
+        foreach (var o in result.Outputs)
+            if (_callers.Remove(o.RequestId, out var done)) done.TrySetException(new PipelineStageException("gpu", o.RequestId, error));
+        return !result.Ignored;
     }
 
     /// <summary>Ends every unanswered request (the engine is stopping).</summary>
     public void FailAll(Exception error)
     {
-        _scheduler.AbortRequests(_callers.Keys.ToList());
+        _core.Abort(_callers.Keys.ToList());
         foreach (var done in _callers.Values) done.TrySetException(error);
         _callers.Clear();
     }

@@ -5,14 +5,14 @@ using Pipeline.Models.Runner;
 namespace Pipeline.Actors.Stages;
 
 /// <summary>
-/// One replica's engine core: owns the scheduler and KV block manager, admits requests while capacity allows
-/// (that delay is where back-pressure starts), sends one step plan at a time to its GPU worker, folds results
-/// back, and forwards engine outputs to the detokenizer. Supervises its GPU worker: a crash restarts the worker
-/// and every running request is recomputed.
+/// One replica's engine core: a thin actor around an <see cref="EngineCore"/> (scheduler and KV block manager). It admits
+/// requests while capacity allows (that delay is where back-pressure starts), sends the loop's step plans to its GPU worker
+/// (one at a time, or two with async scheduling), folds results back, and forwards engine outputs to the detokenizer.
+/// Supervises its GPU worker: a crash restarts the worker and every running request is recomputed.
 /// </summary>
 public sealed class EngineCoreActor : ReceiveActor
 {
-    readonly Scheduler _scheduler;
+    readonly EngineCore _core;
     readonly IActorRef _worker;
     readonly IActorRef _detokenizer;
     readonly IActorRef? _loadListener;
@@ -22,15 +22,12 @@ public sealed class EngineCoreActor : ReceiveActor
     readonly Dictionary<string, List<string>> _engineIdsByClient = new();
     readonly Dictionary<string, string> _clientByEngineId = new();
     readonly List<string> _ended = new();
-    SchedulerOutput? _inFlight;
-    long _stepId;
-    long _steps;
 
     public EngineCoreActor(int replica, SchedulerConfig config, Func<ModelRunner> createRunner, IActorRef detokenizer,
         IActorRef? loadListener, int maxWaiting, FaultInjector faults)
     {
         _replica = replica;
-        _scheduler = new Scheduler(config);
+        _core = new EngineCore(new Scheduler(config), EngineCorePolicy.Generation);
         _detokenizer = detokenizer;
         _loadListener = loadListener;
         _maxWaiting = Math.Max(1, maxWaiting);
@@ -38,16 +35,16 @@ public sealed class EngineCoreActor : ReceiveActor
 
         Receive<Admit>(a => { _pending.Enqueue((a, Sender)); DrainAdmissions(); MaybeStep(); });
         Receive<AbortRequest>(a => { Abort(a.RequestId); MaybeStep(); });
-        Receive<StoppedByString>(s => { _scheduler.FinishRequests(s.EngineRequestIds, RequestStatus.FinishedStopped); Forget(s.EngineRequestIds); MaybeStep(); });
-        Receive<StepDone>(OnStepDone);
+        Receive<StoppedByString>(s => { _core.Finish(s.EngineRequestIds, RequestStatus.FinishedStopped); Forget(s.EngineRequestIds); MaybeStep(); });
+        // Reports of steps not in flight are stale (dropped by a failure, or sent to a worker of an earlier incarnation).
+        Receive<StepDone>(d => { if (_core.IsInFlight(d.StepId)) OnStepDone(d); });
         Receive<WorkerFailed>(f =>
         {
-            if (_inFlight == null || f.StepId != _stepId) return;
-            _inFlight = null;
-            _scheduler.PreemptAllRunning();
+            if (!_core.IsInFlight(f.StepId)) return;
+            _core.Fail(f.StepId, f.Reason);
             MaybeStep();
         });
-        Receive<GetStats>(_ => Sender.Tell(new ReplicaStats(_replica, _scheduler.MakeStats(), _steps, _engineIdsByClient.Count, _pending.Count)));
+        Receive<GetStats>(_ => Sender.Tell(new ReplicaStats(_replica, _core.Scheduler.MakeStats(), _core.StepCount, _engineIdsByClient.Count, _pending.Count)));
     }
 
     protected override SupervisorStrategy SupervisorStrategy() =>
@@ -55,7 +52,7 @@ public sealed class EngineCoreActor : ReceiveActor
 
     void DrainAdmissions()
     {
-        while (_pending.Count > 0 && _scheduler.NumWaiting < _maxWaiting)
+        while (_pending.Count > 0 && _core.Scheduler.NumWaiting < _maxWaiting)
         {
             var (admit, replyTo) = _pending.Dequeue();
             var t = admit.Input;
@@ -64,14 +61,14 @@ public sealed class EngineCoreActor : ReceiveActor
             _detokenizer.Tell(new TrackRequest(request, t.Prompt, t.Command.Sink));
             try
             {
-                foreach (var r in engineRequests) _scheduler.AddRequest(r);
+                foreach (var r in engineRequests) _core.Admit(r);
                 var ids = engineRequests.Select(r => r.RequestId).ToList();
                 _engineIdsByClient[request.RequestId] = ids;
                 foreach (var id in ids) _clientByEngineId[id] = request.RequestId;
             }
             catch (ArgumentException e)
             {
-                _scheduler.AbortRequests(engineRequests.Select(r => r.RequestId));
+                _core.Abort(engineRequests.Select(r => r.RequestId));
                 _detokenizer.Tell(new FinishOutput(request.RequestId, FinishReason.Error, e));
             }
             replyTo.Tell(new Admitted(request.RequestId));
@@ -92,7 +89,7 @@ public sealed class EngineCoreActor : ReceiveActor
         }
         if (_engineIdsByClient.Remove(clientId, out var ids))
         {
-            _scheduler.AbortRequests(ids);
+            _core.Abort(ids);
             foreach (var id in ids) _clientByEngineId.Remove(id);
             _ended.Add(clientId);
         }
@@ -101,11 +98,7 @@ public sealed class EngineCoreActor : ReceiveActor
 
     void OnStepDone(StepDone done)
     {
-        if (_inFlight == null || done.StepId != _stepId) return;
-        var plan = _inFlight;
-        _inFlight = null;
-        _steps++;
-        var outputs = _scheduler.UpdateFromOutput(plan, done.Output);
+        var outputs = _core.Complete(done.StepId, done.Output).Outputs;
         if (outputs.Count > 0) _detokenizer.Tell(new EngineOutputs(outputs));
         Forget(outputs.Where(o => o.Finished).Select(o => o.RequestId));
         DrainAdmissions();
@@ -126,19 +119,19 @@ public sealed class EngineCoreActor : ReceiveActor
 
     void MaybeStep()
     {
-        if (_inFlight != null) return;
-        if (!_scheduler.HasUnfinishedRequests && !_scheduler.HasFinishedRequests) return;
-        var plan = _scheduler.Schedule();
-        if (plan.TotalNumScheduledTokens == 0 && plan.FinishedReqIds.Count == 0 && plan.PreemptedReqIds.Count == 0) return;
-        _inFlight = plan;
-        _worker.Tell(new ExecuteStep(++_stepId, plan));
-        ReportLoad();
+        bool sent = false;
+        while (_core.NextStep() is { } step)
+        {
+            _worker.Tell(new ExecuteStep(step.StepId, step.Plan));
+            sent = true;
+        }
+        if (sent) ReportLoad();
     }
 
     void ReportLoad()
     {
         if (_loadListener == null) return;
-        _loadListener.Tell(new ReplicaLoad(_replica, _engineIdsByClient.Count + _pending.Count, _steps, _ended.ToArray()));
+        _loadListener.Tell(new ReplicaLoad(_replica, _engineIdsByClient.Count + _pending.Count, _core.StepCount, _ended.ToArray()));
         _ended.Clear();
     }
 

@@ -7,16 +7,15 @@ using Pipeline.Models.Runner;
 namespace Pipeline.Actors.Stages;
 
 /// <summary>
-/// A pooling model's engine core: owns a <see cref="PoolingEngineCore"/> (scheduler and callers), sends one step plan
-/// at a time to its GPU worker and answers callers with their rows. Requests that arrive while a step runs are batched
-/// into the next one by the token budget. Supervises the worker: a crash restarts it with a fresh executor and fails
-/// only the requests of the step it was running.
+/// A pooling model's engine core: owns a <see cref="PoolingEngineCore"/> (scheduler and callers), sends its step plans to
+/// its GPU worker (one at a time, or two with async scheduling) and answers callers with their rows. Requests that arrive
+/// while a step runs are batched into the next one by the token budget. Supervises the worker: a crash restarts it with a
+/// fresh executor and fails only the requests of the step it was running.
 /// </summary>
 public sealed class PoolingEngineCoreActor : ReceiveActor
 {
     readonly PoolingEngineCore _core;
     readonly IActorRef _worker;
-    long _stepId;
 
     public PoolingEngineCoreActor(PoolingRunner runner, SchedulerConfig config, Func<IModelExecutor> createExecutor, FaultInjector faults)
     {
@@ -25,18 +24,9 @@ public sealed class PoolingEngineCoreActor : ReceiveActor
 
         Receive<EncodePooling>(e => { _core.Add(e.RequestId, e.Item, e.Done, e.Priority); MaybeStep(); });
         Receive<AbortRequest>(a => { _core.Abort(a.RequestId); MaybeStep(); });
-        Receive<StepDone>(d =>
-        {
-            if (d.StepId != _stepId || _core.InFlight == null) return;
-            _core.Complete(d.Output);
-            MaybeStep();
-        });
-        Receive<WorkerFailed>(f =>
-        {
-            if (f.StepId != _stepId || _core.InFlight == null) return;
-            _core.Fail(f.Reason);
-            MaybeStep();
-        });
+        // Reports of steps not in flight are stale (dropped by a failure, or sent to a worker of an earlier incarnation).
+        Receive<StepDone>(d => { if (_core.IsInFlight(d.StepId) && _core.Complete(d.StepId, d.Output)) MaybeStep(); });
+        Receive<WorkerFailed>(f => { if (_core.IsInFlight(f.StepId) && _core.Fail(f.StepId, f.Reason)) MaybeStep(); });
         Receive<GetStats>(_ =>
         {
             var s = _core.Scheduler.MakeStats();
@@ -49,7 +39,7 @@ public sealed class PoolingEngineCoreActor : ReceiveActor
 
     void MaybeStep()
     {
-        if (_core.NextStep() is { } plan) _worker.Tell(new ExecuteStep(++_stepId, plan));
+        while (_core.NextStep() is { } step) _worker.Tell(new ExecuteStep(step.StepId, step.Plan));
     }
 
     protected override void PostStop()

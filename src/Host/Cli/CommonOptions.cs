@@ -31,6 +31,7 @@ public static class CommonOptions
         new("enable-chunked-prefill", "split long prompts across steps (--no-enable-chunked-prefill to turn off)", "true", IsFlag: true),
         new("scheduling-policy", "fcfs or priority", "fcfs"),
         new("enforce-eager", "never replay decode steps from CUDA graphs (CUDA with libpipeline_native only)", IsFlag: true),
+        new("async-scheduling", "plan the next engine step while the current one runs (two steps in flight)", IsFlag: true),
     ];
 
     public static EngineArgs ToEngineArgs(ParsedArgs a, string model) => new()
@@ -56,5 +57,6 @@ public static class CommonOptions
         EnableChunkedPrefill = a.Flag("enable-chunked-prefill"),
         SchedulingPolicy = a.Choice("scheduling-policy", "fcfs", "priority"),
         EnforceEager = a.Flag("enforce-eager"),
+        AsyncScheduling = a.Flag("async-scheduling"),
     };
 }

@@ -8,7 +8,7 @@ namespace Pipeline.Actors.Tests.Engine;
 /// from those slots, so a wrong block table or a bad prefix-cache hit changes the output.
 /// Token = (sum of history * 31 + length) % vocab.
 /// </summary>
-public sealed class FakeModelRunner
+public sealed class FakeModelRunner : IModelExecutor
 {
     sealed class State
     {

@@ -108,6 +108,27 @@ public sealed class AsyncPoolingEngineTests() : Akka.TestKit.Xunit2.TestKit(Conf
     }
 
     [Fact]
+    public async Task WithAsyncScheduling_TheNextStepIsSentWhileOneRuns_AndAFailureFailsOnlyItsOwnStep()
+    {
+        var script = new ScriptedPoolingExecutor.Script { Hold = new SemaphoreSlim(0), ThrowOnStep = 1 };
+        var config = PoolingEngine.ConfigFor(8, 8, asyncScheduling: true);
+        await using var engine = AsyncPoolingEngine.Start(Sys, new PoolingRunner(_model), config, createExecutor: script.Factory);
+        var failing = engine.EncodeAsync(Embed(1, 2, 3, 4));
+        Assert.True(await script.Entered.WaitAsync(Wait));
+        var others = new[] { engine.EncodeAsync(Embed(1, 2)), engine.EncodeAsync(Embed(1, 2, 3)) };
+        // The second caller's step is sent while the first runs; the third waits, as two steps are in flight.
+        await UntilStats(engine, s => s is { Running: 2, Waiting: 1 });
+        script.Hold.Release(100);
+
+        var error = await Assert.ThrowsAsync<PipelineStageException>(() => failing.WaitAsync(Wait));
+        Assert.Contains("device fault in step 1", error.Message);
+        Assert.Equal([2f, 3f], (await Task.WhenAll(others).WaitAsync(Wait)).Select(r => r[0][0]));
+        Assert.Equal([1, 1, 1], script.BatchSizes);
+        var stats = await engine.GetStatsAsync();
+        Assert.Equal((2L, 1L, 0), (stats.Steps, stats.FailedSteps, stats.Requests));
+    }
+
+    [Fact]
     public async Task InjectedDeviceFaultsFailRequestsExplicitlyAndServiceContinues()
     {
         var faults = new FaultInjector(0.5, seed: 3, "gpu");

@@ -25,16 +25,16 @@ public sealed class PoolingEngineCoreTests : IDisposable
         var done = Enumerable.Range(0, 3).Select(_ => Done()).ToList();
         for (int i = 0; i < 3; i++) core.Add($"r{i}", Embed(1, 2, 3, 4), done[i]);
 
-        var plan = core.NextStep()!;
-        Assert.Equal(["r0", "r1"], plan.ScheduledNewReqs.Select(r => r.ReqId));
+        var step = core.NextStep()!;
+        Assert.Equal(["r0", "r1"], step.Plan.ScheduledNewReqs.Select(r => r.ReqId));
         Assert.Null(core.NextStep());
-        core.Complete(device.Execute(plan));
+        core.Complete(step.StepId, device.Execute(step.Plan));
         Assert.Equal(4f, (await done[0].Task)[0][0]);
         Assert.Equal(4f, (await done[1].Task)[0][0]);
 
-        plan = core.NextStep()!;
-        Assert.Equal(["r2"], plan.ScheduledNewReqs.Select(r => r.ReqId));
-        core.Fail("device lost");
+        step = core.NextStep()!;
+        Assert.Equal(["r2"], step.Plan.ScheduledNewReqs.Select(r => r.ReqId));
+        core.Fail(step.StepId, "device lost");
         var error = await Assert.ThrowsAsync<PipelineStageException>(() => done[2].Task);
         Assert.Contains("device lost", error.Message);
         Assert.Equal((1L, 1L, 0), (core.Steps, core.FailedSteps, core.NumRequests));
@@ -54,7 +54,7 @@ public sealed class PoolingEngineCoreTests : IDisposable
         core.Abort("a");
         Assert.True(aborted.Task.IsCanceled);
         Assert.Equal(0, core.NumRequests);
-        Assert.True(core.NextStep() is null or { ScheduledNewReqs.Count: 0 });
+        Assert.True(core.NextStep() is null or { Plan.ScheduledNewReqs.Count: 0 });
     }
 
     public void Dispose() => _model.Dispose();
