@@ -6,6 +6,7 @@
 set -uo pipefail
 OUT=${1:?usage: scripts/gpu/speed_run.sh OUT_DIR [quick]}
 MODE=${2:-full}
+SERVE_ARGS=${SERVE_ARGS:-}   # engine options for both the served and the offline run of the serving comparison
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 cfg=benchmarks/configs/llama-3.1-8b
@@ -29,7 +30,7 @@ if [ "$MODE" != quick ]; then
 fi
 if [ "$MODE" != quick ]; then
   echo "== bench-serve: 200 prompts, 512 in, 128 out, request rate inf"
-  scripts/gpu/pipeline.sh serve $cfg --load-format dummy --dtype bfloat16 --device cuda --max-model-len 2048 --port 8000 > /tmp/serve.log 2>&1 &
+  scripts/gpu/pipeline.sh serve $cfg --load-format dummy --dtype bfloat16 --device cuda --max-model-len 2048 --port 8000 $SERVE_ARGS > /tmp/serve.log 2>&1 &
   spid=$!
   python3 - <<'PY'
 import time, urllib.request
@@ -38,8 +39,8 @@ for _ in range(240):
         urllib.request.urlopen("http://127.0.0.1:8000/health", timeout=2); print("server healthy"); break
     except Exception: time.sleep(0.5)
 PY
-  scripts/gpu/pipeline.sh bench-serve --num-prompts 200 --random-input-len 512 --random-output-len 128 --vocab-size 128000 --request-rate inf 2>&1 | tail -12
+  scripts/gpu/pipeline.sh bench-serve --num-prompts 200 --random-input-len 512 --random-output-len 128 --vocab-size 128000 --request-rate inf 2>&1 | grep -v "^ *$" 
   kill $spid; wait $spid 2>/dev/null; tail -3 /tmp/serve.log
   echo "== offline, same shape (200 x 512 in / 128 out)"
-  scripts/gpu/pipeline.sh bench-throughput $cfg --load-format dummy --dtype bfloat16 --device cuda --num-prompts 200 --input-len 512 --output-len 128 --max-model-len 2048 2>&1 | tail -4
+  scripts/gpu/pipeline.sh bench-throughput $cfg --load-format dummy --dtype bfloat16 --device cuda --num-prompts 200 --input-len 512 --output-len 128 --max-model-len 2048 $SERVE_ARGS 2>&1 | tail -4
 fi
