@@ -11,11 +11,12 @@ bad = 0
 for name in sorted(os.listdir(root)):
     exp = json.load(open(os.path.join(root, name, "expected.json")))
     args = ["scripts/gpu/pipeline.sh", "generate", os.path.join(root, name), "--device", device, "--dtype", dtype,
-            "--temperature", "0", "--max-tokens", "16", "--ignore-eos", "--output", "json"]
+            "--temperature", "0", "--max-tokens", "16", "--ignore-eos", "--output", "json", "--max-model-len", "128"]
     args += os.environ.get("PIPELINE_EXTRA_ARGS", "").split()
     for p in exp["prompts"]:
         args += ["--prompt-ids", ",".join(map(str, p["prompt_token_ids"]))]
-    out = subprocess.run(args, capture_output=True, text=True)
+    # Some fixtures declare fewer positions than prompt + 16 tokens; transformers generates past them anyway.
+    out = subprocess.run(args, capture_output=True, text=True, env=dict(os.environ, PIPELINE_ALLOW_LONG_MAX_MODEL_LEN="1"))
     if out.returncode != 0:
         print(f"{name}: FAILED to run: {out.stderr.strip()}"); bad += 1; continue
     got = [json.loads(l) for l in out.stdout.strip().splitlines()]

@@ -57,6 +57,8 @@ public static class CommonOptions
         EnableChunkedPrefill = a.Flag("enable-chunked-prefill"),
         SchedulingPolicy = a.Choice("scheduling-policy", "fcfs", "priority"),
         EnforceEager = a.Flag("enforce-eager"),
+        // vLLM's VLLM_ALLOW_LONG_MAX_MODEL_LEN: a --max-model-len beyond what config.json supports, at the user's risk.
+        AllowLongMaxModelLen = Environment.GetEnvironmentVariable("PIPELINE_ALLOW_LONG_MAX_MODEL_LEN") is "1" or "true",
         AsyncScheduling = a.Flag("async-scheduling"),
     };
 }

@@ -81,6 +81,9 @@ public sealed class Sampler
     static Tensor ExponentialNoise(IReadOnlyList<SamplingRow> rows, long vocab, Device device)
     {
         var noise = torch.empty([rows.Count, vocab], ScalarType.Float32, device);
+        // Without seeded rows one draw fills the batch (greedy rows' noise is never used): one launch, not one per row.
+        if (!rows.Any(r => r.Generator != null && !r.Params.IsGreedy))
+            return noise.exponential_(1.0, device.type == DeviceType.CPU ? SharedCpuGenerator : null);
         for (int i = 0; i < rows.Count; i++)
         {
             if (rows[i].Params.IsGreedy) { noise[i].fill_(Scalars.One); continue; }
