@@ -11,8 +11,8 @@
 // running (max, sum, output accumulator) per head: an online softmax, so the keys are read once and no score is
 // materialised. Every L-lane group runs its own softmax state; at the end the groups of a warp are merged with
 // butterfly shuffles and the 4 warps through shared memory, always in the same order, so results are bit-for-bit
-// reproducible (no atomics). The block table of the partition is turned into slot numbers in shared memory first,
-// so the inner loop has no division and no dependent global load in front of the K/V loads.
+// reproducible (no atomics). The block table of the partition is turned into K/V row offsets in shared memory
+// first, so the inner loop has no division, no branch and no dependent global load in front of the K/V loads.
 //
 // With one split the block writes the normalized output; with several it writes an unnormalized partial output
 // plus (max, sum) in natural-log units, and decode_reduce_kernel combines the splits. Nothing here synchronizes with
@@ -45,8 +45,15 @@ __device__ __forceinline__ void widen(const uint4& raw, float (&out)[N]) {
   for (int i = 0; i < N; ++i) out[i] = to_float(e[i]);
 }
 
+// 2^x in one instruction (MUFU.EX2; results below 2^-126 flush to zero, 2^-inf = 0). Softmax weights only.
+__device__ __forceinline__ float exp2_fast(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
 // Scale of a softmax state with running max m against the merged max ms (0 for an empty state).
-__device__ __forceinline__ float rescale(float m, float ms) { return exp2f(m - ms); }
+__device__ __forceinline__ float rescale(float m, float ms) { return exp2_fast(m - ms); }
 
 // T: element type. GP: query heads per block (registers). CPL: 16-byte chunks of a key row per lane (1, or 2 for
 // fp32 rows of more than 32 chunks).
@@ -85,8 +92,8 @@ __global__ void __launch_bounds__(kThreads, Tile<GP, CPL>::kMinBlocks) paged_dec
   }
 
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  int64_t* slot_s = reinterpret_cast<int64_t*>(smem_raw);          // [P] slot of key lo + i
-  float* red_o = reinterpret_cast<float*>(slot_s + P);             // [kWarps][GP][D]
+  longlong2* row_s = reinterpret_cast<longlong2*>(smem_raw);       // [P] byte offsets of key lo + i's K and V rows
+  float* red_o = reinterpret_cast<float*>(row_s + P);              // [kWarps][GP][D]
   float* red_m = red_o + kWarps * GP * D;                          // [kWarps][GP]
   float* red_l = red_m + kWarps * GP;                              // [kWarps][GP]
 
@@ -125,14 +132,16 @@ __global__ void __launch_bounds__(kThreads, Tile<GP, CPL>::kMinBlocks) paged_dec
       }
   }
 
-  // Slots of the partition's keys (one division per key, once; the loads overlap those of q above).
+  // Byte offsets of the partition's K and V rows (one division per key, once; the loads overlap those of q above).
   {
     const int32_t* bt = a.block_tables + (int64_t)b * a.bt_stride;
     const int bs = a.block_size;
+    const int64_t kss = a.k_stride_slot * (int64_t)sizeof(T), vss = a.v_stride_slot * (int64_t)sizeof(T);
 #pragma unroll 4
     for (int j = lo + tid; j < hi; j += kThreads) {
       const int blk = j / bs;
-      slot_s[j - lo] = (int64_t)__ldg(bt + blk) * bs + (j - blk * bs);
+      const int64_t slot = (int64_t)__ldg(bt + blk) * bs + (j - blk * bs);
+      row_s[j - lo] = make_longlong2(slot * kss, slot * vss);
     }
   }
 
@@ -146,14 +155,17 @@ __global__ void __launch_bounds__(kThreads, Tile<GP, CPL>::kMinBlocks) paged_dec
 #pragma unroll
       for (int e = 0; e < N; ++e) acc[g][i][e] = 0.f;
   }
-  __syncthreads();  // slot_s ready
+  __syncthreads();  // row_s ready
 
-  const char* kbase = static_cast<const char*>(a.k_cache) + ((int64_t)kvh * a.k_stride_head + li * N) * (int64_t)sizeof(T);
-  const char* vbase = static_cast<const char*>(a.v_cache) + ((int64_t)kvh * a.v_stride_head + li * N) * (int64_t)sizeof(T);
-  const int64_t kss = a.k_stride_slot * (int64_t)sizeof(T), vss = a.v_stride_slot * (int64_t)sizeof(T);
-  const int64_t chunk_bytes = (int64_t)L * N * sizeof(T);  // chunk i of a lane is i*L*N elements further along
+  const char* kbase = static_cast<const char*>(a.k_cache) + (int64_t)kvh * a.k_stride_head * (int64_t)sizeof(T);
+  const char* vbase = static_cast<const char*>(a.v_cache) + (int64_t)kvh * a.v_stride_head * (int64_t)sizeof(T);
+  // Byte offset of this lane's chunk i in a row; an idle chunk (past the row) re-reads chunk 0, and its q is zero.
+  int cb[CPL];
+#pragma unroll
+  for (int i = 0; i < CPL; ++i) cb[i] = active[i] ? (li + i * L) * N * (int)sizeof(T) : 0;
 
-  // Trip count is uniform over the warp (shuffles inside): base depends only on the warp.
+  // Trip count is uniform over the warp (shuffles inside): base depends only on the warp. Keys past the end of the
+  // partition re-read key lo (always visible) and are masked out of the softmax, so the loads need no branches.
   for (int base = lo + warp * U * KPW; base < hi; base += kWarps * U * KPW) {
     uint4 kr[U][CPL], vr[U][CPL];
     bool valid[U];
@@ -161,16 +173,11 @@ __global__ void __launch_bounds__(kThreads, Tile<GP, CPL>::kMinBlocks) paged_dec
     for (int u = 0; u < U; ++u) {
       const int j = base + u * KPW + kg;
       valid[u] = j < hi;
-      const int64_t slot = valid[u] ? slot_s[j - lo] : 0;
+      const longlong2 row = row_s[valid[u] ? j - lo : 0];
 #pragma unroll
       for (int i = 0; i < CPL; ++i) {
-        if (valid[u] && active[i]) {
-          kr[u][i] = ldg16(kbase + slot * kss + i * chunk_bytes);
-          vr[u][i] = ldg16(vbase + slot * vss + i * chunk_bytes);
-        } else {
-          kr[u][i] = make_uint4(0, 0, 0, 0);
-          vr[u][i] = make_uint4(0, 0, 0, 0);
-        }
+        kr[u][i] = ldg16(kbase + row.x + cb[i]);
+        vr[u][i] = ldg16(vbase + row.y + cb[i]);
       }
     }
 
@@ -210,7 +217,7 @@ __global__ void __launch_bounds__(kThreads, Tile<GP, CPL>::kMinBlocks) paged_dec
       float sum = 0.f;
 #pragma unroll
       for (int u = 0; u < U; ++u) {
-        s[u][g] = valid[u] ? exp2f(s[u][g] - ms) : 0.f;
+        s[u][g] = valid[u] ? exp2_fast(s[u][g] - ms) : 0.f;
         sum += s[u][g];
       }
       l[g] = fmaf(l[g], alpha, sum);
@@ -340,7 +347,7 @@ int heads_per_block(int group) { return group <= 1 ? 1 : group <= 2 ? 2 : group 
 
 size_t decode_smem_bytes(int group, int head_dim, int partition) {
   const int gp = heads_per_block(group);
-  return (size_t)partition * sizeof(int64_t) + (size_t)kWarps * gp * (head_dim + 2) * sizeof(float);
+  return (size_t)partition * 2 * sizeof(int64_t) + (size_t)kWarps * gp * (head_dim + 2) * sizeof(float);
 }
 
 template <typename T, int GP, int CPL>
