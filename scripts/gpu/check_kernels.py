@@ -118,8 +118,8 @@ def flat(cache):
 
 # ---------------------------------------------------------------- decode
 
-def check_decode(dtype, h, hkv, d, block_size, window, four_d, longest, bsz):
-    lens = random_lengths(bsz, block_size, longest)
+def check_decode(dtype, h, hkv, d, block_size, window, four_d, longest, bsz, lens=None):
+    lens = random_lengths(bsz, block_size, longest) if lens is None else lens
     max_blocks = max(1, math.ceil(max(lens) / block_size)) + random.randint(0, 2)
     num_blocks = sum(math.ceil(n / block_size) for n in lens) + 8
     kc, vc = make_cache(num_blocks, block_size, hkv, d, dtype, four_d)
@@ -160,6 +160,13 @@ def decode_cases(quick):
         # window edges: a window exactly the length, one less, one more
         for w in (299, 300, 301):
             check_decode(dtype, 8, 2, 64, 16, w, False, 300, 3)
+        # large batch, mixed lengths crossing many blocks (one split per sequence at this width; a few at batch 64)
+        mixed = [random.choice([0, 1, 15, 16, 17, random.randint(1, 900), random.randint(400, 800)]) for _ in range(256)]
+        check_decode(dtype, 32, 8, 128, 16, 0, False, 0, 256, lens=mixed)
+        check_decode(dtype, 32, 8, 128, 16, 300, True, 0, 64, lens=mixed[:64])
+        # head groups that do not fill a block's heads (3, 6) or need two passes (16); head dims of odd chunk counts
+        for h, hkv, d in ((12, 4, 24), (12, 2, 96), (32, 2, 192), (16, 16, 8), (24, 8, 136)):
+            check_decode(dtype, h, hkv, d, 16, random.choice([0, 40]), random.random() < 0.5, 700, 5)
 
 
 # ---------------------------------------------------------------- prefill
