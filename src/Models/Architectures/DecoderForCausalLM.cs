@@ -17,7 +17,7 @@ namespace Pipeline.Models.Architectures;
 public abstract class DecoderForCausalLM : ICausalLM
 {
     readonly Tensor _embed;
-    readonly DecoderLayer[] _layers;
+    readonly IDecoderLayer[] _layers;
     readonly RmsNorm _norm;
     readonly Tensor _lmHead;
     readonly bool _tied;
@@ -39,7 +39,7 @@ public abstract class DecoderForCausalLM : ICausalLM
         var w = new ModelWeights(source, dtype, device);
         int h = config.HiddenSize;
         _embed = w.Load(Names.Embed, [config.VocabSize, h]);
-        _layers = new DecoderLayer[config.NumHiddenLayers];
+        _layers = new IDecoderLayer[config.NumHiddenLayers];
         for (int i = 0; i < _layers.Length; i++) _layers[i] = BuildLayer(i, Names.LayerPrefix(i), w);
         _norm = Norm(w, Names.FinalNorm, h);
         // Some checkpoints store lm_head even when tied; vLLM then ignores it, and so do we.
@@ -49,41 +49,47 @@ public abstract class DecoderForCausalLM : ICausalLM
         _rotary = new RotaryEmbedding(config, device);
     }
 
-    protected abstract DecoderLayer BuildLayer(int index, string prefix, ModelWeights w);
+    protected abstract IDecoderLayer BuildLayer(int index, string prefix, ModelWeights w);
 
     protected virtual RmsNorm Norm(ModelWeights w, string name, long size) => w.RmsNorm(name, size, Config.RmsNormEps);
 
     /// <summary>Embedding rows as the first layer sees them (Gemma scales them by sqrt(hidden_size)).</summary>
     protected virtual Tensor ScaleEmbeddings(Tensor embeddings) => embeddings;
 
-    /// <summary>Llama-style self-attention under `{prefix}self_attn.`: packed q/k/v, o_proj, optional q/k RMSNorm per head.</summary>
-    protected SelfAttention LlamaAttention(int index, string prefix, ModelWeights w, bool qkvBias, bool oBias, bool qkNorm = false, double? scale = null)
+    /// <summary>
+    /// Llama-style self-attention under `{prefix}self_attn.`: packed q/k/v, o_proj, optional q/k RMSNorm per head.
+    /// <paramref name="sliding"/> overrides config's per-layer choice of the sliding window; <paramref name="softcap"/>
+    /// caps the attention scores (Gemma 2).
+    /// </summary>
+    protected SelfAttention LlamaAttention(int index, string prefix, ModelWeights w, bool qkvBias, bool oBias, bool qkNorm = false,
+        double? scale = null, double? softcap = null, bool? sliding = null)
     {
         var c = Config;
         int nh = c.NumAttentionHeads, kv = c.NumKeyValueHeads, hd = c.HeadDim;
         string p = prefix + "self_attn.";
-        var window = c.SlidingWindow != null && c.SlidingLayers[index] ? c.SlidingWindow : null;
+        var window = c.SlidingWindow != null && (sliding ?? c.SlidingLayers[index]) ? c.SlidingWindow : null;
         return new SelfAttention(
             w.Packed(p, Packed, "qkv_proj", [nh * hd, kv * hd, kv * hd], c.HiddenSize, qkvBias),
             w.Linear(p + "o_proj", c.HiddenSize, nh * hd, oBias),
-            new Layers.Attention(index, nh, kv, hd, scale ?? 1.0 / Math.Sqrt(hd), window),
+            new Layers.Attention(index, nh, kv, hd, scale ?? 1.0 / Math.Sqrt(hd), window, softcap),
             qkNorm ? Norm(w, p + "q_norm.weight", hd) : null,
             qkNorm ? Norm(w, p + "k_norm.weight", hd) : null);
     }
 
-    /// <summary>Gated MLP under `{prefix}mlp.`: packed gate/up, down.</summary>
-    protected GatedMlp LlamaMlp(string prefix, ModelWeights w, string activation, bool bias = false)
+    /// <summary>Gated MLP under `{prefix}{module}` (`mlp.` unless given): packed gate/up, down.</summary>
+    protected GatedMlp LlamaMlp(string prefix, ModelWeights w, string activation, bool bias = false, int? intermediateSize = null, string module = "mlp.")
     {
         var c = Config;
-        string p = prefix + "mlp.";
+        string p = prefix + module;
+        int inter = intermediateSize ?? c.IntermediateSize;
         return new GatedMlp(
-            w.Packed(p, Packed, "gate_up_proj", [c.IntermediateSize, c.IntermediateSize], c.HiddenSize, bias),
-            w.Linear(p + "down_proj", c.HiddenSize, c.IntermediateSize, bias),
+            w.Packed(p, Packed, "gate_up_proj", [inter, inter], c.HiddenSize, bias),
+            w.Linear(p + "down_proj", c.HiddenSize, inter, bias),
             Activations.Get(activation), activation is "silu" or "swish");
     }
 
     /// <summary>The pre-norm block of the Llama family.</summary>
-    protected DecoderLayer LlamaLayer(string prefix, ModelWeights w, SelfAttention attention, GatedMlp mlp) => new(
+    protected DecoderLayer LlamaLayer(string prefix, ModelWeights w, SelfAttention attention, IFeedForward mlp) => new(
         Norm(w, prefix + "input_layernorm.weight", Config.HiddenSize), attention,
         Norm(w, prefix + "post_attention_layernorm.weight", Config.HiddenSize), mlp);
 

@@ -40,6 +40,17 @@ public sealed record ModelConfig
         _ => MaxPositionEmbeddings,
     };
 
+    /// <summary>
+    /// A config.json field this record does not name (a multimodal wrapper's text_config first); null when absent or
+    /// JSON null. The typed readers below return null for those too.
+    /// </summary>
+    public JsonNode? Field(string key) => (Raw["text_config"] as JsonObject)?[key] ?? Raw[key];
+    public double? DoubleField(string key) => Field(key) is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
+    public int? IntField(string key) => DoubleField(key) is double d ? (int)d : null;
+    public bool? BoolField(string key) => Field(key) is JsonValue v && v.TryGetValue<bool>(out var b) ? b : null;
+    public string? StringField(string key) => Field(key) is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+    public int[] IntListField(string key) => Field(key) is JsonArray a ? a.Where(x => x != null).Select(x => x!.GetValue<int>()).ToArray() : [];
+
     public static ModelConfig Load(string modelDir, string? hfOverrides = null)
     {
         var path = Path.Combine(modelDir, "config.json");

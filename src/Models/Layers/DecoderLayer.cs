@@ -3,13 +3,20 @@ using static TorchSharp.torch;
 
 namespace Pipeline.Models.Layers;
 
+/// <summary>One block of a decoder-only model: self-attention and a feed-forward part, each with its residual.</summary>
+public interface IDecoderLayer : IDisposable
+{
+    SelfAttention SelfAttn { get; }
+    /// <summary>The layer's output; <paramref name="x"/> may be updated in place (it is the previous layer's output).</summary>
+    Tensor Forward(Tensor x, RotaryCosSin rope, ForwardContext ctx);
+}
+
 /// <summary>A pre-norm decoder block: x + attn(norm(x)), then + mlp(norm(x)).</summary>
-public sealed class DecoderLayer(RmsNorm inputNorm, SelfAttention selfAttn, RmsNorm postAttentionNorm, GatedMlp mlp) : IDisposable
+public sealed class DecoderLayer(RmsNorm inputNorm, SelfAttention selfAttn, RmsNorm postAttentionNorm, IFeedForward mlp) : IDecoderLayer
 {
     public SelfAttention SelfAttn { get; } = selfAttn;
-    public GatedMlp Mlp { get; } = mlp;
+    public IFeedForward Mlp { get; } = mlp;
 
-    /// <summary>The layer's output; <paramref name="x"/> may be updated in place (it is the previous layer's output).</summary>
     public Tensor Forward(Tensor x, RotaryCosSin rope, ForwardContext ctx)
     {
         using var scope = NewDisposeScope();
@@ -24,5 +31,37 @@ public sealed class DecoderLayer(RmsNorm inputNorm, SelfAttention selfAttn, RmsN
         SelfAttn.Dispose();
         postAttentionNorm.Dispose();
         Mlp.Dispose();
+    }
+}
+
+/// <summary>
+/// A block whose two branches are each wrapped in optional norms before and after: x + post(attn(pre(x))), then
+/// x + post(mlp(pre(x))). Gemma 2/3 use all four ("sandwich" norms); OLMo 2 only the norms after each branch.
+/// </summary>
+public sealed class SandwichDecoderLayer(RmsNorm? preAttentionNorm, SelfAttention selfAttn, RmsNorm? postAttentionNorm,
+    RmsNorm? preFeedforwardNorm, IFeedForward mlp, RmsNorm? postFeedforwardNorm) : IDecoderLayer
+{
+    public SelfAttention SelfAttn { get; } = selfAttn;
+    public IFeedForward Mlp { get; } = mlp;
+
+    public Tensor Forward(Tensor x, RotaryCosSin rope, ForwardContext ctx)
+    {
+        using var scope = NewDisposeScope();
+        var a = SelfAttn.Forward(preAttentionNorm?.Forward(x) ?? x, rope, ctx);
+        if (postAttentionNorm != null) a = postAttentionNorm.Forward(a);
+        var h = x + a;
+        var m = Mlp.Forward(preFeedforwardNorm?.Forward(h) ?? h);
+        if (postFeedforwardNorm != null) m = postFeedforwardNorm.Forward(m);
+        return h.add_(m).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        preAttentionNorm?.Dispose();
+        SelfAttn.Dispose();
+        postAttentionNorm?.Dispose();
+        preFeedforwardNorm?.Dispose();
+        Mlp.Dispose();
+        postFeedforwardNorm?.Dispose();
     }
 }

@@ -22,6 +22,11 @@ public static class ModelRegistry
         Decoder("Qwen2ForCausalLM", "qwen2", "Qwen/Qwen2.5-7B-Instruct", (c, w, t, d) => new Qwen2ForCausalLM(c, w, t, d)),
         Decoder("Qwen3ForCausalLM", "qwen3", "Qwen/Qwen3-8B", (c, w, t, d) => new Qwen3ForCausalLM(c, w, t, d)),
         Decoder("GemmaForCausalLM", "gemma", "google/gemma-7b, google/gemma-2b-it", (c, w, t, d) => new GemmaForCausalLM(c, w, t, d)),
+        Decoder("Gemma2ForCausalLM", "gemma2", "google/gemma-2-9b, google/gemma-2-2b-it", (c, w, t, d) => new Gemma2ForCausalLM(c, w, t, d)),
+        Decoder("Phi3ForCausalLM", "phi3", "microsoft/Phi-3-mini-4k-instruct, microsoft/Phi-3-medium-4k-instruct", (c, w, t, d) => new Phi3ForCausalLM(c, w, t, d)),
+        Decoder("MixtralForCausalLM", "mixtral", "mistralai/Mixtral-8x7B-Instruct-v0.1", (c, w, t, d) => new MixtralForCausalLM(c, w, t, d)),
+        Decoder("Qwen2MoeForCausalLM", "qwen2_moe", "Qwen/Qwen1.5-MoE-A2.7B-Chat", (c, w, t, d) => new Qwen2MoeForCausalLM(c, w, t, d)),
+        Decoder("Qwen3MoeForCausalLM", "qwen3_moe", "Qwen/Qwen3-30B-A3B", (c, w, t, d) => new Qwen3MoeForCausalLM(c, w, t, d)),
     ];
 
     static ArchitectureEntry Decoder(string arch, string family, string examples, DecoderFactory create) =>
