@@ -59,10 +59,11 @@ public abstract class DecoderForCausalLM : ICausalLM
     /// <summary>
     /// Llama-style self-attention under `{prefix}self_attn.`: packed q/k/v, o_proj, optional q/k RMSNorm per head.
     /// <paramref name="sliding"/> overrides config's per-layer choice of the sliding window; <paramref name="softcap"/>
-    /// caps the attention scores (Gemma 2).
+    /// caps the attention scores (Gemma 2); <paramref name="qkNormAcrossHeads"/> normalises all of q (and of k) at once
+    /// instead of each head (OLMo 2).
     /// </summary>
     protected SelfAttention LlamaAttention(int index, string prefix, ModelWeights w, bool qkvBias, bool oBias, bool qkNorm = false,
-        double? scale = null, double? softcap = null, bool? sliding = null)
+        double? scale = null, double? softcap = null, bool? sliding = null, bool qkNormAcrossHeads = false)
     {
         var c = Config;
         int nh = c.NumAttentionHeads, kv = c.NumKeyValueHeads, hd = c.HeadDim;
@@ -72,8 +73,9 @@ public abstract class DecoderForCausalLM : ICausalLM
             w.Packed(p, Packed, "qkv_proj", [nh * hd, kv * hd, kv * hd], c.HiddenSize, qkvBias),
             w.Linear(p + "o_proj", c.HiddenSize, nh * hd, oBias),
             new Layers.Attention(index, nh, kv, hd, scale ?? 1.0 / Math.Sqrt(hd), window, softcap),
-            qkNorm ? Norm(w, p + "q_norm.weight", hd) : null,
-            qkNorm ? Norm(w, p + "k_norm.weight", hd) : null);
+            qkNorm ? Norm(w, p + "q_norm.weight", qkNormAcrossHeads ? nh * hd : hd) : null,
+            qkNorm ? Norm(w, p + "k_norm.weight", qkNormAcrossHeads ? kv * hd : hd) : null,
+            qkNormAcrossHeads);
     }
 
     /// <summary>Gated MLP under `{prefix}{module}` (`mlp.` unless given): packed gate/up, down.</summary>
@@ -89,9 +91,9 @@ public abstract class DecoderForCausalLM : ICausalLM
     }
 
     /// <summary>The pre-norm block of the Llama family.</summary>
-    protected DecoderLayer LlamaLayer(string prefix, ModelWeights w, SelfAttention attention, IFeedForward mlp) => new(
+    protected DecoderLayer LlamaLayer(string prefix, ModelWeights w, SelfAttention attention, IFeedForward mlp, double residualMultiplier = 1.0) => new(
         Norm(w, prefix + "input_layernorm.weight", Config.HiddenSize), attention,
-        Norm(w, prefix + "post_attention_layernorm.weight", Config.HiddenSize), mlp);
+        Norm(w, prefix + "post_attention_layernorm.weight", Config.HiddenSize), mlp, residualMultiplier);
 
     public Tensor EmbedInputIds(Tensor inputIds)
     {

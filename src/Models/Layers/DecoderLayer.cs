@@ -11,8 +11,12 @@ public interface IDecoderLayer : IDisposable
     Tensor Forward(Tensor x, RotaryCosSin rope, ForwardContext ctx);
 }
 
-/// <summary>A pre-norm decoder block: x + attn(norm(x)), then + mlp(norm(x)).</summary>
-public sealed class DecoderLayer(RmsNorm inputNorm, SelfAttention selfAttn, RmsNorm postAttentionNorm, IFeedForward mlp) : IDecoderLayer
+/// <summary>
+/// A pre-norm decoder block: x + attn(norm(x)), then + mlp(norm(x)); each branch's output is scaled by
+/// <paramref name="residualMultiplier"/> before it is added (Granite's residual_multiplier; 1 elsewhere).
+/// </summary>
+public sealed class DecoderLayer(RmsNorm inputNorm, SelfAttention selfAttn, RmsNorm postAttentionNorm, IFeedForward mlp, double residualMultiplier = 1.0)
+    : IDecoderLayer
 {
     public SelfAttention SelfAttn { get; } = selfAttn;
     public IFeedForward Mlp { get; } = mlp;
@@ -20,8 +24,12 @@ public sealed class DecoderLayer(RmsNorm inputNorm, SelfAttention selfAttn, RmsN
     public Tensor Forward(Tensor x, RotaryCosSin rope, ForwardContext ctx)
     {
         using var scope = NewDisposeScope();
-        var (h, sum) = postAttentionNorm.AddAndNorm(SelfAttn.Forward(inputNorm.Forward(x), rope, ctx), x);
-        sum.add_(Mlp.Forward(h));
+        var a = SelfAttn.Forward(inputNorm.Forward(x), rope, ctx);
+        if (residualMultiplier != 1.0) a.mul_(Scalars.Of(residualMultiplier));
+        var (h, sum) = postAttentionNorm.AddAndNorm(a, x);
+        var m = Mlp.Forward(h);
+        if (residualMultiplier != 1.0) m.mul_(Scalars.Of(residualMultiplier));
+        sum.add_(m);
         return ReferenceEquals(sum, x) ? x : sum.MoveToOuterDisposeScope();
     }
 

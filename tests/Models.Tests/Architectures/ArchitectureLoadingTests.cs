@@ -146,6 +146,34 @@ public class ArchitectureLoadingTests
         }
     }
 
+    /// <summary>Granite with unit multipliers and the usual 1/sqrt(head_dim) attention scale is Llama.</summary>
+    [Fact]
+    public void GraniteWithUnitMultipliersIsLlama()
+    {
+        var w = LlamaWeights();
+        AssertReproducesLlama(Write("GraniteForCausalLM", "granite", c =>
+        {
+            c["embedding_multiplier"] = 1.0; c["residual_multiplier"] = 1.0; c["logits_scaling"] = 1.0; c["attention_multiplier"] = 0.25;
+        }, w.Select(t => (t.Key, t.Value.Shape, t.Value.Data))));
+    }
+
+    /// <summary>Granite's multipliers act where transformers applies them: scaling the logits by 1/s divides the logprob gaps.</summary>
+    [Fact]
+    public void GraniteLogitsScalingDividesTheLogits()
+    {
+        var w = LlamaWeights().Select(t => (t.Key, t.Value.Shape, t.Value.Data)).ToList();
+        var plain = Write("GraniteForCausalLM", "granite", c => { c["attention_multiplier"] = 0.25; }, w);
+        var scaled = Write("GraniteForCausalLM", "granite", c => { c["attention_multiplier"] = 0.25; c["logits_scaling"] = 2.0; }, w);
+        var (a, _) = ModelLoader.Load(plain, new LoadOptions { Dtype = "float32", LoadFormat = "safetensors" }, torch.CPU);
+        var (b, _) = ModelLoader.Load(scaled, new LoadOptions { Dtype = "float32", LoadFormat = "safetensors" }, torch.CPU);
+        using (a)
+        using (b)
+        using (var hidden = torch.randn(3, Hidden))
+        using (var la = a.ComputeLogits(hidden))
+        using (var lb = b.ComputeLogits(hidden))
+            Assert.True(torch.allclose(la / 2, lb, rtol: 1e-5, atol: 1e-6));
+    }
+
     [Fact]
     public void Gemma2WithoutLayerTypesSlidesOnEvenLayers()
     {
