@@ -22,6 +22,7 @@ public abstract class DecoderForCausalLM : ICausalLM
     readonly Tensor _lmHead;
     readonly bool _tied;
     readonly RotaryEmbedding _rotary;
+    readonly RotaryEmbedding? _slidingRotary;
 
     public ModelConfig Config { get; }
     public ScalarType DType { get; }
@@ -47,7 +48,14 @@ public abstract class DecoderForCausalLM : ICausalLM
         _lmHead = _tied ? _embed : w.Load(Names.LmHead, [config.VocabSize, h]);
         if (_tied && source.Contains(Names.LmHead) && source is SafetensorsWeightSource) w.Load(Names.LmHead, [config.VocabSize, h]).Dispose();
         _rotary = new RotaryEmbedding(config, device);
+        if (SlidingRope() is { } sliding && sliding != config.Rope) _slidingRotary = new RotaryEmbedding(config with { Rope = sliding }, device);
     }
+
+    /// <summary>
+    /// Rotary parameters of the sliding-window layers when they differ from the others' (Gemma 3's local base
+    /// frequency); null when every layer rotates alike.
+    /// </summary>
+    protected virtual RopeConfig? SlidingRope() => Config.SlidingRope;
 
     protected abstract IDecoderLayer BuildLayer(int index, string prefix, ModelWeights w);
 
@@ -106,18 +114,19 @@ public abstract class DecoderForCausalLM : ICausalLM
         using var scope = NewDisposeScope();
         // Layers may update their input in place, so caller-owned embeddings are copied first.
         var x = inputsEmbeds?.clone() ?? EmbedInputIds(inputIds ?? throw new ArgumentException("Forward needs input ids or input embeddings"));
-        var rope = RopeFor(ctx);
-        foreach (var layer in _layers) x = layer.Forward(x, rope, ctx);
+        var rope = RopeFor(_rotary, ctx);
+        var slidingRope = _slidingRotary is null ? rope : RopeFor(_slidingRotary, ctx);
+        foreach (var layer in _layers) x = layer.Forward(x, layer.SelfAttn.Attn.SlidingWindow is null ? rope : slidingRope, ctx);
         return _norm.Forward(x).MoveToOuterDisposeScope();
     }
 
-    RotaryCosSin RopeFor(ForwardContext ctx)
+    RotaryCosSin RopeFor(RotaryEmbedding rotary, ForwardContext ctx)
     {
         // The table covers every position a captured CUDA graph can reach (CudaGraphOptions.MaxCapturedContext).
         int rows = Math.Max(Math.Max(Config.MaxPositionEmbeddings, Config.DerivedMaxModelLen), Runner.CudaGraphOptions.MaxCapturedContext);
-        if (ctx.Backend.FusesRotary && ctx.Batch.MaxSeqLen <= rows && _rotary.CosSinCache(rows) is { } table)
+        if (ctx.Backend.FusesRotary && ctx.Batch.MaxSeqLen <= rows && rotary.CosSinCache(rows) is { } table)
             return new RotaryCosSin(null, null, table);
-        var (cos, sin) = _rotary.ForPositions(ctx.Positions, ctx.Batch.Seqs, DType);
+        var (cos, sin) = rotary.ForPositions(ctx.Positions, ctx.Batch.Seqs, DType);
         return new RotaryCosSin(cos, sin);
     }
 
@@ -136,5 +145,6 @@ public abstract class DecoderForCausalLM : ICausalLM
         if (!_tied) _lmHead.Dispose();
         _embed.Dispose();
         _rotary.Dispose();
+        _slidingRotary?.Dispose();
     }
 }

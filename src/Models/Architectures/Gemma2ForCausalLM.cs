@@ -45,7 +45,7 @@ public sealed class Gemma2ForCausalLM : DecoderForCausalLM
     {
         var logits = base.ComputeLogits(hidden);
         if (_finalSoftcap is not double cap) return logits;
-        using (torch.no_grad()) logits.div_(Scalars.Of(cap)).tanh_().mul_(Scalars.Of(cap));
+        logits.div_(Scalars.Of(cap)).tanh_().mul_(Scalars.Of(cap));
         return logits;
     }
 

@@ -25,6 +25,8 @@ public sealed record ModelConfig
     /// <summary>Per layer: whether it uses the sliding window (null window means none do).</summary>
     public bool[] SlidingLayers { get; init; } = [];
     public required RopeConfig Rope { get; init; }
+    /// <summary>Rotary parameters of the sliding-window layers when config.json gives them apart (transformers 5, by layer type).</summary>
+    public RopeConfig? SlidingRope { get; init; }
     public string? TorchDtype { get; init; }
     public IReadOnlyList<int> EosTokenIds { get; init; } = [];
     public int? BosTokenId { get; init; }
@@ -115,6 +117,7 @@ public sealed record ModelConfig
             SlidingWindow = window,
             SlidingLayers = sliding,
             Rope = RopeConfig.Parse(c),
+            SlidingRope = (c["rope_parameters"] as JsonObject)?["sliding_attention"] is JsonObject ? RopeConfig.Parse(c, "sliding_attention") : null,
             TorchDtype = (c["dtype"] ?? c["torch_dtype"] ?? raw["dtype"] ?? raw["torch_dtype"])?.GetValue<string>(),
             EosTokenIds = TokenIds(c["eos_token_id"] ?? raw["eos_token_id"]),
             BosTokenId = TokenIds(c["bos_token_id"] ?? raw["bos_token_id"]).Cast<int?>().FirstOrDefault(),

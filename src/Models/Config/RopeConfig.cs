@@ -29,9 +29,16 @@ public sealed record RopeConfig
 
     public static readonly string[] Supported = ["default", "linear", "dynamic", "llama3", "yarn", "longrope"];
 
-    public static RopeConfig Parse(JsonObject config)
+    /// <summary>
+    /// The rotary parameters of config.json. transformers 5 keys them by layer type for models whose sliding and full
+    /// layers rotate differently (Gemma 3: {"full_attention": {...}, "sliding_attention": {...}}); then
+    /// <paramref name="layerType"/> picks one (full attention unless given).
+    /// </summary>
+    public static RopeConfig Parse(JsonObject config, string? layerType = null)
     {
         JsonObject? p = config["rope_parameters"] as JsonObject;
+        if (p?["full_attention"] is JsonObject || p?["sliding_attention"] is JsonObject)
+            p = p[layerType ?? "full_attention"] as JsonObject;
         var scaling = config["rope_scaling"] as JsonObject;
         double theta = Num(p, "rope_theta") ?? Num(config, "rope_theta") ?? 10000.0;
         var src = p ?? scaling;

@@ -174,6 +174,42 @@ public class ArchitectureLoadingTests
             Assert.True(torch.allclose(la / 2, lb, rtol: 1e-5, atol: 1e-6));
     }
 
+    /// <summary>transformers 5 keys Gemma 3's rotary by layer type; 4.x gave rope_local_base_freq beside rope_theta.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Gemma3SlidingLayersHaveTheirOwnRotary(bool byLayerType)
+    {
+        var dir = Write("Gemma3ForCausalLM", "gemma3_text", c =>
+        {
+            c["num_hidden_layers"] = 7; c["sliding_window"] = 8; c["query_pre_attn_scalar"] = 16; c["hidden_activation"] = "gelu_pytorch_tanh";
+            c.Remove("rope_parameters");
+            if (byLayerType)
+                c["rope_parameters"] = JsonNode.Parse("""
+                    {"full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1000000.0},
+                     "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}
+                    """);
+            else
+            {
+                c["rope_theta"] = 1000000.0; c["rope_local_base_freq"] = 10000.0;
+                c["rope_scaling"] = JsonNode.Parse("""{"rope_type": "linear", "factor": 8.0}""");
+            }
+        }, []);
+        var config = Pipeline.Models.Config.ModelConfig.Load(dir);
+        Assert.Equal("linear", config.Rope.RopeType);
+        Assert.Equal(1000000.0, config.Rope.Theta);
+        if (byLayerType) Assert.Equal(10000.0, config.SlidingRope!.Theta);
+        var (model, _) = ModelLoader.Load(dir, new LoadOptions { Dtype = "float32", LoadFormat = "dummy" }, torch.CPU);
+        using (model)
+        {
+            // Without layer_types: every 6th layer is global.
+            var specs = model.KVCacheConfig(16).LayerSpecs;
+            for (int i = 0; i < 7; i++) Assert.Equal(i == 5, specs[i] is not SlidingWindowSpec);
+            var gen = new BatchGenerator(model, maxModelLen: 64).Generate([[5, 6, 7, 8, 9, 10, 11, 12, 13, 14]], Greedy with { MaxTokens = 3 }, []);
+            Assert.Equal(3, gen[0].TokenIds.Count);
+        }
+    }
+
     [Fact]
     public void Gemma2WithoutLayerTypesSlidesOnEvenLayers()
     {
