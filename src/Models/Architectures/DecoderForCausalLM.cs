@@ -23,6 +23,7 @@ public abstract class DecoderForCausalLM : ICausalLM
     readonly bool _tied;
     readonly RotaryEmbedding _rotary;
     readonly RotaryEmbedding? _slidingRotary;
+    readonly bool[] _ropeLayers;
 
     public ModelConfig Config { get; }
     public ScalarType DType { get; }
@@ -48,6 +49,7 @@ public abstract class DecoderForCausalLM : ICausalLM
         _lmHead = _tied ? _embed : w.Load(Names.LmHead, [config.VocabSize, h]);
         if (_tied && source.Contains(Names.LmHead) && source is SafetensorsWeightSource) w.Load(Names.LmHead, [config.VocabSize, h]).Dispose();
         _rotary = new RotaryEmbedding(config, device);
+        _ropeLayers = Enumerable.Range(0, _layers.Length).Select(UsesRope).ToArray();
         if (SlidingRope() is { } sliding && sliding != config.Rope) _slidingRotary = new RotaryEmbedding(config with { Rope = sliding }, device);
     }
 
@@ -56,6 +58,9 @@ public abstract class DecoderForCausalLM : ICausalLM
     /// frequency); null when every layer rotates alike.
     /// </summary>
     protected virtual RopeConfig? SlidingRope() => Config.SlidingRope;
+
+    /// <summary>Whether layer <paramref name="index"/> rotates q and k (false for NoPE layers).</summary>
+    protected virtual bool UsesRope(int index) => true;
 
     protected abstract IDecoderLayer BuildLayer(int index, string prefix, ModelWeights w);
 
@@ -116,7 +121,11 @@ public abstract class DecoderForCausalLM : ICausalLM
         var x = inputsEmbeds?.clone() ?? EmbedInputIds(inputIds ?? throw new ArgumentException("Forward needs input ids or input embeddings"));
         var rope = RopeFor(_rotary, ctx);
         var slidingRope = _slidingRotary is null ? rope : RopeFor(_slidingRotary, ctx);
-        foreach (var layer in _layers) x = layer.Forward(x, layer.SelfAttn.Attn.SlidingWindow is null ? rope : slidingRope, ctx);
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            var layer = _layers[i];
+            x = layer.Forward(x, !_ropeLayers[i] ? RotaryCosSin.None : layer.SelfAttn.Attn.SlidingWindow is null ? rope : slidingRope, ctx);
+        }
         return _norm.Forward(x).MoveToOuterDisposeScope();
     }
 

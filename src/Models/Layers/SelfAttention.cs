@@ -34,7 +34,7 @@ public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, 
             if (qNorm != null) q = qNorm.Forward(q);
             if (kNorm != null) k = kNorm.Forward(k);
         }
-        if (!rope.FusedWithCacheWrite)
+        if (!rope.FusedWithCacheWrite && rope.Cos is not null)
         {
             q = RotaryEmbedding.Apply(q, rope.Cos!, rope.Sin!);
             k = RotaryEmbedding.Apply(k, rope.Cos!, rope.Sin!);
@@ -58,5 +58,8 @@ public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, 
 /// </summary>
 public readonly record struct RotaryCosSin(Tensor? Cos, Tensor? Sin, Tensor? CosSinCache = null)
 {
+    /// <summary>No rotation at all (NoPE layers, e.g. SmolLM3's every fourth layer).</summary>
+    public static readonly RotaryCosSin None = default;
+
     public bool FusedWithCacheWrite => CosSinCache is not null;
 }

@@ -210,6 +210,32 @@ public class ArchitectureLoadingTests
         }
     }
 
+    /// <summary>SmolLM3 with rotary on every layer is Llama; with a NoPE layer it is not.</summary>
+    [Fact]
+    public void SmolLM3NoRopeLayersSkipRotary()
+    {
+        var w = LlamaWeights().Select(t => (t.Key, t.Value.Shape, t.Value.Data)).ToList();
+        AssertReproducesLlama(Write("SmolLM3ForCausalLM", "smollm3", c => c["no_rope_layers"] = new JsonArray(1, 1), w));
+        var nope = Write("SmolLM3ForCausalLM", "smollm3", c => c["no_rope_layers"] = new JsonArray(1, 0), w);
+        var expected = ModelFixture.Expected("llama");
+        var (model, _) = ModelLoader.Load(nope, new LoadOptions { Dtype = "float32" }, torch.CPU);
+        using (model)
+        {
+            var r = new BatchGenerator(model, maxModelLen: 128).Generate([expected[3].PromptTokenIds], Greedy, [])[0];
+            Assert.NotEqual(expected[3].Logprobs[0], r.Logprobs[0]!.Logprob, 3);
+        }
+    }
+
+    [Fact]
+    public void ArceeLoadsAnUngatedMlp()
+    {
+        var w = LlamaWeights().Where(t => !t.Key.Contains("gate_proj")).Select(t => (t.Key, t.Value.Shape, t.Value.Data)).ToList();
+        var dir = Write("ArceeForCausalLM", "arcee", c => c["hidden_act"] = "relu2", w);
+        var (model, _) = ModelLoader.Load(dir, new LoadOptions { Dtype = "float32" }, torch.CPU);
+        using (model)
+            Assert.Equal(4, new BatchGenerator(model, maxModelLen: 64).Generate([[3, 4, 5]], Greedy with { MaxTokens = 4 }, [])[0].TokenIds.Count);
+    }
+
     [Fact]
     public void Gemma2WithoutLayerTypesSlidesOnEvenLayers()
     {
