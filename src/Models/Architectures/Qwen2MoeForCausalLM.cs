@@ -21,7 +21,7 @@ public sealed class Qwen2MoeForCausalLM(ModelConfig config, IWeightSource weight
         if (!MoeLayers.IsSparse(c, index)) return LlamaLayer(prefix, w, attention, LlamaMlp(prefix, w, c.HiddenAct));
         int shared = c.IntField("shared_expert_intermediate_size") ?? 0;
         var block = new SparseMoeBlock(
-            w.Linear(prefix + "mlp.gate", c.IntField("num_experts")!.Value, c.HiddenSize),
+            w.Linear(prefix + "mlp.gate", c.RequiredIntField("num_experts"), c.HiddenSize),
             MoeLayers.QwenExperts(c, prefix, w),
             topK: c.IntField("num_experts_per_tok") ?? 4, renormalize: c.BoolField("norm_topk_prob") ?? false,
             sharedExpert: shared > 0 ? LlamaMlp(prefix, w, c.HiddenAct, intermediateSize: shared, module: "mlp.shared_expert.") : null,
@@ -40,6 +40,6 @@ static class MoeLayers
 
     /// <summary>`mlp.experts.` with moe_intermediate_size: fused (transformers 5) or `{e}.gate_proj/up_proj/down_proj`.</summary>
     public static FusedMoe QwenExperts(ModelConfig c, string prefix, ModelWeights w) =>
-        w.Experts(prefix + "mlp.experts.", c.IntField("num_experts")!.Value, c.IntField("moe_intermediate_size")!.Value, c.HiddenSize,
+        w.Experts(prefix + "mlp.experts.", c.RequiredIntField("num_experts"), c.RequiredIntField("moe_intermediate_size"), c.HiddenSize,
             ("gate_proj", "up_proj", "down_proj"), Activations.Get(c.HiddenAct));
 }

@@ -49,6 +49,8 @@ public sealed record ModelConfig
     public JsonNode? Field(string key) => (Raw["text_config"] as JsonObject)?[key] ?? Raw[key];
     public double? DoubleField(string key) => Field(key) is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
     public int? IntField(string key) => DoubleField(key) is double d ? (int)d : null;
+    public int RequiredIntField(string key) =>
+        IntField(key) ?? throw new ModelConfigException($"config.json: '{key}' is required for {Architecture}");
     public bool? BoolField(string key) => Field(key) is JsonValue v && v.TryGetValue<bool>(out var b) ? b : null;
     public string? StringField(string key) => Field(key) is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
     public int[] IntListField(string key) => Field(key) is JsonArray a ? a.Where(x => x != null).Select(x => x!.GetValue<int>()).ToArray() : [];

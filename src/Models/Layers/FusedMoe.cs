@@ -29,8 +29,41 @@ public sealed class FusedMoe(Tensor w13, Tensor w2, Func<Tensor, Tensor> activat
     public int NumExperts => (int)W13.shape[0];
     public long IntermediateSize => W2.shape[2];
 
+    /// <summary>
+    /// Up to this many tokens on CUDA, <see cref="Forward"/> takes the path without host synchronisation
+    /// (<see cref="ForwardDense"/>), so decode steps can be captured in CUDA graphs.
+    /// </summary>
+    public const int HostSyncFreeMaxTokens = 512;
+
     /// <summary>x [T, H], routing weights [T, k] and expert ids [T, k] → Σ_k weight · expert(x) [T, H].</summary>
-    public Tensor Forward(Tensor x, Tensor topkWeights, Tensor topkIds)
+    public Tensor Forward(Tensor x, Tensor topkWeights, Tensor topkIds) =>
+        x.device_type == DeviceType.CUDA && x.shape[0] <= HostSyncFreeMaxTokens
+            ? ForwardDense(x, topkWeights, topkIds)
+            : ForwardGrouped(x, topkWeights, topkIds);
+
+    /// <summary>
+    /// Every expert over all T tokens, weighted by a dense [T, E] routing matrix (zero where not chosen): static shapes
+    /// and no host synchronisation, for small (decode) batches on CUDA, where nearly every expert is active anyway.
+    /// </summary>
+    public Tensor ForwardDense(Tensor x, Tensor topkWeights, Tensor topkIds)
+    {
+        using var scope = NewDisposeScope();
+        long inter = IntermediateSize;
+        var routing = torch.zeros([x.shape[0], NumExperts], ScalarType.Float32, x.device).scatter_(1, topkIds, topkWeights);
+        var output = torch.zeros_like(x);
+        for (int e = 0; e < NumExperts; e++)
+        {
+            using var inner = NewDisposeScope();
+            var gateUp = nn.functional.linear(x, W13[e]);
+            var h = activation(gateUp.narrow(-1, 0, inter)) * gateUp.narrow(-1, inter, inter);
+            var y = nn.functional.linear(h, W2[e]).to_type(ScalarType.Float32) * routing.narrow(1, e, 1);
+            output.add_(y.to_type(x.dtype));
+        }
+        return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The (token, expert) pairs sorted by expert; each active expert runs one matmul over its rows.</summary>
+    public Tensor ForwardGrouped(Tensor x, Tensor topkWeights, Tensor topkIds)
     {
         using var scope = NewDisposeScope();
         long k = topkIds.shape[1], inter = IntermediateSize;

@@ -52,6 +52,20 @@ public class MoeTests
         Assert.True(torch.allclose(got, want, rtol: 1e-4, atol: 1e-5), $"max abs diff {(got - want).abs().max().item<float>()}");
     }
 
+    /// <summary>The host-sync-free path CUDA decode steps take gives the grouped path's result.</summary>
+    [Fact]
+    public void DensePathEqualsGroupedPath()
+    {
+        using var scope = NewDisposeScope();
+        using var g = new Generator(23);
+        var x = Rand(g, T, H);
+        var (w, ids) = MoeRouting.SoftmaxTopK(torch.matmul(x, Rand(g, E, H).t()), 2, renormalize: false);
+        var moe = new FusedMoe(Rand(g, E, 2 * I, H) * 0.3f, Rand(g, E, H, I) * 0.3f, t => nn.functional.silu(t));
+        var dense = moe.ForwardDense(x, w, ids);
+        var grouped = moe.ForwardGrouped(x, w, ids);
+        Assert.True(torch.allclose(dense, grouped, rtol: 1e-5, atol: 1e-6), $"max abs diff {(dense - grouped).abs().max().item<float>()}");
+    }
+
     [Fact]
     public void RoutingPicksTheHighestProbabilitiesAndRenormalises()
     {
