@@ -18,7 +18,7 @@ public abstract class DecoderForCausalLM : ICausalLM
 {
     readonly Tensor _embed;
     readonly IDecoderLayer[] _layers;
-    readonly RmsNorm _norm;
+    readonly INorm _norm;
     readonly Tensor _lmHead;
     readonly bool _tied;
     readonly RotaryEmbedding _rotary;
@@ -43,7 +43,7 @@ public abstract class DecoderForCausalLM : ICausalLM
         _embed = w.Load(Names.Embed, [config.VocabSize, h]);
         _layers = new IDecoderLayer[config.NumHiddenLayers];
         for (int i = 0; i < _layers.Length; i++) _layers[i] = BuildLayer(i, Names.LayerPrefix(i), w);
-        _norm = Norm(w, Names.FinalNorm, h);
+        _norm = FinalNorm(w, Names.FinalNorm, h);
         // Some checkpoints store lm_head even when tied; vLLM then ignores it, and so do we.
         _tied = config.TieWordEmbeddings;
         _lmHead = _tied ? _embed : w.Load(Names.LmHead, [config.VocabSize, h]);
@@ -65,6 +65,13 @@ public abstract class DecoderForCausalLM : ICausalLM
     protected abstract IDecoderLayer BuildLayer(int index, string prefix, ModelWeights w);
 
     protected virtual RmsNorm Norm(ModelWeights w, string name, long size) => w.RmsNorm(name, size, Config.RmsNormEps);
+
+    /// <summary>The norm after the last layer (<see cref="Norm"/> unless the architecture uses another kind).</summary>
+    protected virtual INorm FinalNorm(ModelWeights w, string name, long size) => Norm(w, name, size);
+
+    /// <summary>LayerNorm with weight and bias under `{prefix}.weight` / `{prefix}.bias`.</summary>
+    protected static LayerNorm LayerNormAt(ModelWeights w, string prefix, long size, double eps) =>
+        new(w.Load(prefix + ".weight", [size], WeightInit.Ones), w.Load(prefix + ".bias", [size], WeightInit.Zeros), eps);
 
     /// <summary>Embedding rows as the first layer sees them (Gemma scales them by sqrt(hidden_size)).</summary>
     protected virtual Tensor ScaleEmbeddings(Tensor embeddings) => embeddings;

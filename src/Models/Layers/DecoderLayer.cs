@@ -15,7 +15,7 @@ public interface IDecoderLayer : IDisposable
 /// A pre-norm decoder block: x + attn(norm(x)), then + mlp(norm(x)); each branch's output is scaled by
 /// <paramref name="residualMultiplier"/> before it is added (Granite's residual_multiplier; 1 elsewhere).
 /// </summary>
-public sealed class DecoderLayer(RmsNorm inputNorm, SelfAttention selfAttn, RmsNorm postAttentionNorm, IFeedForward mlp, double residualMultiplier = 1.0)
+public sealed class DecoderLayer(INorm inputNorm, SelfAttention selfAttn, INorm postAttentionNorm, IFeedForward mlp, double residualMultiplier = 1.0)
     : IDecoderLayer
 {
     public SelfAttention SelfAttn { get; } = selfAttn;
@@ -46,8 +46,8 @@ public sealed class DecoderLayer(RmsNorm inputNorm, SelfAttention selfAttn, RmsN
 /// A block whose two branches are each wrapped in optional norms before and after: x + post(attn(pre(x))), then
 /// x + post(mlp(pre(x))). Gemma 2/3 use all four ("sandwich" norms); OLMo 2 only the norms after each branch.
 /// </summary>
-public sealed class SandwichDecoderLayer(RmsNorm? preAttentionNorm, SelfAttention selfAttn, RmsNorm? postAttentionNorm,
-    RmsNorm? preFeedforwardNorm, IFeedForward mlp, RmsNorm? postFeedforwardNorm) : IDecoderLayer
+public sealed class SandwichDecoderLayer(INorm? preAttentionNorm, SelfAttention selfAttn, INorm? postAttentionNorm,
+    INorm? preFeedforwardNorm, IFeedForward mlp, INorm? postFeedforwardNorm) : IDecoderLayer
 {
     public SelfAttention SelfAttn { get; } = selfAttn;
     public IFeedForward Mlp { get; } = mlp;

@@ -32,6 +32,7 @@ public static class ModelRegistry
         Decoder("GraniteForCausalLM", "granite", "ibm-granite/granite-3.1-8b-instruct, ibm-granite/granite-3.3-2b-instruct", (c, w, t, d) => new GraniteForCausalLM(c, w, t, d)),
         Decoder("SmolLM3ForCausalLM", "smollm3", "HuggingFaceTB/SmolLM3-3B", (c, w, t, d) => new SmolLM3ForCausalLM(c, w, t, d)),
         Decoder("ArceeForCausalLM", "arcee", "arcee-ai/AFM-4.5B-Base", (c, w, t, d) => new ArceeForCausalLM(c, w, t, d)),
+        Decoder("Starcoder2ForCausalLM", "starcoder2", "bigcode/starcoder2-3b, bigcode/starcoder2-7b", (c, w, t, d) => new Starcoder2ForCausalLM(c, w, t, d)),
         Decoder("Qwen3MoeForCausalLM", "qwen3_moe", "Qwen/Qwen3-30B-A3B", (c, w, t, d) => new Qwen3MoeForCausalLM(c, w, t, d)),
     ];
 

@@ -236,6 +236,48 @@ public class ArchitectureLoadingTests
             Assert.Equal(4, new BatchGenerator(model, maxModelLen: 64).Generate([[3, 4, 5]], Greedy with { MaxTokens = 4 }, [])[0].TokenIds.Count);
     }
 
+    /// <summary>StarCoder2's LayerNorms (weight and bias), biased projections and c_fc/c_proj MLP load by name.</summary>
+    [Fact]
+    public void Starcoder2LoadsLayerNormsAndBiases()
+    {
+        var rng = new Random(3);
+        float[] R(long n, float scale) => Enumerable.Range(0, (int)n).Select(_ => (float)(rng.NextDouble() - 0.5) * scale).ToArray();
+        var tensors = new List<(string, long[], float[])>
+        {
+            ("model.embed_tokens.weight", [512, Hidden], R(512 * Hidden, 2f)),
+            ("lm_head.weight", [512, Hidden], R(512 * Hidden, 0.3f)),
+            ("model.norm.weight", [Hidden], R(Hidden, 0.2f).Select(x => x + 1).ToArray()),
+            ("model.norm.bias", [Hidden], R(Hidden, 0.2f)),
+        };
+        for (int l = 0; l < Layers; l++)
+        {
+            string p = $"model.layers.{l}.";
+            foreach (var n in new[] { "input_layernorm", "post_attention_layernorm" })
+            {
+                tensors.Add((p + n + ".weight", [Hidden], R(Hidden, 0.2f).Select(x => x + 1).ToArray()));
+                tensors.Add((p + n + ".bias", [Hidden], R(Hidden, 0.2f)));
+            }
+            foreach (var n in new[] { "q_proj", "k_proj", "v_proj", "o_proj" })
+            {
+                tensors.Add((p + "self_attn." + n + ".weight", [Hidden, Hidden], R(Hidden * Hidden, 0.3f)));
+                tensors.Add((p + "self_attn." + n + ".bias", [Hidden], R(Hidden, 0.1f)));
+            }
+            tensors.Add((p + "mlp.c_fc.weight", [Inter, Hidden], R(Inter * Hidden, 0.3f)));
+            tensors.Add((p + "mlp.c_fc.bias", [Inter], R(Inter, 0.1f)));
+            tensors.Add((p + "mlp.c_proj.weight", [Hidden, Inter], R(Inter * Hidden, 0.3f)));
+            tensors.Add((p + "mlp.c_proj.bias", [Hidden], R(Hidden, 0.1f)));
+        }
+        var dir = Write("Starcoder2ForCausalLM", "starcoder2", c => { c["use_bias"] = true; c["norm_epsilon"] = 1e-5; c["hidden_act"] = "gelu_pytorch_tanh"; }, tensors);
+        var (model, _) = ModelLoader.Load(dir, new LoadOptions { Dtype = "float32" }, torch.CPU);
+        using (model)
+        {
+            var gen = new BatchGenerator(model, maxModelLen: 64);
+            var batched = gen.Generate([[3, 4, 5, 6], [9, 8, 7]], Greedy with { MaxTokens = 5 }, []);
+            var solo = gen.Generate([[9, 8, 7]], Greedy with { MaxTokens = 5 }, [])[0];
+            Assert.Equal(batched[1].TokenIds, solo.TokenIds);
+        }
+    }
+
     [Fact]
     public void Gemma2WithoutLayerTypesSlidesOnEvenLayers()
     {
