@@ -12,8 +12,9 @@ public static class Activations
         "gelu" => x => nn.functional.gelu(x),
         "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => GeluTanh,
         "relu" => x => nn.functional.relu(x),
+        "relu2" => x => nn.functional.relu(x).square(),
         "silu" or "swish" => x => nn.functional.silu(x),
-        _ => throw new ModelConfigException($"hidden_act '{name}' is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu, silu)"),
+        _ => throw new ModelConfigException($"hidden_act '{name}' is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu, relu2, silu)"),
     };
 
     static Tensor GeluTanh(Tensor x)

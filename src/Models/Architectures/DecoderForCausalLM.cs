@@ -17,11 +17,13 @@ namespace Pipeline.Models.Architectures;
 public abstract class DecoderForCausalLM : ICausalLM
 {
     readonly Tensor _embed;
-    readonly DecoderLayer[] _layers;
-    readonly RmsNorm _norm;
+    readonly IDecoderLayer[] _layers;
+    readonly INorm _norm;
     readonly Tensor _lmHead;
     readonly bool _tied;
     readonly RotaryEmbedding _rotary;
+    readonly RotaryEmbedding? _slidingRotary;
+    readonly bool[] _ropeLayers;
 
     public ModelConfig Config { get; }
     public ScalarType DType { get; }
@@ -39,53 +41,79 @@ public abstract class DecoderForCausalLM : ICausalLM
         var w = new ModelWeights(source, dtype, device);
         int h = config.HiddenSize;
         _embed = w.Load(Names.Embed, [config.VocabSize, h]);
-        _layers = new DecoderLayer[config.NumHiddenLayers];
+        _layers = new IDecoderLayer[config.NumHiddenLayers];
         for (int i = 0; i < _layers.Length; i++) _layers[i] = BuildLayer(i, Names.LayerPrefix(i), w);
-        _norm = Norm(w, Names.FinalNorm, h);
+        _norm = FinalNorm(w, Names.FinalNorm, h);
         // Some checkpoints store lm_head even when tied; vLLM then ignores it, and so do we.
         _tied = config.TieWordEmbeddings;
         _lmHead = _tied ? _embed : w.Load(Names.LmHead, [config.VocabSize, h]);
         if (_tied && source.Contains(Names.LmHead) && source is SafetensorsWeightSource) w.Load(Names.LmHead, [config.VocabSize, h]).Dispose();
         _rotary = new RotaryEmbedding(config, device);
+        _ropeLayers = Enumerable.Range(0, _layers.Length).Select(UsesRope).ToArray();
+        if (SlidingRope() is { } sliding && sliding != config.Rope) _slidingRotary = new RotaryEmbedding(config with { Rope = sliding }, device);
     }
 
-    protected abstract DecoderLayer BuildLayer(int index, string prefix, ModelWeights w);
+    /// <summary>
+    /// Rotary parameters of the sliding-window layers when they differ from the others' (Gemma 3's local base
+    /// frequency); null when every layer rotates alike.
+    /// </summary>
+    protected virtual RopeConfig? SlidingRope() => Config.SlidingRope;
+
+    /// <summary>Whether layer <paramref name="index"/> rotates q and k (false for NoPE layers).</summary>
+    protected virtual bool UsesRope(int index) => true;
+
+    protected abstract IDecoderLayer BuildLayer(int index, string prefix, ModelWeights w);
 
     protected virtual RmsNorm Norm(ModelWeights w, string name, long size) => w.RmsNorm(name, size, Config.RmsNormEps);
+
+    /// <summary>The norm after the last layer (<see cref="Norm"/> unless the architecture uses another kind).</summary>
+    protected virtual INorm FinalNorm(ModelWeights w, string name, long size) => Norm(w, name, size);
+
+    /// <summary>LayerNorm with weight and bias under `{prefix}.weight` / `{prefix}.bias`.</summary>
+    protected static LayerNorm LayerNormAt(ModelWeights w, string prefix, long size, double eps) =>
+        new(w.Load(prefix + ".weight", [size], WeightInit.Ones), w.Load(prefix + ".bias", [size], WeightInit.Zeros), eps);
 
     /// <summary>Embedding rows as the first layer sees them (Gemma scales them by sqrt(hidden_size)).</summary>
     protected virtual Tensor ScaleEmbeddings(Tensor embeddings) => embeddings;
 
-    /// <summary>Llama-style self-attention under `{prefix}self_attn.`: packed q/k/v, o_proj, optional q/k RMSNorm per head.</summary>
-    protected SelfAttention LlamaAttention(int index, string prefix, ModelWeights w, bool qkvBias, bool oBias, bool qkNorm = false, double? scale = null)
+    /// <summary>
+    /// Llama-style self-attention under `{prefix}self_attn.`: packed q/k/v, o_proj, optional q/k RMSNorm per head.
+    /// <paramref name="sliding"/> overrides config's per-layer choice of the sliding window; <paramref name="softcap"/>
+    /// caps the attention scores (Gemma 2); <paramref name="qkNormAcrossHeads"/> normalises all of q (and of k) at once
+    /// instead of each head (OLMo 2).
+    /// </summary>
+    protected SelfAttention LlamaAttention(int index, string prefix, ModelWeights w, bool qkvBias, bool oBias, bool qkNorm = false,
+        double? scale = null, double? softcap = null, bool? sliding = null, bool qkNormAcrossHeads = false)
     {
         var c = Config;
         int nh = c.NumAttentionHeads, kv = c.NumKeyValueHeads, hd = c.HeadDim;
         string p = prefix + "self_attn.";
-        var window = c.SlidingWindow != null && c.SlidingLayers[index] ? c.SlidingWindow : null;
+        var window = c.SlidingWindow != null && (sliding ?? c.SlidingLayers[index]) ? c.SlidingWindow : null;
         return new SelfAttention(
             w.Packed(p, Packed, "qkv_proj", [nh * hd, kv * hd, kv * hd], c.HiddenSize, qkvBias),
             w.Linear(p + "o_proj", c.HiddenSize, nh * hd, oBias),
-            new Layers.Attention(index, nh, kv, hd, scale ?? 1.0 / Math.Sqrt(hd), window),
-            qkNorm ? Norm(w, p + "q_norm.weight", hd) : null,
-            qkNorm ? Norm(w, p + "k_norm.weight", hd) : null);
+            new Layers.Attention(index, nh, kv, hd, scale ?? 1.0 / Math.Sqrt(hd), window, softcap),
+            qkNorm ? Norm(w, p + "q_norm.weight", qkNormAcrossHeads ? nh * hd : hd) : null,
+            qkNorm ? Norm(w, p + "k_norm.weight", qkNormAcrossHeads ? kv * hd : hd) : null,
+            qkNormAcrossHeads);
     }
 
-    /// <summary>Gated MLP under `{prefix}mlp.`: packed gate/up, down.</summary>
-    protected GatedMlp LlamaMlp(string prefix, ModelWeights w, string activation, bool bias = false)
+    /// <summary>Gated MLP under `{prefix}{module}` (`mlp.` unless given): packed gate/up, down.</summary>
+    protected GatedMlp LlamaMlp(string prefix, ModelWeights w, string activation, bool bias = false, int? intermediateSize = null, string module = "mlp.")
     {
         var c = Config;
-        string p = prefix + "mlp.";
+        string p = prefix + module;
+        int inter = intermediateSize ?? c.IntermediateSize;
         return new GatedMlp(
-            w.Packed(p, Packed, "gate_up_proj", [c.IntermediateSize, c.IntermediateSize], c.HiddenSize, bias),
-            w.Linear(p + "down_proj", c.HiddenSize, c.IntermediateSize, bias),
+            w.Packed(p, Packed, "gate_up_proj", [inter, inter], c.HiddenSize, bias),
+            w.Linear(p + "down_proj", c.HiddenSize, inter, bias),
             Activations.Get(activation), activation is "silu" or "swish");
     }
 
     /// <summary>The pre-norm block of the Llama family.</summary>
-    protected DecoderLayer LlamaLayer(string prefix, ModelWeights w, SelfAttention attention, GatedMlp mlp) => new(
+    protected DecoderLayer LlamaLayer(string prefix, ModelWeights w, SelfAttention attention, IFeedForward mlp, double residualMultiplier = 1.0) => new(
         Norm(w, prefix + "input_layernorm.weight", Config.HiddenSize), attention,
-        Norm(w, prefix + "post_attention_layernorm.weight", Config.HiddenSize), mlp);
+        Norm(w, prefix + "post_attention_layernorm.weight", Config.HiddenSize), mlp, residualMultiplier);
 
     public Tensor EmbedInputIds(Tensor inputIds)
     {
@@ -98,18 +126,23 @@ public abstract class DecoderForCausalLM : ICausalLM
         using var scope = NewDisposeScope();
         // Layers may update their input in place, so caller-owned embeddings are copied first.
         var x = inputsEmbeds?.clone() ?? EmbedInputIds(inputIds ?? throw new ArgumentException("Forward needs input ids or input embeddings"));
-        var rope = RopeFor(ctx);
-        foreach (var layer in _layers) x = layer.Forward(x, rope, ctx);
+        var rope = RopeFor(_rotary, ctx);
+        var slidingRope = _slidingRotary is null ? rope : RopeFor(_slidingRotary, ctx);
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            var layer = _layers[i];
+            x = layer.Forward(x, !_ropeLayers[i] ? RotaryCosSin.None : layer.SelfAttn.Attn.SlidingWindow is null ? rope : slidingRope, ctx);
+        }
         return _norm.Forward(x).MoveToOuterDisposeScope();
     }
 
-    RotaryCosSin RopeFor(ForwardContext ctx)
+    RotaryCosSin RopeFor(RotaryEmbedding rotary, ForwardContext ctx)
     {
         // The table covers every position a captured CUDA graph can reach (CudaGraphOptions.MaxCapturedContext).
         int rows = Math.Max(Math.Max(Config.MaxPositionEmbeddings, Config.DerivedMaxModelLen), Runner.CudaGraphOptions.MaxCapturedContext);
-        if (ctx.Backend.FusesRotary && ctx.Batch.MaxSeqLen <= rows && _rotary.CosSinCache(rows) is { } table)
+        if (ctx.Backend.FusesRotary && ctx.Batch.MaxSeqLen <= rows && rotary.CosSinCache(rows) is { } table)
             return new RotaryCosSin(null, null, table);
-        var (cos, sin) = _rotary.ForPositions(ctx.Positions, ctx.Batch.Seqs, DType);
+        var (cos, sin) = rotary.ForPositions(ctx.Positions, ctx.Batch.Seqs, DType);
         return new RotaryCosSin(cos, sin);
     }
 
@@ -128,5 +161,6 @@ public abstract class DecoderForCausalLM : ICausalLM
         if (!_tied) _lmHead.Dispose();
         _embed.Dispose();
         _rotary.Dispose();
+        _slidingRotary?.Dispose();
     }
 }

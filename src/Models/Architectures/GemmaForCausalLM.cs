@@ -19,7 +19,7 @@ public sealed class GemmaForCausalLM : DecoderForCausalLM
         _normalizer = torch.tensor((float)Math.Sqrt(config.HiddenSize)).to(dtype, device);
     }
 
-    protected override DecoderLayer BuildLayer(int index, string prefix, ModelWeights w) => LlamaLayer(prefix, w,
+    protected override IDecoderLayer BuildLayer(int index, string prefix, ModelWeights w) => LlamaLayer(prefix, w,
         LlamaAttention(index, prefix, w, qkvBias: Config.AttentionBias, oBias: Config.AttentionBias),
         LlamaMlp(prefix, w, Config.Raw["hidden_activation"]?.GetValue<string>() ?? Config.HiddenAct));
 

@@ -9,7 +9,7 @@ namespace Pipeline.Models.Architectures;
 public sealed class Qwen3ForCausalLM(ModelConfig config, IWeightSource weights, ScalarType dtype, Device device)
     : DecoderForCausalLM(config, weights, dtype, device)
 {
-    protected override DecoderLayer BuildLayer(int index, string prefix, ModelWeights w) => LlamaLayer(prefix, w,
+    protected override IDecoderLayer BuildLayer(int index, string prefix, ModelWeights w) => LlamaLayer(prefix, w,
         LlamaAttention(index, prefix, w, qkvBias: Config.AttentionBias, oBias: Config.AttentionBias, qkNorm: true),
         LlamaMlp(prefix, w, Config.HiddenAct));
 }

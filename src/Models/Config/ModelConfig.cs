@@ -25,6 +25,8 @@ public sealed record ModelConfig
     /// <summary>Per layer: whether it uses the sliding window (null window means none do).</summary>
     public bool[] SlidingLayers { get; init; } = [];
     public required RopeConfig Rope { get; init; }
+    /// <summary>Rotary parameters of the sliding-window layers when config.json gives them apart (transformers 5, by layer type).</summary>
+    public RopeConfig? SlidingRope { get; init; }
     public string? TorchDtype { get; init; }
     public IReadOnlyList<int> EosTokenIds { get; init; } = [];
     public int? BosTokenId { get; init; }
@@ -39,6 +41,19 @@ public sealed record ModelConfig
         "linear" or "dynamic" => (int)(MaxPositionEmbeddings * Rope.Factor),
         _ => MaxPositionEmbeddings,
     };
+
+    /// <summary>
+    /// A config.json field this record does not name (a multimodal wrapper's text_config first); null when absent or
+    /// JSON null. The typed readers below return null for those too.
+    /// </summary>
+    public JsonNode? Field(string key) => (Raw["text_config"] as JsonObject)?[key] ?? Raw[key];
+    public double? DoubleField(string key) => Field(key) is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
+    public int? IntField(string key) => DoubleField(key) is double d ? (int)d : null;
+    public int RequiredIntField(string key) =>
+        IntField(key) ?? throw new ModelConfigException($"config.json: '{key}' is required for {Architecture}");
+    public bool? BoolField(string key) => Field(key) is JsonValue v && v.TryGetValue<bool>(out var b) ? b : null;
+    public string? StringField(string key) => Field(key) is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+    public int[] IntListField(string key) => Field(key) is JsonArray a ? a.Where(x => x != null).Select(x => x!.GetValue<int>()).ToArray() : [];
 
     public static ModelConfig Load(string modelDir, string? hfOverrides = null)
     {
@@ -104,6 +119,7 @@ public sealed record ModelConfig
             SlidingWindow = window,
             SlidingLayers = sliding,
             Rope = RopeConfig.Parse(c),
+            SlidingRope = (c["rope_parameters"] as JsonObject)?["sliding_attention"] is JsonObject ? RopeConfig.Parse(c, "sliding_attention") : null,
             TorchDtype = (c["dtype"] ?? c["torch_dtype"] ?? raw["dtype"] ?? raw["torch_dtype"])?.GetValue<string>(),
             EosTokenIds = TokenIds(c["eos_token_id"] ?? raw["eos_token_id"]),
             BosTokenId = TokenIds(c["bos_token_id"] ?? raw["bos_token_id"]).Cast<int?>().FirstOrDefault(),

@@ -3,18 +3,33 @@ using static TorchSharp.torch;
 
 namespace Pipeline.Models.Layers;
 
-/// <summary>A pre-norm decoder block: x + attn(norm(x)), then + mlp(norm(x)).</summary>
-public sealed class DecoderLayer(RmsNorm inputNorm, SelfAttention selfAttn, RmsNorm postAttentionNorm, GatedMlp mlp) : IDisposable
+/// <summary>One block of a decoder-only model: self-attention and a feed-forward part, each with its residual.</summary>
+public interface IDecoderLayer : IDisposable
+{
+    SelfAttention SelfAttn { get; }
+    /// <summary>The layer's output; <paramref name="x"/> may be updated in place (it is the previous layer's output).</summary>
+    Tensor Forward(Tensor x, RotaryCosSin rope, ForwardContext ctx);
+}
+
+/// <summary>
+/// A pre-norm decoder block: x + attn(norm(x)), then + mlp(norm(x)); each branch's output is scaled by
+/// <paramref name="residualMultiplier"/> before it is added (Granite's residual_multiplier; 1 elsewhere).
+/// </summary>
+public sealed class DecoderLayer(INorm inputNorm, SelfAttention selfAttn, INorm postAttentionNorm, IFeedForward mlp, double residualMultiplier = 1.0)
+    : IDecoderLayer
 {
     public SelfAttention SelfAttn { get; } = selfAttn;
-    public GatedMlp Mlp { get; } = mlp;
+    public IFeedForward Mlp { get; } = mlp;
 
-    /// <summary>The layer's output; <paramref name="x"/> may be updated in place (it is the previous layer's output).</summary>
     public Tensor Forward(Tensor x, RotaryCosSin rope, ForwardContext ctx)
     {
         using var scope = NewDisposeScope();
-        var (h, sum) = postAttentionNorm.AddAndNorm(SelfAttn.Forward(inputNorm.Forward(x), rope, ctx), x);
-        sum.add_(Mlp.Forward(h));
+        var a = SelfAttn.Forward(inputNorm.Forward(x), rope, ctx);
+        if (residualMultiplier != 1.0) a.mul_(Scalars.Of(residualMultiplier));
+        var (h, sum) = postAttentionNorm.AddAndNorm(a, x);
+        var m = Mlp.Forward(h);
+        if (residualMultiplier != 1.0) m.mul_(Scalars.Of(residualMultiplier));
+        sum.add_(m);
         return ReferenceEquals(sum, x) ? x : sum.MoveToOuterDisposeScope();
     }
 
@@ -24,5 +39,37 @@ public sealed class DecoderLayer(RmsNorm inputNorm, SelfAttention selfAttn, RmsN
         SelfAttn.Dispose();
         postAttentionNorm.Dispose();
         Mlp.Dispose();
+    }
+}
+
+/// <summary>
+/// A block whose two branches are each wrapped in optional norms before and after: x + post(attn(pre(x))), then
+/// x + post(mlp(pre(x))). Gemma 2/3 use all four ("sandwich" norms); OLMo 2 only the norms after each branch.
+/// </summary>
+public sealed class SandwichDecoderLayer(INorm? preAttentionNorm, SelfAttention selfAttn, INorm? postAttentionNorm,
+    INorm? preFeedforwardNorm, IFeedForward mlp, INorm? postFeedforwardNorm) : IDecoderLayer
+{
+    public SelfAttention SelfAttn { get; } = selfAttn;
+    public IFeedForward Mlp { get; } = mlp;
+
+    public Tensor Forward(Tensor x, RotaryCosSin rope, ForwardContext ctx)
+    {
+        using var scope = NewDisposeScope();
+        var a = SelfAttn.Forward(preAttentionNorm?.Forward(x) ?? x, rope, ctx);
+        if (postAttentionNorm != null) a = postAttentionNorm.Forward(a);
+        var h = x + a;
+        var m = Mlp.Forward(preFeedforwardNorm?.Forward(h) ?? h);
+        if (postFeedforwardNorm != null) m = postFeedforwardNorm.Forward(m);
+        return h.add_(m).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        preAttentionNorm?.Dispose();
+        SelfAttn.Dispose();
+        postAttentionNorm?.Dispose();
+        preFeedforwardNorm?.Dispose();
+        Mlp.Dispose();
+        postFeedforwardNorm?.Dispose();
     }
 }

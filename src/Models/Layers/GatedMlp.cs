@@ -5,7 +5,7 @@ namespace Pipeline.Models.Layers;
 
 /// <summary>down(act(gate(x)) * up(x)) with gate and up packed into one projection (SiLU for Llama, GELU for Gemma).</summary>
 /// <paramref name="isSilu"/>: the activation is SiLU, which runs fused with the product on CUDA.
-public sealed class GatedMlp(Linear gateUpProj, Linear downProj, Func<Tensor, Tensor> activation, bool isSilu = false) : IDisposable
+public sealed class GatedMlp(Linear gateUpProj, Linear downProj, Func<Tensor, Tensor> activation, bool isSilu = false) : IFeedForward
 {
     public Linear GateUpProj { get; } = gateUpProj;
     public Linear DownProj { get; } = downProj;

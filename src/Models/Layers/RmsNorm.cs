@@ -8,7 +8,7 @@ namespace Pipeline.Models.Layers;
 /// in float32 before the cast (<paramref name="weightOffset"/> = 1). On CUDA with the native library the plain
 /// variant runs as one fused kernel.
 /// </summary>
-public sealed class RmsNorm(Tensor weight, double eps, double weightOffset = 0) : IDisposable
+public sealed class RmsNorm(Tensor weight, double eps, double weightOffset = 0) : INorm
 {
     public Tensor Weight { get; } = weight;
     public double Eps { get; } = eps;

@@ -7,7 +7,7 @@ namespace Pipeline.Models.Layers;
 
 /// <summary>
 /// Rotary position embedding (rotate-half layout) with the scaling schemes transformers implements:
-/// default, linear, dynamic NTK, llama3 and YaRN. cos/sin are computed per token from its position.
+/// default, linear, dynamic NTK, llama3, YaRN and LongRoPE. cos/sin are computed per token from its position.
 /// </summary>
 public sealed class RotaryEmbedding : IDisposable
 {
@@ -15,6 +15,7 @@ public sealed class RotaryEmbedding : IDisposable
     readonly int _rotaryDim;
     readonly int _maxPositions;
     readonly Tensor _invFreq; // float32 [rotaryDim / 2] on the model device
+    readonly Tensor? _longInvFreq; // LongRoPE: the frequencies beyond original_max_position_embeddings
     readonly double _attentionFactor;
     readonly Device _device;
 
@@ -27,6 +28,7 @@ public sealed class RotaryEmbedding : IDisposable
         _rotaryDim = (int)(config.HeadDim * _rope.PartialRotaryFactor);
         _maxPositions = config.MaxPositionEmbeddings;
         (_invFreq, _attentionFactor) = Compute(_rope, _rotaryDim, _maxPositions, device);
+        if (_rope.RopeType == "longrope") _longInvFreq = LongRope(_rope, _rope.LongFactor, _rotaryDim, _maxPositions, device).InvFreq;
     }
 
     static Tensor BaseInvFreq(double theta, int dim, Device device)
@@ -50,6 +52,8 @@ public sealed class RotaryEmbedding : IDisposable
                 return (Llama3(rope, dim, device), 1.0);
             case "yarn":
                 return Yarn(rope, dim, maxPositions, device);
+            case "longrope":
+                return LongRope(rope, rope.ShortFactor, dim, maxPositions, device);
             default: // default, and dynamic below its original length
                 return (BaseInvFreq(rope.Theta, dim, device), 1.0);
         }
@@ -68,6 +72,24 @@ public sealed class RotaryEmbedding : IDisposable
         var smoothed = (1 - smooth) * scaled / (float)factor + smooth * scaled;
         var medium = (wavelen >= highWavelen).logical_and(wavelen <= lowWavelen);
         return torch.where(medium, smoothed, scaled).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// LongRoPE: inv_freq = 1 / (ext_factor · theta^(2i/dim)) with the short or long factors; cos and sin scaled by
+    /// sqrt(1 + ln(factor) / ln(original_max_position_embeddings)), factor defaulting to max / original positions.
+    /// </summary>
+    static (Tensor InvFreq, double AttentionFactor) LongRope(RopeConfig rope, double[] extFactors, int dim, int maxPositions, Device device)
+    {
+        if (extFactors.Length != dim / 2)
+            throw new ModelConfigException($"longrope short_factor/long_factor must have {dim / 2} entries (rotary dim / 2), got {extFactors.Length}");
+        using var scope = NewDisposeScope();
+        int orig = rope.OriginalMaxPositionEmbeddings ?? maxPositions;
+        double factor = rope.HasFactor ? rope.Factor : (double)maxPositions / orig;
+        double attention = rope.AttentionFactor ?? (factor <= 1.0 ? 1.0 : Math.Sqrt(1 + Math.Log(factor) / Math.Log(orig)));
+        var exponents = torch.arange(0, dim, 2, ScalarType.Int64).to_type(ScalarType.Float32) / dim;
+        var ext = torch.tensor(extFactors.Select(f => (float)f).ToArray());
+        var inv = 1.0f / (ext * torch.pow(torch.tensor((float)rope.Theta), exponents));
+        return (inv.to(device).MoveToOuterDisposeScope(), attention);
     }
 
     static double YarnMScale(double scale, double mscale = 1) => scale <= 1 ? 1.0 : 0.1 * mscale * Math.Log(scale) + 1.0;
@@ -104,7 +126,7 @@ public sealed class RotaryEmbedding : IDisposable
     /// </summary>
     public Tensor? CosSinCache(int maxPositions)
     {
-        if (_rope.RopeType == "dynamic") return null;
+        if (_rope.RopeType is "dynamic" or "longrope") return null;
         if (_cosSinCache is { } cached && cached.shape[0] >= maxPositions) return cached;
         using var scope = NewDisposeScope();
         var freqs = torch.arange(maxPositions, ScalarType.Float32, _device).unsqueeze(1) * _invFreq.unsqueeze(0);
@@ -137,6 +159,30 @@ public sealed class RotaryEmbedding : IDisposable
                 }
             }
             freqs = torch.stack(rows, 0);
+        }
+        else if (_longInvFreq is not null)
+        {
+            // transformers switches to the long factors when the forward's longest position passes
+            // original_max_position_embeddings: for the whole prompt when it is longer, then for each generated token
+            // past it. Each token gets the factors it had there, as with dynamic scaling above. (transformers also
+            // recomputes the cached prompt with the long factors at the step a generation crosses that length; a
+            // paged cache keeps the earlier keys, as vLLM does.)
+            int orig = _rope.OriginalMaxPositionEmbeddings ?? _maxPositions;
+            var useLong = new List<bool>();
+            foreach (var s in seqs)
+            {
+                int start = s.SeqLen - s.QueryLen;
+                for (int i = 0; i < s.QueryLen; i++)
+                {
+                    int pos = start + i;
+                    useLong.Add((pos < s.NumPromptTokens ? s.NumPromptTokens : pos + 1) > orig);
+                }
+            }
+            if (useLong.Count != positions.shape[0]) // rows without a sequence (padding): by position alone
+                useLong = positions.cpu().data<long>().ToArray().Select(p => p + 1 > orig).ToList();
+            var mask = torch.tensor(useLong.ToArray()).to(_device).unsqueeze(1);
+            var inv = torch.where(mask, _longInvFreq.unsqueeze(0), _invFreq.unsqueeze(0));
+            freqs = positions.to_type(ScalarType.Float32).unsqueeze(1) * inv;
         }
         else
         {
@@ -178,6 +224,7 @@ public sealed class RotaryEmbedding : IDisposable
     public void Dispose()
     {
         _invFreq.Dispose();
+        _longInvFreq?.Dispose();
         _cosSinCache?.Dispose();
     }
 }

@@ -4,10 +4,12 @@ using static TorchSharp.torch;
 namespace Pipeline.Models.Layers;
 
 /// <summary>
-/// Decoder self-attention: the packed q/k/v projection, optional per-head q/k norms, rotary positions, attention
-/// over the cache and the output projection.
+/// Decoder self-attention: the packed q/k/v projection, optional q/k norms (per head, as Qwen3, or over all heads of
+/// the projection when <paramref name="qkNormAcrossHeads"/>, as OLMo 2), rotary positions, attention over the cache
+/// and the output projection.
 /// </summary>
-public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, RmsNorm? qNorm = null, RmsNorm? kNorm = null) : IDisposable
+public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, RmsNorm? qNorm = null, RmsNorm? kNorm = null,
+    bool qkNormAcrossHeads = false) : IDisposable
 {
     public Linear QkvProj { get; } = qkvProj;
     public Linear OProj { get; } = oProj;
@@ -18,12 +20,21 @@ public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, 
         using var scope = NewDisposeScope();
         long T = x.shape[0];
         var parts = QkvProj.Split(QkvProj.Forward(x));
-        var q = parts[0].view(T, Attn.NumHeads, Attn.HeadSize);
-        var k = parts[1].view(T, Attn.NumKvHeads, Attn.HeadSize);
+        Tensor q = parts[0], k = parts[1];
+        if (qkNormAcrossHeads)
+        {
+            if (qNorm != null) q = qNorm.Forward(q.contiguous());
+            if (kNorm != null) k = kNorm.Forward(k.contiguous());
+        }
+        q = q.view(T, Attn.NumHeads, Attn.HeadSize);
+        k = k.view(T, Attn.NumKvHeads, Attn.HeadSize);
         var v = parts[2].reshape(T, Attn.NumKvHeads, Attn.HeadSize);
-        if (qNorm != null) q = qNorm.Forward(q);
-        if (kNorm != null) k = kNorm.Forward(k);
-        if (!rope.FusedWithCacheWrite)
+        if (!qkNormAcrossHeads)
+        {
+            if (qNorm != null) q = qNorm.Forward(q);
+            if (kNorm != null) k = kNorm.Forward(k);
+        }
+        if (!rope.FusedWithCacheWrite && rope.Cos is not null)
         {
             q = RotaryEmbedding.Apply(q, rope.Cos!, rope.Sin!);
             k = RotaryEmbedding.Apply(k, rope.Cos!, rope.Sin!);
@@ -47,5 +58,8 @@ public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, 
 /// </summary>
 public readonly record struct RotaryCosSin(Tensor? Cos, Tensor? Sin, Tensor? CosSinCache = null)
 {
+    /// <summary>No rotation at all (NoPE layers, e.g. SmolLM3's every fourth layer).</summary>
+    public static readonly RotaryCosSin None = default;
+
     public bool FusedWithCacheWrite => CosSinCache is not null;
 }

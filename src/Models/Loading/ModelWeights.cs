@@ -25,8 +25,41 @@ public sealed class ModelWeights(IWeightSource source, ScalarType dtype, Device 
     public Linear Packed(string prefix, PackedModules modules, string packed, long[] outSizes, long inFeatures, bool bias = false)
     {
         var parts = modules.Parts(packed);
+        if (modules.StoredPacked(packed))
+        {
+            // The checkpoint already holds the packed tensor (Phi-3's qkv_proj, gate_up_proj): read it whole, keep the parts' sizes.
+            long rows = outSizes.Sum();
+            return new Linear(Load(prefix + packed + ".weight", [rows, inFeatures]),
+                bias ? Load(prefix + packed + ".bias", [rows], WeightInit.Zeros) : null, outSizes);
+        }
         if (parts.Count != outSizes.Length) throw new ArgumentException($"{packed} packs {parts.Count} projections but {outSizes.Length} sizes were given");
         return Layers.Linear.Packed(parts.Select((p, i) => Linear(prefix + p, outSizes[i], inFeatures, bias)).ToArray());
+    }
+
+    /// <summary>
+    /// The experts under <paramref name="prefix"/> (e.g. `model.layers.0.mlp.experts.`) as stacked w13 [E, 2I, H] and
+    /// w2 [E, H, I]. transformers 5 keeps them fused (`gate_up_proj` [E, 2I, H], gate rows first, and `down_proj`
+    /// [E, H, I]); older checkpoints store each expert's projections as `{e}.{gate}.weight` [I, H], `{e}.{up}.weight`,
+    /// `{e}.{down}.weight` [H, I] (w1/w3/w2 for Mixtral, gate_proj/up_proj/down_proj for Qwen). Either is read.
+    /// </summary>
+    public FusedMoe Experts(string prefix, int numExperts, long intermediate, long hidden, (string Gate, string Up, string Down) names,
+        Func<Tensor, Tensor> activation)
+    {
+        if (Source.Contains(prefix + "gate_up_proj"))
+            return new FusedMoe(Load(prefix + "gate_up_proj", [numExperts, 2 * intermediate, hidden]),
+                Load(prefix + "down_proj", [numExperts, hidden, intermediate]), activation);
+        var w13 = new Tensor[numExperts];
+        var w2 = new Tensor[numExperts];
+        for (int e = 0; e < numExperts; e++)
+        {
+            using var gate = Load($"{prefix}{e}.{names.Gate}.weight", [intermediate, hidden]);
+            using var up = Load($"{prefix}{e}.{names.Up}.weight", [intermediate, hidden]);
+            w13[e] = torch.cat([gate, up], 0);
+            w2[e] = Load($"{prefix}{e}.{names.Down}.weight", [hidden, intermediate]);
+        }
+        var stacked = new FusedMoe(torch.stack(w13, 0), torch.stack(w2, 0), activation);
+        foreach (var t in w13.Concat(w2)) t.Dispose();
+        return stacked;
     }
 
     public RmsNorm RmsNorm(string name, long size, double eps, double weightOffset = 0) =>
@@ -42,7 +75,17 @@ public sealed class PackedModules(IReadOnlyDictionary<string, string[]> map)
         ["gate_up_proj"] = ["gate_proj", "up_proj"],
     });
 
+    /// <summary>Phi-3: q/k/v and gate/up are stored already packed, under the packed names.</summary>
+    public static readonly PackedModules Phi3 = new(new Dictionary<string, string[]>
+    {
+        ["qkv_proj"] = ["qkv_proj"],
+        ["gate_up_proj"] = ["gate_up_proj"],
+    });
+
     public IReadOnlyDictionary<string, string[]> Map { get; } = map;
+
+    /// <summary>Whether the checkpoint stores <paramref name="packed"/> as one tensor (it maps to itself), to be split by size only.</summary>
+    public bool StoredPacked(string packed) => Parts(packed) is [var only] && only == packed;
 
     public IReadOnlyList<string> Parts(string packed) =>
         Map.TryGetValue(packed, out var parts) ? parts : throw new ArgumentException($"'{packed}' is not a packed module of this model");

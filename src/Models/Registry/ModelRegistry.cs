@@ -22,6 +22,18 @@ public static class ModelRegistry
         Decoder("Qwen2ForCausalLM", "qwen2", "Qwen/Qwen2.5-7B-Instruct", (c, w, t, d) => new Qwen2ForCausalLM(c, w, t, d)),
         Decoder("Qwen3ForCausalLM", "qwen3", "Qwen/Qwen3-8B", (c, w, t, d) => new Qwen3ForCausalLM(c, w, t, d)),
         Decoder("GemmaForCausalLM", "gemma", "google/gemma-7b, google/gemma-2b-it", (c, w, t, d) => new GemmaForCausalLM(c, w, t, d)),
+        Decoder("Gemma2ForCausalLM", "gemma2", "google/gemma-2-9b, google/gemma-2-2b-it", (c, w, t, d) => new Gemma2ForCausalLM(c, w, t, d)),
+        Decoder("Gemma3ForCausalLM", "gemma3_text", "google/gemma-3-1b-it, google/gemma-3-270m", (c, w, t, d) => new Gemma3ForCausalLM(c, w, t, d)),
+        Decoder("Phi3ForCausalLM", "phi3", "microsoft/Phi-3-mini-4k-instruct, microsoft/Phi-3-medium-4k-instruct", (c, w, t, d) => new Phi3ForCausalLM(c, w, t, d)),
+        Decoder("MixtralForCausalLM", "mixtral", "mistralai/Mixtral-8x7B-Instruct-v0.1", (c, w, t, d) => new MixtralForCausalLM(c, w, t, d)),
+        Decoder("Qwen2MoeForCausalLM", "qwen2_moe", "Qwen/Qwen1.5-MoE-A2.7B-Chat", (c, w, t, d) => new Qwen2MoeForCausalLM(c, w, t, d)),
+        Decoder("Olmo2ForCausalLM", "olmo2", "allenai/OLMo-2-0425-1B, allenai/OLMo-2-1124-7B", (c, w, t, d) => new Olmo2ForCausalLM(c, w, t, d)),
+        Decoder("OlmoeForCausalLM", "olmoe", "allenai/OLMoE-1B-7B-0924-Instruct", (c, w, t, d) => new OlmoeForCausalLM(c, w, t, d)),
+        Decoder("GraniteForCausalLM", "granite", "ibm-granite/granite-3.1-8b-instruct, ibm-granite/granite-3.3-2b-instruct", (c, w, t, d) => new GraniteForCausalLM(c, w, t, d)),
+        Decoder("SmolLM3ForCausalLM", "smollm3", "HuggingFaceTB/SmolLM3-3B", (c, w, t, d) => new SmolLM3ForCausalLM(c, w, t, d)),
+        Decoder("ArceeForCausalLM", "arcee", "arcee-ai/AFM-4.5B-Base", (c, w, t, d) => new ArceeForCausalLM(c, w, t, d)),
+        Decoder("Starcoder2ForCausalLM", "starcoder2", "bigcode/starcoder2-3b, bigcode/starcoder2-7b", (c, w, t, d) => new Starcoder2ForCausalLM(c, w, t, d)),
+        Decoder("Qwen3MoeForCausalLM", "qwen3_moe", "Qwen/Qwen3-30B-A3B", (c, w, t, d) => new Qwen3MoeForCausalLM(c, w, t, d)),
     ];
 
     static ArchitectureEntry Decoder(string arch, string family, string examples, DecoderFactory create) =>
