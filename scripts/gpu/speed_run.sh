@@ -17,7 +17,7 @@ if [ -f "$PIPELINE_NATIVE_LIB" ]; then
 fi
 scripts/gpu/pipeline.sh env | grep -i "native\|cuda"
 echo "== fixtures, native + graphs"; python3 scripts/gpu/check_fixtures.py --device cuda --dtype float32
-echo "== fixtures, native, --enforce-eager"; PIPELINE_EXTRA_ARGS=--enforce-eager python3 scripts/gpu/check_fixtures.py --device cuda --dtype float32
+[ -z "${SKIP_EAGER_FIXTURES:-}" ] && { echo "== fixtures, native, --enforce-eager"; PIPELINE_EXTRA_ARGS=--enforce-eager python3 scripts/gpu/check_fixtures.py --device cuda --dtype float32; }
 [ "$MODE" = quick ] && { echo "== fixtures, torch backend"; PIPELINE_ATTENTION_BACKEND=torch python3 scripts/gpu/check_fixtures.py --device cuda --dtype float32; }
 for bs in 1 64; do
   echo "== bench-latency batch $bs (graphs)"

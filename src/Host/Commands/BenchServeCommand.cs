@@ -45,6 +45,10 @@ public static class BenchServeCommand
         var requests = Enumerable.Range(0, n).Select(_ => (Prompt: Enumerable.Range(0, Len(inLen)).Select(_ => rng.Next(vocab)).ToArray(), Out: Len(outLen))).ToList();
         var gate = args.GetInt("max-concurrency") is int mc ? new SemaphoreSlim(mc) : null;
 
+        // As vllm bench serve: one request of the first prompt's shape, untimed, so the run starts on a ready engine.
+        var warm = await Send(http, baseUrl, model, requests[0].Prompt, requests[0].Out, null);
+        if (!warm.Ok) { Console.Error.WriteLine($"error: the initial test request failed: {warm.Error}"); return 1; }
+
         var clock = Stopwatch.StartNew();
         var tasks = new List<Task<Result>>();
         foreach (var r in requests)
