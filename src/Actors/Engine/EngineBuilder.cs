@@ -53,7 +53,7 @@ public static class EngineBuilder
     {
         var model = ctx.Model;
         int blocks = (tokens + blockSize - 1) / blockSize;
-        var backend = AttentionBackends.For(model.Device);
+        var backend = AttentionBackends.For(model);
         using var cache = OneShotForward.AllocateCache(model, blocks, blockSize, backend);
         using var scope = NewDisposeScope();
         using var noGrad = torch.no_grad();

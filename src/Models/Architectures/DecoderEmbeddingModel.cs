@@ -78,7 +78,7 @@ public sealed class DecoderEmbeddingModel : IPoolingModel
             start += len;
             nextBlock += blocks;
         }
-        var backend = AttentionBackends.For(Device);
+        var backend = AttentionBackends.For(_decoder);
         using var cache = OneShotForward.AllocateCache(_decoder, nextBlock, BlockSize, backend);
         var hidden = OneShotForward.Run(_decoder, seqs, ids, cache, backend);
         if (_rewardOut != null) hidden = _rewardOut.Forward(torch.nn.functional.relu(_rewardHidden!.Forward(hidden))).to_type(ScalarType.Float32);

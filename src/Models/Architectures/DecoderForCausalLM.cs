@@ -152,6 +152,8 @@ public abstract class DecoderForCausalLM : ICausalLM
         return nn.functional.linear(hidden, _lmHead).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
+    public IReadOnlyList<Layers.Attention> AttentionLayers => _layers.Select(l => l.SelfAttn.Attn).ToArray();
+
     public KVCacheConfig KVCacheConfig(int blockSize) => new(_layers.Select(l => l.SelfAttn.Attn.Spec(blockSize, DType)).ToArray());
 
     public virtual void Dispose()

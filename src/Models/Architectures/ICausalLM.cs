@@ -19,6 +19,8 @@ public interface IDecoderModel : IDisposable
     Tensor EmbedInputIds(Tensor inputIds);
     /// <summary>Final hidden states [T, hidden] (after the final norm) for token ids or input embeddings [T, hidden].</summary>
     Tensor Forward(Tensor? inputIds, Tensor? inputsEmbeds, ForwardContext ctx);
+    /// <summary>The attention of each layer (backends check they support every one).</summary>
+    IReadOnlyList<Layers.Attention> AttentionLayers { get; }
     /// <summary>What each layer keeps in the KV cache.</summary>
     KVCacheConfig KVCacheConfig(int blockSize);
 }

@@ -19,7 +19,7 @@ public sealed class Qwen3MoeForCausalLM(ModelConfig config, IWeightSource weight
         var attention = LlamaAttention(index, prefix, w, qkvBias: c.AttentionBias, oBias: c.AttentionBias, qkNorm: true);
         if (!MoeLayers.IsSparse(c, index)) return LlamaLayer(prefix, w, attention, LlamaMlp(prefix, w, c.HiddenAct));
         var block = new SparseMoeBlock(
-            w.Linear(prefix + "mlp.gate", c.RequiredIntField("num_experts"), c.HiddenSize),
+            w.Linear(prefix + "mlp.gate", MoeLayers.NumExperts(c) ?? c.RequiredIntField("num_experts"), c.HiddenSize),
             MoeLayers.QwenExperts(c, prefix, w),
             topK: c.IntField("num_experts_per_tok") ?? 8, renormalize: c.BoolField("norm_topk_prob") ?? false);
         return LlamaLayer(prefix, w, attention, block);

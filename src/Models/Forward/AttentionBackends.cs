@@ -6,11 +6,18 @@ namespace Pipeline.Models.Forward;
 
 /// <summary>
 /// Chooses the attention backend for a device: the native paged kernels on CUDA when libpipeline_native is loaded,
-/// else eager TorchSharp. PIPELINE_ATTENTION_BACKEND=torch forces the eager one (vLLM's VLLM_ATTENTION_BACKEND).
+/// else eager TorchSharp, which also serves models with a layer the native backend does not support (attention
+/// soft-capping). PIPELINE_ATTENTION_BACKEND=torch forces the eager one (vLLM's VLLM_ATTENTION_BACKEND).
 /// </summary>
 public static class AttentionBackends
 {
     public const string EnvironmentVariable = "PIPELINE_ATTENTION_BACKEND";
+
+    public static IAttentionBackend For(Architectures.IDecoderModel model)
+    {
+        var backend = For(model.Device);
+        return model.AttentionLayers.All(backend.Supports) ? backend : TorchAttentionBackend.Instance;
+    }
 
     public static IAttentionBackend For(Device device)
     {

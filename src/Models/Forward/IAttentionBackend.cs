@@ -16,6 +16,8 @@ public interface IAttentionBackend
     bool FusesRotary { get; }
     /// <summary>Whether <see cref="StepBatch"/> must carry the padded block table, sequence lengths and query offsets.</summary>
     bool NeedsBlockTable { get; }
+    /// <summary>Whether this backend can run <paramref name="layer"/> (soft-capping, for one, is not everywhere).</summary>
+    bool Supports(Attention layer);
     /// <summary>Shape of one layer's K (and V) cache tensor.</summary>
     long[] KVCacheShape(int numBlocks, FullAttentionSpec spec);
     /// <summary>Everything every layer needs for this step, built once.</summary>

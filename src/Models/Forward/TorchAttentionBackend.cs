@@ -18,6 +18,7 @@ public sealed class TorchAttentionBackend : IAttentionBackend
     public string Name => "torch-eager";
     public bool NeedsBlockTable => false;
     public bool FusesRotary => false;
+    public bool Supports(Attention layer) => true;
 
     public long[] KVCacheShape(int numBlocks, FullAttentionSpec spec) => [(long)numBlocks * spec.BlockSize, spec.NumKvHeads, spec.HeadSize];
 

@@ -46,7 +46,7 @@ public sealed class BatchGenerator(ICausalLM model, int blockSize = 16, int? max
             blockTables[i] = Enumerable.Range(nextBlock, blocks).ToArray();
             nextBlock += blocks;
         }
-        var backend = AttentionBackends.For(model.Device);
+        var backend = AttentionBackends.For(model);
         using var cache = OneShotForward.AllocateCache(model, nextBlock, blockSize, backend);
         var outputs = Enumerable.Range(0, n).Select(_ => new List<int>()).ToArray();
         var logprobs = Enumerable.Range(0, n).Select(_ => new List<TokenLogprobs?>()).ToArray();

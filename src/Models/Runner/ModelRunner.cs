@@ -45,10 +45,11 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         BlockSize = blockSize;
         _eosTokenIds = eosTokenIds;
         _encodeBadWord = encodeBadWord;
-        _backend = backend ?? AttentionBackends.For(model.Device);
+        _backend = backend ?? AttentionBackends.For(model);
         _inputs = new InputBatch(blockSize, model.Device, _backend.NeedsBlockTable);
         Cache = OneShotForward.AllocateCache(model, numBlocks, blockSize, _backend);
-        if (graphs is { EnforceEager: false } g && _backend is NativeAttentionBackend && model.Config.Rope.RopeType != "dynamic")
+        if (graphs is { EnforceEager: false } g && _backend is NativeAttentionBackend
+            && model.Config.Rope.RopeType is not ("dynamic" or "longrope"))  // their rotation is computed on the host per sequence
         {
             _graphs = new CudaGraphRunner(model, Cache, _backend, g.MaxNumSeqs, Math.Min(g.MaxModelLen, CudaGraphOptions.MaxCapturedContext));
             _graphs.CaptureAll();
