@@ -25,7 +25,7 @@ namespace Pipeline.Host.Commands;
 /// </summary>
 public static class ServeCommand
 {
-    public static readonly CommandSpec Spec = new("serve", "Serve a model (default: the built-in pipeline-tiny-en) over an OpenAI-compatible HTTP API and a message queue.", ["MODEL"],
+    public static readonly CommandSpec Spec = new("serve", "Serve a model (default: the built-in pipeline-tiny-en) over an OpenAI-compatible HTTP API and a message queue.", ["[MODEL]"],
     [
         new("host", "address to listen on (0.0.0.0 for all interfaces)", "127.0.0.1"),
         new("port", "port to listen on", "8000"),
@@ -33,7 +33,9 @@ public static class ServeCommand
         new("api-key", "require 'Authorization: Bearer KEY' on /v1 routes"),
         new("chat-template", "a Jinja chat template (file or string) instead of the tokenizer's"),
         new("devices", "comma-separated devices, one data-parallel replica each (e.g. cuda:0,cuda:1 or cpu,cpu); default: one on --device"),
-        new("shutdown-timeout", "seconds in-flight requests may take to finish on shutdown", "30"),
+        new("shutdown-timeout", "seconds in-flight requests may take to finish on Ctrl-C or SIGTERM (a second Ctrl-C stops at once, aborting them)", "30"),
+        new("enable-log-requests", "log each request at info level: id, route, status, tokens, time (--no-enable-log-requests turns it off, as in vLLM)", "true", IsFlag: true),
+        new("disable-log-requests", "the same as --no-enable-log-requests (vLLM's older spelling)", IsFlag: true),
         new("max-request-body-bytes", "larger request bodies are refused with 413", "33554432"),
         new("max-pending-requests", "requests queued for admission before new ones get 429", "512"),
         new("strict-request-fields", "answer 400 naming unknown request fields (a queue message is dead-lettered) instead of logging a warning and ignoring them", "false", IsFlag: true),
@@ -49,7 +51,7 @@ public static class ServeCommand
     ]);
 
     /// <summary>A pooling model (embed, classify, score, reward): its requests scheduled by a pooling engine-core actor's token budget and run by the device's GPU worker actor.</summary>
-    static async Task<int> ServePooling(WebApplication app, ParsedArgs args, string dir, string servedName, EngineArgs engineArgs, RunnerSelection selection, string task)
+    static async Task<int> ServePooling(WebApplication app, string url, ParsedArgs args, string dir, string servedName, EngineArgs engineArgs, RunnerSelection selection, string task)
     {
         var device = Pipeline.Models.Runtime.TorchRuntime.ResolveDevice(engineArgs.Device, engineArgs.LibTorch);
         var tokDir = engineArgs.Tokenizer is string t ? Pipeline.Models.Loading.ModelResolver.Resolve(t) : dir;
@@ -63,18 +65,38 @@ public static class ServeCommand
         var runner = new PoolingRunner(model, dir, overrides);
         var config = PoolingEngine.ConfigFor(maxLen, engineArgs.MaxNumBatchedTokens, engineArgs.MaxNumSeqs, engineArgs.SchedulingPolicy);
         AsyncPoolingEngine? service = null;
+        UseRequestLog(app, args);
         app.UseHttpMetrics();
         ApiServer.UseApiConventions(app, args.Get("api-key"));
         PoolingApi.Map(app, new PoolingApi.Context(() => service, tok, servedName, dir, maxLen, task == "auto" ? selection.Tasks[0] : task, Requests(args, app)));
         app.MapGet("/metrics", async http => await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(http.Response.Body, http.RequestAborted));
-        await app.StartAsync();
+        await Listening.StartAsync(app, url);
         service = AsyncPoolingEngine.Start(app.Services.GetRequiredService<ActorSystem>(), runner, config, args.Int("max-pending-requests"), name: "pooling-engine");
-        app.Lifetime.ApplicationStopping.Register(() => service.ShutdownAsync(TimeSpan.FromSeconds(args.Int("shutdown-timeout"))).GetAwaiter().GetResult());
+        using var signals = new ShutdownSignals(app.Logger);
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            int seconds = args.Int("shutdown-timeout");
+            signals.LogDraining(PoolingRequests(service), seconds);
+            // A second Ctrl-C stops waiting; the host then closes the connections still open.
+            Task.WhenAny(service.ShutdownAsync(TimeSpan.FromSeconds(seconds)), Task.Delay(Timeout.Infinite, signals.StopNow)).GetAwaiter().GetResult();
+        });
         app.Logger.LogInformation("serving pooling model {Model} ({Arch}{Convert}) as '{Name}' on {Urls}", dir, model.Config.Architecture,
             selection.Convert == ConvertType.None ? "" : $", converted: {selection.Convert.ToString().ToLowerInvariant()}", servedName, string.Join(",", app.Urls));
         await app.WaitForShutdownAsync();
         model.Dispose();
         return 0;
+    }
+
+    static int PoolingRequests(AsyncPoolingEngine service)
+    {
+        try { return service.GetStatsAsync().WaitAsync(TimeSpan.FromSeconds(2)).GetAwaiter().GetResult().Requests; }
+        catch (Exception e) when (e is TimeoutException or Akka.Actor.AskTimeoutException or TaskCanceledException) { return 0; }
+    }
+
+    /// <summary>One info line per request unless --no-enable-log-requests (or vLLM's older --disable-log-requests).</summary>
+    static void UseRequestLog(WebApplication app, ParsedArgs args)
+    {
+        if (args.Flag("enable-log-requests") && !args.Flag("disable-log-requests")) RequestLog.Use(app);
     }
 
     static RequestReader Requests(ParsedArgs args, WebApplication app) =>
@@ -97,7 +119,7 @@ public static class ServeCommand
 
     public static async Task<int> RunAsync(ParsedArgs args)
     {
-        var model = args.Positionals.Count > 0 ? args.Positionals[0] : DefaultModel.Path();
+        var model = DefaultModel.Resolve(args.Positionals);
         var engineArgs = CommonOptions.ToEngineArgs(args, model);
         var devices = (args.Get("devices") ?? engineArgs.Device).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var servedName = args.Get("served-model-name") ?? (model == DefaultModel.BuiltIn() ? DefaultModel.Name : model);
@@ -106,7 +128,8 @@ public static class ServeCommand
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Pipeline", LogLevel.Information);
-        builder.WebHost.UseUrls($"http://{args.Get("host")}:{args.Int("port")}");
+        var url = $"http://{args.Get("host")}:{args.Int("port")}";
+        builder.WebHost.UseUrls(url);
         ApiServer.ConfigureLimits(builder, args.GetLong("max-request-body-bytes") ?? 32L << 20);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(shutdownSeconds + 15));
         builder.Services.AddAkka("pipeline", (ab, _) => ab.AddHocon(ConfigurationFactory.ParseString(Dispatchers.Hocon), HoconAddMode.Prepend));
@@ -117,7 +140,7 @@ public static class ServeCommand
         var task = args.Choice("task", "auto", "generate", "embed", "classify", "score", "reward");
         var selection = RunnerOptions.Resolve(args, resolvedDir, arch, task);
         if (selection.Runner == RunnerType.Pooling)
-            return await ServePooling(app, args, resolvedDir, servedName, engineArgs, selection, task);
+            return await ServePooling(app, url, args, resolvedDir, servedName, engineArgs, selection, task);
 
         // Load before listening so a bad model fails fast with one clear error.
         var replicas = new List<ReplicaSpec>();
@@ -137,10 +160,11 @@ public static class ServeCommand
         else chatError = "this model has no tokenizer, so chat is unavailable; send token-id prompts to /v1/completions";
 
         ServerContext? server = null;
+        UseRequestLog(app, args);
         app.UseHttpMetrics();
         ApiServer.UseApiConventions(app, args.Get("api-key"));
         ApiServer.Map(app, () => server);
-        await app.StartAsync();
+        await Listening.StartAsync(app, url);
         var system = app.Services.GetRequiredService<ActorSystem>();
         var engine = PipelineEngine.Start(system, replicas, new PipelineOptions
         {
@@ -155,10 +179,12 @@ public static class ServeCommand
         app.Logger.LogInformation("serving {Model} as '{Name}' on {Urls} ({Replicas} replica(s), max_model_len {MaxLen})",
             ctx.ModelDir, servedName, string.Join(",", app.Urls), replicas.Count, ctx.MaxModelLen);
 
+        using var signals = new ShutdownSignals(app.Logger);
         app.Lifetime.ApplicationStopping.Register(() =>
         {
             queue?.StopConsuming();
-            engine.ShutdownAsync(TimeSpan.FromSeconds(shutdownSeconds)).GetAwaiter().GetResult();
+            signals.LogDraining(engine.InFlight, shutdownSeconds);
+            engine.ShutdownAsync(TimeSpan.FromSeconds(shutdownSeconds), signals.StopNow).GetAwaiter().GetResult();
             if (queue == null) return;
             // Requests aborted by the shutdown are put back on the queue; finished ones are acknowledged.
             queue.StopAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
