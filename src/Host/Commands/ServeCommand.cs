@@ -1,9 +1,9 @@
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.Hosting;
 using Pipeline.Actors.Chat;
 using Pipeline.Actors.Engine;
 using Pipeline.Actors.Stages;
+using Pipeline.Hosting;
 using Pipeline.Host.Cli;
 using Pipeline.Host.Http;
 using Pipeline.Host.Protocol;
@@ -132,7 +132,7 @@ public static class ServeCommand
         builder.WebHost.UseUrls(url);
         ApiServer.ConfigureLimits(builder, args.GetLong("max-request-body-bytes") ?? 32L << 20);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(shutdownSeconds + 15));
-        builder.Services.AddAkka("pipeline", (ab, _) => ab.AddHocon(ConfigurationFactory.ParseString(Dispatchers.Hocon), HoconAddMode.Prepend));
+        builder.Services.AddAkka("pipeline", (ab, _) => ab.WithPipelineDispatchers());
         var app = builder.Build();
 
         var resolvedDir = Pipeline.Models.Loading.ModelResolver.Resolve(model, args.Get("revision"));
