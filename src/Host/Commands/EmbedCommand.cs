@@ -37,7 +37,8 @@ public static class EmbedCommand
         var device = TorchRuntime.ResolveDevice(args.Get("device"), args.Get("libtorch"));
         var selection = RunnerOptions.Resolve(args, dir, ModelConfig.Load(dir, args.Get("hf-overrides")).Architecture, poolingCommand: true);
         var tok = HfTokenizer.Load(args.Get("tokenizer") is string t ? ModelResolver.Resolve(t) : dir);
-        var (m, _) = PoolingModelLoader.Load(dir, new LoadOptions { Dtype = args.Get("dtype")!, LoadFormat = args.Get("load-format")!, HfOverrides = args.Get("hf-overrides") }, device, selection);
+        var (m, _) = Progress.LoadProgress.Load(Progress.LoadProgress.ForCli(), Progress.LoadProgress.Label(dir), args.Get("load-format") == "dummy" ? null : dir,
+            () => PoolingModelLoader.Load(dir, new LoadOptions { Dtype = args.Get("dtype")!, LoadFormat = args.Get("load-format")!, HfOverrides = args.Get("hf-overrides") }, device, selection));
         using (m)
         {
             var overrides = args.Get("override-pooler-config") is string j ? PoolerConfig.Parse(j) : null;

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Pipeline.Actors.Engine;
 using Pipeline.Actors.Output;
 using Pipeline.Host.Cli;
+using Pipeline.Host.Progress;
 using Pipeline.Models.Sampling;
 
 namespace Pipeline.Host.Commands;
@@ -38,7 +39,9 @@ public static class GenerateCommand
         var prompts = args.GetAll("prompt").Select(PromptInput.FromText)
             .Concat(args.GetAll("prompt-ids").Select(p => PromptInput.FromIds(ParseIds(p)))).ToList();
         if (prompts.Count == 0) throw new CliException("give at least one --prompt or --prompt-ids");
-        using var llm = new LLM(CommonOptions.ToEngineArgs(args, model));
+        var engineArgs = CommonOptions.ToEngineArgs(args, model);
+        var dir = LoadProgress.TryResolve(model, engineArgs.Revision);
+        using var llm = LoadProgress.Load(LoadProgress.ForCli(), LoadProgress.Label(dir ?? model), engineArgs.LoadFormat == "dummy" ? null : dir, () => new LLM(engineArgs));
         if (llm.Context.Tokenizer == null && args.GetAll("prompt").Count > 0)
             throw new CliException("--prompt needs a tokenizer, and this model directory has none (or --skip-tokenizer-init was given): use --prompt-ids");
         int vocab = llm.Context.Model.Config.VocabSize;

@@ -6,6 +6,7 @@ using Pipeline.Actors.Stages;
 using Pipeline.Hosting;
 using Pipeline.Host.Cli;
 using Pipeline.Host.Http;
+using Pipeline.Host.Progress;
 using Pipeline.Host.Protocol;
 using Pipeline.Host.Queue;
 using Pipeline.Streams.Queue;
@@ -57,8 +58,9 @@ public static class ServeCommand
         var tokDir = engineArgs.Tokenizer is string t ? Pipeline.Models.Loading.ModelResolver.Resolve(t) : dir;
         var tok = !engineArgs.SkipTokenizerInit && ModelContext.HasTokenizerFiles(tokDir) ? Pipeline.Models.Tokenizers.HfTokenizer.Load(tokDir) : null;
         var overrides = args.Get("override-pooler-config") is string j ? PoolerConfig.Parse(j) : null;
-        var (model, _) = PoolingModelLoader.Load(dir, new Pipeline.Models.Loading.LoadOptions
-            { Dtype = engineArgs.Dtype, LoadFormat = engineArgs.LoadFormat, HfOverrides = engineArgs.HfOverrides, Seed = engineArgs.Seed }, device, selection);
+        var progress = ProgressMode.Create(line => app.Logger.LogInformation("{Progress}", line));
+        var (model, _) = LoadProgress.Load(progress, LoadProgress.Label(dir), engineArgs.LoadFormat == "dummy" ? null : dir, () => PoolingModelLoader.Load(dir, new Pipeline.Models.Loading.LoadOptions
+            { Dtype = engineArgs.Dtype, LoadFormat = engineArgs.LoadFormat, HfOverrides = engineArgs.HfOverrides, Seed = engineArgs.Seed }, device, selection));
         int maxLen = engineArgs.MaxModelLen ?? model.MaxInputLength;
         if (maxLen > model.MaxInputLength)
             throw new ArgumentException($"--max-model-len {maxLen} is longer than the model supports ({model.MaxInputLength}, from max_position_embeddings in config.json)");
@@ -143,11 +145,12 @@ public static class ServeCommand
             return await ServePooling(app, url, args, resolvedDir, servedName, engineArgs, selection, task);
 
         // Load before listening so a bad model fails fast with one clear error.
+        var progress = ProgressMode.Create(line => app.Logger.LogInformation("{Progress}", line));
         var replicas = new List<ReplicaSpec>();
         foreach (var d in devices)
         {
             var a = engineArgs with { Device = d };
-            replicas.Add(new ReplicaSpec(ModelContext.Load(a), a));
+            replicas.Add(new ReplicaSpec(LoadProgress.Load(progress, $"{LoadProgress.Label(resolvedDir)} on {d}", engineArgs.LoadFormat == "dummy" ? null : resolvedDir, () => ModelContext.Load(a)), a));
         }
         var ctx = replicas[0].Context;
         ChatPromptRenderer? chat = null;
@@ -166,12 +169,12 @@ public static class ServeCommand
         ApiServer.Map(app, () => server);
         await Listening.StartAsync(app, url);
         var system = app.Services.GetRequiredService<ActorSystem>();
-        var engine = PipelineEngine.Start(system, replicas, new PipelineOptions
+        var engine = LoadProgress.KvCacheSizing(progress, LoadProgress.Label(resolvedDir), () => PipelineEngine.Start(system, replicas, new PipelineOptions
         {
             IngressCapacity = Math.Max(1, args.Int("max-pending-requests")),
             MaxWaitingPerReplica = engineArgs.MaxNumSeqs,
             RejectWhenFull = true,
-        });
+        }));
         var metrics = new ServingMetrics(servedName);
         var ready = new ServerContext { Engine = engine, ServedModelName = servedName, Model = ctx, Chat = chat, ChatTemplateError = chatError, Metrics = metrics, Requests = Requests(args, app) };
         var queue = StartQueue(args, ready, app.Logger);
