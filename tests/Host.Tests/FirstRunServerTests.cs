@@ -5,10 +5,11 @@ using System.Text.Json;
 
 namespace Pipeline.Host.Tests;
 
-/// <summary>The generation server with request logging turned off (vLLM's --no-enable-log-requests).</summary>
+/// <summary>The generation server with request logging turned off (vLLM's --no-enable-log-requests), its load progress in its log.</summary>
 public sealed class QuietServer : ServerFixture
 {
     protected override string[] ServeArgs => [.. base.ServeArgs, "--no-enable-log-requests"];
+    protected override IReadOnlyDictionary<string, string> ServerEnvironment => new Dictionary<string, string> { ["PIPELINE_PROGRESS"] = "log" };
 }
 
 /// <summary>What a new user meets first on the server (issue 15, points 3 and 5).</summary>
@@ -45,6 +46,13 @@ public class FirstRunServerTests(QuietServer server) : IClassFixture<QuietServer
         await server.WaitForOutput("serving ", TimeSpan.FromSeconds(5));
         await Task.Delay(300);
         Assert.DoesNotContain(server.Output, l => l.Contains("request quiet-1"));
+    }
+
+    [Fact]
+    public void LoadProgressGoesToTheServerLog()
+    {
+        Assert.Contains(server.Output, l => l.Contains(": loading weights"));
+        Assert.Contains(server.Output, l => l.Contains(": profiling and allocating the KV cache") || l.Contains(": done in"));
     }
 
     [Fact]

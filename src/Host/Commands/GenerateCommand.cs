@@ -47,7 +47,7 @@ public static class GenerateCommand
         int vocab = llm.Context.Model.Config.VocabSize;
         foreach (var ids in prompts.Where(p => p.TokenIds != null).Select(p => p.TokenIds!))
             foreach (var id in ids)
-                if (id >= vocab) throw new CliException($"--prompt-ids: token id {id} is not in the vocabulary (size {vocab})");
+                if (id >= vocab) throw new CliException($"--prompt-ids: token id {id} is out of vocabulary (size {vocab})");
         var baseline = BuildParams(args);
         var sp = llm.Context.UseGenerationConfig ? Merge(baseline, llm.DefaultSamplingParams(), args) : baseline;
         var seed = args.Has("seed") ? args.GetLong("seed") : null;

@@ -58,7 +58,7 @@ public static class ServeCommand
         var tokDir = engineArgs.Tokenizer is string t ? Pipeline.Models.Loading.ModelResolver.Resolve(t) : dir;
         var tok = !engineArgs.SkipTokenizerInit && ModelContext.HasTokenizerFiles(tokDir) ? Pipeline.Models.Tokenizers.HfTokenizer.Load(tokDir) : null;
         var overrides = args.Get("override-pooler-config") is string j ? PoolerConfig.Parse(j) : null;
-        var progress = ProgressMode.Create(line => app.Logger.LogInformation("{Progress}", line));
+        var progress = LoadProgress.ForService(app.Logger);
         var (model, _) = LoadProgress.Load(progress, LoadProgress.Label(dir), engineArgs.LoadFormat == "dummy" ? null : dir, () => PoolingModelLoader.Load(dir, new Pipeline.Models.Loading.LoadOptions
             { Dtype = engineArgs.Dtype, LoadFormat = engineArgs.LoadFormat, HfOverrides = engineArgs.HfOverrides, Seed = engineArgs.Seed }, device, selection));
         int maxLen = engineArgs.MaxModelLen ?? model.MaxInputLength;
@@ -136,6 +136,7 @@ public static class ServeCommand
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(shutdownSeconds + 15));
         builder.Services.AddAkka("pipeline", (ab, _) => ab.WithPipelineDispatchers());
         var app = builder.Build();
+        Listening.EnsureFree(url);   // before loading the model: a taken port is known at once
 
         var resolvedDir = Pipeline.Models.Loading.ModelResolver.Resolve(model, args.Get("revision"));
         var arch = Pipeline.Models.Config.ModelConfig.Load(resolvedDir, args.Get("hf-overrides")).Architecture;
@@ -145,7 +146,7 @@ public static class ServeCommand
             return await ServePooling(app, url, args, resolvedDir, servedName, engineArgs, selection, task);
 
         // Load before listening so a bad model fails fast with one clear error.
-        var progress = ProgressMode.Create(line => app.Logger.LogInformation("{Progress}", line));
+        var progress = LoadProgress.ForService(app.Logger);
         var replicas = new List<ReplicaSpec>();
         foreach (var d in devices)
         {

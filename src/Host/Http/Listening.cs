@@ -9,13 +9,19 @@ public static class Listening
     public static async Task StartAsync(WebApplication app, string url)
     {
         // Probe first: once Kestrel fails to bind, the host has already logged the failure with its stack trace.
-        if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && System.Net.IPAddress.TryParse(uri.Host, out var ip) && Taken(new System.Net.IPEndPoint(ip, uri.Port)))
-            throw InUse(url);
+        EnsureFree(url);
         try { await app.StartAsync(); }
         catch (Exception e) when (IsAddressInUse(e))
         {
             throw InUse(url);
         }
+    }
+
+    /// <summary>Fails with <see cref="AddressInUseError"/> when something already listens on <paramref name="url"/>'s address.</summary>
+    public static void EnsureFree(string url)
+    {
+        if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && System.Net.IPAddress.TryParse(uri.Host, out var ip) && Taken(new System.Net.IPEndPoint(ip, uri.Port)))
+            throw InUse(url);
     }
 
     static AddressInUseError InUse(string url) =>

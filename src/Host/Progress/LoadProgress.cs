@@ -41,7 +41,10 @@ public static class LoadProgress
     public static string Label(string modelDir) => Path.GetFileName(Path.TrimEndingDirectorySeparator(modelDir));
 
     /// <summary>Progress for the CLI: log lines go to stderr, as the CLI's other messages.</summary>
-    public static IProgressView ForCli() => ProgressMode.Create(line => Console.Error.WriteLine(line));
+    public static IProgressView ForCli() => ProgressMode.Create(line => Console.Error.WriteLine(line), service: false);
+
+    /// <summary>Progress for the server: lines in its log.</summary>
+    public static IProgressView ForService(ILogger logger) => ProgressMode.Create(line => logger.LogInformation("{Progress}", line), service: true);
 
     static string Size(long bytes) => bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):0.00} GiB" : $"{bytes / (double)(1L << 20):0.0} MiB";
 }
