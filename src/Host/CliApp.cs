@@ -58,11 +58,11 @@ public static class CliApp
             return await cmd.Run(ParsedArgs.Parse(cmd.Spec, rest));
         }
         catch (CliException e) { return Fail(e.Message, 2); }
-        catch (Exception e) when (e is ModelNotFoundException or ModelConfigException or WeightLoadException or UnsupportedArchitectureException
+        catch (Exception e) when (e is Http.AddressInUseError or ModelNotFoundException or ModelConfigException or WeightLoadException or UnsupportedArchitectureException
                                       or SamplingParamsException or ArgumentException or InvalidOperationException or NotSupportedException
                                       or DirectoryNotFoundException or FileNotFoundException or HttpRequestException or TokenizerLoadException or Pipeline.Models.Pooling.PoolingException or Pipeline.Models.ChatTemplates.TemplateException)
         {
-            return Fail(e.Message, 1);
+            return Fail(ErrorHints.Explain(e), 1);
         }
     }
 

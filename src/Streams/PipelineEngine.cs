@@ -118,12 +118,15 @@ public sealed class PipelineEngine : IAsyncDisposable
     public Task<ReplicaStats[]> GetStatsAsync() => _admission.Ask<ReplicaStats[]>(new GetStats(), TimeSpan.FromSeconds(10));
 
     /// <summary>Stops admitting, lets in-flight requests finish within <paramref name="timeout"/>, aborts the rest.</summary>
-    public async Task ShutdownAsync(TimeSpan timeout)
+    public Task ShutdownAsync(TimeSpan timeout) => ShutdownAsync(timeout, CancellationToken.None);
+
+    /// <summary>As <see cref="ShutdownAsync(TimeSpan)"/>; cancelling <paramref name="stopNow"/> ends the wait early and aborts what is still running.</summary>
+    public async Task ShutdownAsync(TimeSpan timeout, CancellationToken stopNow)
     {
         _accepting = false;
         _ingress.Writer.TryComplete();
         var deadline = DateTime.UtcNow + timeout;
-        while (!_inFlight.IsEmpty && DateTime.UtcNow < deadline) await Task.Delay(20).ConfigureAwait(false);
+        while (!_inFlight.IsEmpty && DateTime.UtcNow < deadline && !stopNow.IsCancellationRequested) await Task.Delay(20).ConfigureAwait(false);
         foreach (var id in _inFlight.Keys) Abort(id);
         var grace = DateTime.UtcNow + TimeSpan.FromSeconds(5);
         while (!_inFlight.IsEmpty && DateTime.UtcNow < grace) await Task.Delay(20).ConfigureAwait(false);

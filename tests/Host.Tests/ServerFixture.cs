@@ -102,6 +102,15 @@ public class ServerFixture : IAsyncLifetime
         return _process.ExitCode;
     }
 
+    public bool HasExited => _process?.HasExited ?? true;
+
+    /// <summary>Waits for the server to exit on its own; returns its exit code.</summary>
+    protected async Task<int> ExitAsync(TimeSpan timeout)
+    {
+        await _process!.WaitForExitAsync().WaitAsync(timeout);
+        return _process.ExitCode;
+    }
+
     public virtual async Task DisposeAsync()
     {
         if (_process is { HasExited: false })

@@ -25,6 +25,8 @@ public sealed class ParsedArgs
         {
             var a = args[i];
             if (a == "--") { positionals.AddRange(args.Skip(i + 1)); break; }
+            if (LooksLikeSingleDashOption(a))
+                throw new CliException($"unknown option {a} for '{spec.Name}': options take two dashes (did you mean -{a}?)");
             if (!a.StartsWith("--") || a.Length == 2) { positionals.Add(a); continue; }
             var name = a[2..];
             string? inline = null;
@@ -53,6 +55,10 @@ public sealed class ParsedArgs
             throw new CliException($"unexpected argument '{positionals[spec.Positionals.Length]}' for '{spec.Name}'");
         return new ParsedArgs(spec, values, positionals);
     }
+
+    /// <summary>`-prompt`, `-p`: a mistyped option, not a positional argument (`-` alone and negative numbers are not options).</summary>
+    static bool LooksLikeSingleDashOption(string a) =>
+        a.Length > 1 && a[0] == '-' && a[1] != '-' && !double.TryParse(a, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
 
     public bool Has(string name) => _values.ContainsKey(name) || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(EnvName(name))) || ConfigFileValue(name) != null;
 

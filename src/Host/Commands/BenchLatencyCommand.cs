@@ -13,7 +13,7 @@ namespace Pipeline.Host.Commands;
 /// </summary>
 public static class BenchLatencyCommand
 {
-    public static readonly CommandSpec Spec = new("bench-latency", "Time one batch end to end (like vllm bench latency); use --load-format dummy for big shapes.", ["MODEL"],
+    public static readonly CommandSpec Spec = new("bench-latency", "Time one batch end to end (like vllm bench latency); use --load-format dummy for big shapes.", ["[MODEL]"],
     [
         new("input-len", "prompt tokens per sequence", "32"),
         new("output-len", "generated tokens per sequence", "128"),
@@ -26,7 +26,7 @@ public static class BenchLatencyCommand
 
     public static int Run(ParsedArgs args)
     {
-        var model = args.Positionals.Count > 0 ? args.Positionals[0] : DefaultModel.Path();
+        var model = DefaultModel.Resolve(args.Positionals);
         int inputLen = args.Int("input-len"), outputLen = args.Int("output-len"), batch = args.Int("batch-size");
         if (inputLen < 1 || outputLen < 2 || batch < 1) throw new CliException("--input-len >= 1, --output-len >= 2 and --batch-size >= 1 are required");
         var engineArgs = CommonOptions.ToEngineArgs(args, model) with { EnablePrefixCaching = false };

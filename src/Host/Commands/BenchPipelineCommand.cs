@@ -15,7 +15,7 @@ namespace Pipeline.Host.Commands;
 /// </summary>
 public static class BenchPipelineCommand
 {
-    public static readonly CommandSpec Spec = new("bench-pipeline", "Overhead of the actor/stream pipeline over the engine core (same model, same requests).", ["MODEL"],
+    public static readonly CommandSpec Spec = new("bench-pipeline", "Overhead of the actor/stream pipeline over the engine core (same model, same requests).", ["[MODEL]"],
     [
         new("num-prompts", "requests in the concurrent batch", "200"),
         new("input-len", "prompt tokens per request", "16"),
@@ -27,7 +27,7 @@ public static class BenchPipelineCommand
 
     public static async Task<int> RunAsync(ParsedArgs args)
     {
-        var model = args.Positionals.Count > 0 ? args.Positionals[0] : DefaultModel.Path();
+        var model = DefaultModel.Resolve(args.Positionals);
         int n = args.Int("num-prompts"), inputLen = args.Int("input-len"), outputLen = args.Int("output-len"), singles = args.Int("single-runs");
         var engineArgs = CommonOptions.ToEngineArgs(args, model) with { EnablePrefixCaching = false };
         if (engineArgs.MaxModelLen == null) engineArgs = engineArgs with { MaxModelLen = inputLen + outputLen };

@@ -12,7 +12,7 @@ namespace Pipeline.Host.Commands;
 /// </summary>
 public static class BenchThroughputCommand
 {
-    public static readonly CommandSpec Spec = new("bench-throughput", "Offline throughput on random prompts (like vllm bench throughput --dataset-name random).", ["MODEL"],
+    public static readonly CommandSpec Spec = new("bench-throughput", "Offline throughput on random prompts (like vllm bench throughput --dataset-name random).", ["[MODEL]"],
     [
         new("num-prompts", "number of requests", "256"),
         new("input-len", "prompt tokens per request", "512"),
@@ -23,7 +23,7 @@ public static class BenchThroughputCommand
 
     public static int Run(ParsedArgs args)
     {
-        var model = args.Positionals.Count > 0 ? args.Positionals[0] : DefaultModel.Path();
+        var model = DefaultModel.Resolve(args.Positionals);
         int n = args.Int("num-prompts"), inputLen = args.Int("input-len"), outputLen = args.Int("output-len");
         var engineArgs = CommonOptions.ToEngineArgs(args, model);
         if (engineArgs.MaxModelLen == null) engineArgs = engineArgs with { MaxModelLen = inputLen + outputLen };

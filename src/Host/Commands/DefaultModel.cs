@@ -8,6 +8,21 @@ public static class DefaultModel
 {
     public const string Name = "pipeline-tiny-en";
 
+    /// <summary>
+    /// The model a command runs: the MODEL argument when given, else <see cref="Path()"/>. The name pipeline-tiny-en
+    /// means the built-in model unless a directory of that name exists where the command runs.
+    /// </summary>
+    public static string Resolve(IReadOnlyList<string> positionals)
+    {
+        if (positionals.Count == 0) return Path();
+        var model = positionals[0];
+        if (model == Name && !Directory.Exists(model) && BuiltIn() is string dir) return dir;
+        return model;
+    }
+
+    /// <summary>Added to a model-not-found error so a new user learns the built-in model's name.</summary>
+    public const string NotFoundHint = "The built-in model is " + Name + ": leave MODEL out or name it.";
+
     public static string Path()
     {
         var env = Environment.GetEnvironmentVariable("PIPELINE_MODEL");

@@ -15,7 +15,7 @@ namespace Pipeline.Host.Commands;
 /// <summary>`pipeline embed`: embeddings of texts from a pooling model (sentence-transformers settings honoured).</summary>
 public static class EmbedCommand
 {
-    public static readonly CommandSpec Spec = new("embed", "Embed texts with a pooling model (BERT-family encoders, decoder embedders, causal LMs converted by --convert embed).", ["MODEL"],
+    public static readonly CommandSpec Spec = new("embed", "Embed texts with a pooling model (BERT-family encoders, decoder embedders, causal LMs converted by --convert embed).", ["[MODEL]"],
     [
         new("input", "text to embed", Repeats: true, Metavar: "TEXT"),
         new("dimensions", "truncate to this many dimensions (Matryoshka), renormalized when normalizing"),
@@ -30,14 +30,15 @@ public static class EmbedCommand
 
     public static int Run(ParsedArgs args)
     {
-        var model = args.Positionals.Count > 0 ? args.Positionals[0] : DefaultModel.Path();
+        var model = DefaultModel.Resolve(args.Positionals);
         var inputs = args.GetAll("input");
         if (inputs.Count == 0) throw new CliException("give at least one --input TEXT");
         var dir = ModelResolver.Resolve(model, args.Get("revision"));
         var device = TorchRuntime.ResolveDevice(args.Get("device"), args.Get("libtorch"));
         var selection = RunnerOptions.Resolve(args, dir, ModelConfig.Load(dir, args.Get("hf-overrides")).Architecture, poolingCommand: true);
         var tok = HfTokenizer.Load(args.Get("tokenizer") is string t ? ModelResolver.Resolve(t) : dir);
-        var (m, _) = PoolingModelLoader.Load(dir, new LoadOptions { Dtype = args.Get("dtype")!, LoadFormat = args.Get("load-format")!, HfOverrides = args.Get("hf-overrides") }, device, selection);
+        var (m, _) = Progress.LoadProgress.Load(Progress.LoadProgress.ForCli(), Progress.LoadProgress.Label(dir), args.Get("load-format") == "dummy" ? null : dir,
+            () => PoolingModelLoader.Load(dir, new LoadOptions { Dtype = args.Get("dtype")!, LoadFormat = args.Get("load-format")!, HfOverrides = args.Get("hf-overrides") }, device, selection));
         using (m)
         {
             var overrides = args.Get("override-pooler-config") is string j ? PoolerConfig.Parse(j) : null;

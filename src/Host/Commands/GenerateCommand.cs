@@ -4,6 +4,7 @@ using System.Text.Json;
 using Pipeline.Actors.Engine;
 using Pipeline.Actors.Output;
 using Pipeline.Host.Cli;
+using Pipeline.Host.Progress;
 using Pipeline.Models.Sampling;
 
 namespace Pipeline.Host.Commands;
@@ -11,7 +12,7 @@ namespace Pipeline.Host.Commands;
 /// <summary>`pipeline generate`: run prompts through the engine (one batch) and print text or JSON lines.</summary>
 public static class GenerateCommand
 {
-    public static readonly CommandSpec Spec = new("generate", "Generate continuations for one or more prompts, all run as one batch (default model: the built-in pipeline-tiny-en).", ["MODEL"],
+    public static readonly CommandSpec Spec = new("generate", "Generate continuations for one or more prompts, all run as one batch (default model: the built-in pipeline-tiny-en).", ["[MODEL]"],
     [
         new("prompt", "a text prompt (needs the model's tokenizer)", Repeats: true, Metavar: "TEXT"),
         new("prompt-ids", "a prompt as comma-separated token ids", Repeats: true, Metavar: "1,2,3"),
@@ -33,14 +34,20 @@ public static class GenerateCommand
 
     public static int Run(ParsedArgs args)
     {
-        var model = args.Positionals.Count > 0 ? args.Positionals[0] : DefaultModel.Path();
+        var model = DefaultModel.Resolve(args.Positionals);
         var output = args.Choice("output", "text", "json");
         var prompts = args.GetAll("prompt").Select(PromptInput.FromText)
             .Concat(args.GetAll("prompt-ids").Select(p => PromptInput.FromIds(ParseIds(p)))).ToList();
         if (prompts.Count == 0) throw new CliException("give at least one --prompt or --prompt-ids");
-        using var llm = new LLM(CommonOptions.ToEngineArgs(args, model));
+        var engineArgs = CommonOptions.ToEngineArgs(args, model);
+        var dir = LoadProgress.TryResolve(model, engineArgs.Revision);
+        using var llm = LoadProgress.Load(LoadProgress.ForCli(), LoadProgress.Label(dir ?? model), engineArgs.LoadFormat == "dummy" ? null : dir, () => new LLM(engineArgs));
         if (llm.Context.Tokenizer == null && args.GetAll("prompt").Count > 0)
             throw new CliException("--prompt needs a tokenizer, and this model directory has none (or --skip-tokenizer-init was given): use --prompt-ids");
+        int vocab = llm.Context.Model.Config.VocabSize;
+        foreach (var ids in prompts.Where(p => p.TokenIds != null).Select(p => p.TokenIds!))
+            foreach (var id in ids)
+                if (id >= vocab) throw new CliException($"--prompt-ids: token id {id} is out of vocabulary (size {vocab})");
         var baseline = BuildParams(args);
         var sp = llm.Context.UseGenerationConfig ? Merge(baseline, llm.DefaultSamplingParams(), args) : baseline;
         var seed = args.Has("seed") ? args.GetLong("seed") : null;
@@ -79,12 +86,13 @@ public static class GenerateCommand
         RepetitionPenalty = args.Has("repetition-penalty") ? user.RepetitionPenalty : model.RepetitionPenalty,
     };
 
-    public static int[] ParseIds(string s)
+    /// <summary>Comma-separated token ids; errors name <paramref name="option"/>, the option they came from.</summary>
+    public static int[] ParseIds(string s, string option = "prompt-ids")
     {
         var parts = s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (parts.Length == 0) throw new CliException("--prompt-ids is empty");
+        if (parts.Length == 0) throw new CliException($"--{option} is empty");
         return parts.Select(p => int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= 0
-            ? v : throw new CliException($"--prompt-ids: '{p}' is not a token id")).ToArray();
+            ? v : throw new CliException($"--{option}: '{p}' is not a token id")).ToArray();
     }
 
     static string ToJson(RequestOutput r, CompletionOutput o, int? logprobs)

@@ -88,7 +88,7 @@ public static class QueueCommand
         using var cts = CancelOnCtrlC();
         IAsyncEnumerable<QueueEvent>? events = null;
         await WithinConnectTimeout(a, async _ => events = await client.FollowAsync(a.Positionals[0], Wait(a), cts.Token), cts.Token);
-        return await Print(events!, output, cts.Token);
+        return await Print(FollowNotice.Announce(events!, a.Positionals[0], Wait(a)), output, cts.Token);
     }
 
     /// <summary>Reaching the broker or server: a clear error instead of waiting forever when it is not there.</summary>
@@ -100,9 +100,18 @@ public static class QueueCommand
         try { await work.WaitAsync(limit.Token); }
         catch (OperationCanceledException) when (limit.IsCancellationRequested && !ct.IsCancellationRequested)
         {
-            throw new InvalidOperationException($"could not reach {Redacted(a.Get("queue")!)} within {a.Get("connect-timeout")} s");
+            throw new InvalidOperationException($"could not reach {Redacted(a.Get("queue")!)} within {a.Get("connect-timeout")} s. {ReachHint}");
+        }
+        catch (HttpRequestException e)
+        {
+            throw new InvalidOperationException($"could not reach {Redacted(a.Get("queue")!)}: {e.Message}. {ReachHint}");
         }
     }
+
+    /// <summary>What to check when neither a server nor a broker answers at --queue.</summary>
+    public const string ReachHint =
+        "Is a server running there? Start one with `pipeline serve` (its in-process queue), or point --queue at it: " +
+        "--queue http://HOST:PORT for a server, --queue amqp://user:pass@host:5672/vhost for a RabbitMQ broker.";
 
     static string Redacted(string url) => Uri.TryCreate(url, UriKind.Absolute, out var u) && u.UserInfo.Length > 0 ? url.Replace(u.UserInfo + "@", "") : url;
 

@@ -1,11 +1,12 @@
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.Hosting;
 using Pipeline.Actors.Chat;
 using Pipeline.Actors.Engine;
 using Pipeline.Actors.Stages;
+using Pipeline.Hosting;
 using Pipeline.Host.Cli;
 using Pipeline.Host.Http;
+using Pipeline.Host.Progress;
 using Pipeline.Host.Protocol;
 using Pipeline.Host.Queue;
 using Pipeline.Streams.Queue;
@@ -25,7 +26,7 @@ namespace Pipeline.Host.Commands;
 /// </summary>
 public static class ServeCommand
 {
-    public static readonly CommandSpec Spec = new("serve", "Serve a model (default: the built-in pipeline-tiny-en) over an OpenAI-compatible HTTP API and a message queue.", ["MODEL"],
+    public static readonly CommandSpec Spec = new("serve", "Serve a model (default: the built-in pipeline-tiny-en) over an OpenAI-compatible HTTP API and a message queue.", ["[MODEL]"],
     [
         new("host", "address to listen on (0.0.0.0 for all interfaces)", "127.0.0.1"),
         new("port", "port to listen on", "8000"),
@@ -33,7 +34,9 @@ public static class ServeCommand
         new("api-key", "require 'Authorization: Bearer KEY' on /v1 routes"),
         new("chat-template", "a Jinja chat template (file or string) instead of the tokenizer's"),
         new("devices", "comma-separated devices, one data-parallel replica each (e.g. cuda:0,cuda:1 or cpu,cpu); default: one on --device"),
-        new("shutdown-timeout", "seconds in-flight requests may take to finish on shutdown", "30"),
+        new("shutdown-timeout", "seconds in-flight requests may take to finish on Ctrl-C or SIGTERM (a second Ctrl-C stops at once, aborting them)", "30"),
+        new("enable-log-requests", "log each request at info level: id, route, status, tokens, time (--no-enable-log-requests turns it off, as in vLLM)", "true", IsFlag: true),
+        new("disable-log-requests", "the same as --no-enable-log-requests (vLLM's older spelling)", IsFlag: true),
         new("max-request-body-bytes", "larger request bodies are refused with 413", "33554432"),
         new("max-pending-requests", "requests queued for admission before new ones get 429", "512"),
         new("strict-request-fields", "answer 400 naming unknown request fields (a queue message is dead-lettered) instead of logging a warning and ignoring them", "false", IsFlag: true),
@@ -49,32 +52,53 @@ public static class ServeCommand
     ]);
 
     /// <summary>A pooling model (embed, classify, score, reward): its requests scheduled by a pooling engine-core actor's token budget and run by the device's GPU worker actor.</summary>
-    static async Task<int> ServePooling(WebApplication app, ParsedArgs args, string dir, string servedName, EngineArgs engineArgs, RunnerSelection selection, string task)
+    static async Task<int> ServePooling(WebApplication app, string url, ParsedArgs args, string dir, string servedName, EngineArgs engineArgs, RunnerSelection selection, string task)
     {
         var device = Pipeline.Models.Runtime.TorchRuntime.ResolveDevice(engineArgs.Device, engineArgs.LibTorch);
         var tokDir = engineArgs.Tokenizer is string t ? Pipeline.Models.Loading.ModelResolver.Resolve(t) : dir;
         var tok = !engineArgs.SkipTokenizerInit && ModelContext.HasTokenizerFiles(tokDir) ? Pipeline.Models.Tokenizers.HfTokenizer.Load(tokDir) : null;
         var overrides = args.Get("override-pooler-config") is string j ? PoolerConfig.Parse(j) : null;
-        var (model, _) = PoolingModelLoader.Load(dir, new Pipeline.Models.Loading.LoadOptions
-            { Dtype = engineArgs.Dtype, LoadFormat = engineArgs.LoadFormat, HfOverrides = engineArgs.HfOverrides, Seed = engineArgs.Seed }, device, selection);
+        var progress = LoadProgress.ForService(app.Logger);
+        var (model, _) = LoadProgress.Load(progress, LoadProgress.Label(dir), engineArgs.LoadFormat == "dummy" ? null : dir, () => PoolingModelLoader.Load(dir, new Pipeline.Models.Loading.LoadOptions
+            { Dtype = engineArgs.Dtype, LoadFormat = engineArgs.LoadFormat, HfOverrides = engineArgs.HfOverrides, Seed = engineArgs.Seed }, device, selection));
         int maxLen = engineArgs.MaxModelLen ?? model.MaxInputLength;
         if (maxLen > model.MaxInputLength)
             throw new ArgumentException($"--max-model-len {maxLen} is longer than the model supports ({model.MaxInputLength}, from max_position_embeddings in config.json)");
         var runner = new PoolingRunner(model, dir, overrides);
         var config = PoolingEngine.ConfigFor(maxLen, engineArgs.MaxNumBatchedTokens, engineArgs.MaxNumSeqs, engineArgs.SchedulingPolicy);
         AsyncPoolingEngine? service = null;
+        UseRequestLog(app, args);
         app.UseHttpMetrics();
         ApiServer.UseApiConventions(app, args.Get("api-key"));
         PoolingApi.Map(app, new PoolingApi.Context(() => service, tok, servedName, dir, maxLen, task == "auto" ? selection.Tasks[0] : task, Requests(args, app)));
         app.MapGet("/metrics", async http => await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(http.Response.Body, http.RequestAborted));
-        await app.StartAsync();
+        await Listening.StartAsync(app, url);
         service = AsyncPoolingEngine.Start(app.Services.GetRequiredService<ActorSystem>(), runner, config, args.Int("max-pending-requests"), name: "pooling-engine");
-        app.Lifetime.ApplicationStopping.Register(() => service.ShutdownAsync(TimeSpan.FromSeconds(args.Int("shutdown-timeout"))).GetAwaiter().GetResult());
+        using var signals = new ShutdownSignals(app.Logger);
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            int seconds = args.Int("shutdown-timeout");
+            signals.LogDraining(PoolingRequests(service), seconds);
+            // A second Ctrl-C stops waiting; the host then closes the connections still open.
+            Task.WhenAny(service.ShutdownAsync(TimeSpan.FromSeconds(seconds)), Task.Delay(Timeout.Infinite, signals.StopNow)).GetAwaiter().GetResult();
+        });
         app.Logger.LogInformation("serving pooling model {Model} ({Arch}{Convert}) as '{Name}' on {Urls}", dir, model.Config.Architecture,
             selection.Convert == ConvertType.None ? "" : $", converted: {selection.Convert.ToString().ToLowerInvariant()}", servedName, string.Join(",", app.Urls));
         await app.WaitForShutdownAsync();
         model.Dispose();
         return 0;
+    }
+
+    static int PoolingRequests(AsyncPoolingEngine service)
+    {
+        try { return service.GetStatsAsync().WaitAsync(TimeSpan.FromSeconds(2)).GetAwaiter().GetResult().Requests; }
+        catch (Exception e) when (e is TimeoutException or Akka.Actor.AskTimeoutException or TaskCanceledException) { return 0; }
+    }
+
+    /// <summary>One info line per request unless --no-enable-log-requests (or vLLM's older --disable-log-requests).</summary>
+    static void UseRequestLog(WebApplication app, ParsedArgs args)
+    {
+        if (args.Flag("enable-log-requests") && !args.Flag("disable-log-requests")) RequestLog.Use(app);
     }
 
     static RequestReader Requests(ParsedArgs args, WebApplication app) =>
@@ -97,7 +121,7 @@ public static class ServeCommand
 
     public static async Task<int> RunAsync(ParsedArgs args)
     {
-        var model = args.Positionals.Count > 0 ? args.Positionals[0] : DefaultModel.Path();
+        var model = DefaultModel.Resolve(args.Positionals);
         var engineArgs = CommonOptions.ToEngineArgs(args, model);
         var devices = (args.Get("devices") ?? engineArgs.Device).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var servedName = args.Get("served-model-name") ?? (model == DefaultModel.BuiltIn() ? DefaultModel.Name : model);
@@ -106,25 +130,28 @@ public static class ServeCommand
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Pipeline", LogLevel.Information);
-        builder.WebHost.UseUrls($"http://{args.Get("host")}:{args.Int("port")}");
+        var url = $"http://{args.Get("host")}:{args.Int("port")}";
+        builder.WebHost.UseUrls(url);
         ApiServer.ConfigureLimits(builder, args.GetLong("max-request-body-bytes") ?? 32L << 20);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(shutdownSeconds + 15));
-        builder.Services.AddAkka("pipeline", (ab, _) => ab.AddHocon(ConfigurationFactory.ParseString(Dispatchers.Hocon), HoconAddMode.Prepend));
+        builder.Services.AddAkka("pipeline", (ab, _) => ab.WithPipelineDispatchers());
         var app = builder.Build();
+        Listening.EnsureFree(url);   // before loading the model: a taken port is known at once
 
         var resolvedDir = Pipeline.Models.Loading.ModelResolver.Resolve(model, args.Get("revision"));
         var arch = Pipeline.Models.Config.ModelConfig.Load(resolvedDir, args.Get("hf-overrides")).Architecture;
         var task = args.Choice("task", "auto", "generate", "embed", "classify", "score", "reward");
         var selection = RunnerOptions.Resolve(args, resolvedDir, arch, task);
         if (selection.Runner == RunnerType.Pooling)
-            return await ServePooling(app, args, resolvedDir, servedName, engineArgs, selection, task);
+            return await ServePooling(app, url, args, resolvedDir, servedName, engineArgs, selection, task);
 
         // Load before listening so a bad model fails fast with one clear error.
+        var progress = LoadProgress.ForService(app.Logger);
         var replicas = new List<ReplicaSpec>();
         foreach (var d in devices)
         {
             var a = engineArgs with { Device = d };
-            replicas.Add(new ReplicaSpec(ModelContext.Load(a), a));
+            replicas.Add(new ReplicaSpec(LoadProgress.Load(progress, $"{LoadProgress.Label(resolvedDir)} on {d}", engineArgs.LoadFormat == "dummy" ? null : resolvedDir, () => ModelContext.Load(a)), a));
         }
         var ctx = replicas[0].Context;
         ChatPromptRenderer? chat = null;
@@ -137,17 +164,18 @@ public static class ServeCommand
         else chatError = "this model has no tokenizer, so chat is unavailable; send token-id prompts to /v1/completions";
 
         ServerContext? server = null;
+        UseRequestLog(app, args);
         app.UseHttpMetrics();
         ApiServer.UseApiConventions(app, args.Get("api-key"));
         ApiServer.Map(app, () => server);
-        await app.StartAsync();
+        await Listening.StartAsync(app, url);
         var system = app.Services.GetRequiredService<ActorSystem>();
-        var engine = PipelineEngine.Start(system, replicas, new PipelineOptions
+        var engine = LoadProgress.KvCacheSizing(progress, LoadProgress.Label(resolvedDir), () => PipelineEngine.Start(system, replicas, new PipelineOptions
         {
             IngressCapacity = Math.Max(1, args.Int("max-pending-requests")),
             MaxWaitingPerReplica = engineArgs.MaxNumSeqs,
             RejectWhenFull = true,
-        });
+        }));
         var metrics = new ServingMetrics(servedName);
         var ready = new ServerContext { Engine = engine, ServedModelName = servedName, Model = ctx, Chat = chat, ChatTemplateError = chatError, Metrics = metrics, Requests = Requests(args, app) };
         var queue = StartQueue(args, ready, app.Logger);
@@ -155,10 +183,12 @@ public static class ServeCommand
         app.Logger.LogInformation("serving {Model} as '{Name}' on {Urls} ({Replicas} replica(s), max_model_len {MaxLen})",
             ctx.ModelDir, servedName, string.Join(",", app.Urls), replicas.Count, ctx.MaxModelLen);
 
+        using var signals = new ShutdownSignals(app.Logger);
         app.Lifetime.ApplicationStopping.Register(() =>
         {
             queue?.StopConsuming();
-            engine.ShutdownAsync(TimeSpan.FromSeconds(shutdownSeconds)).GetAwaiter().GetResult();
+            signals.LogDraining(engine.InFlight, shutdownSeconds);
+            engine.ShutdownAsync(TimeSpan.FromSeconds(shutdownSeconds), signals.StopNow).GetAwaiter().GetResult();
             if (queue == null) return;
             // Requests aborted by the shutdown are put back on the queue; finished ones are acknowledged.
             queue.StopAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();

@@ -9,7 +9,7 @@ namespace Pipeline.Host.Commands;
 /// <summary>`pipeline tokenize` and `pipeline detokenize`: the model's tokenizer on its own.</summary>
 public static class TokenizeCommand
 {
-    public static readonly CommandSpec Spec = new("tokenize", "Print the token ids of texts (or of a chat rendered with the model's template).", ["MODEL"],
+    public static readonly CommandSpec Spec = new("tokenize", "Print the token ids of texts (or of a chat rendered with the model's template).", ["[MODEL]"],
     [
         new("text", "text to tokenize", Repeats: true, Metavar: "T"),
         new("no-special-tokens", "do not add BOS/EOS or other template tokens", IsFlag: true),
@@ -21,7 +21,7 @@ public static class TokenizeCommand
         new("revision", "model revision in the Hugging Face cache"),
     ]);
 
-    public static readonly CommandSpec DetokenizeSpec = new("detokenize", "Print the text of token ids.", ["MODEL"],
+    public static readonly CommandSpec DetokenizeSpec = new("detokenize", "Print the text of token ids.", ["[MODEL]"],
     [
         new("ids", "comma-separated token ids", Repeats: true, Metavar: "1,2,3"),
         new("skip-special-tokens", "leave special tokens out of the text", IsFlag: true),
@@ -32,7 +32,7 @@ public static class TokenizeCommand
 
     static HfTokenizer Load(ParsedArgs args)
     {
-        var model = args.Positionals.Count > 0 ? args.Positionals[0] : DefaultModel.Path();
+        var model = DefaultModel.Resolve(args.Positionals);
         var dir = ModelResolver.Resolve(args.Get("tokenizer") ?? model, args.Get("tokenizer") == null ? args.Get("revision") : null);
         return HfTokenizer.Load(dir);
     }
@@ -68,7 +68,7 @@ public static class TokenizeCommand
         var json = args.Choice("output", "text", "json") == "json";
         foreach (var s in all)
         {
-            var ids = GenerateCommand.ParseIds(s);
+            var ids = GenerateCommand.ParseIds(s, "ids");
             foreach (var id in ids)
                 if (id >= tok.VocabSize) throw new CliException($"--ids: token id {id} is not in the vocabulary (size {tok.VocabSize})");
             var text = tok.Decode(ids, args.Flag("skip-special-tokens"));

@@ -76,6 +76,7 @@ public static class ApiServer
             }
             await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(http.Response.Body, http.RequestAborted);
         });
+        PoolingRoutesOnGenerator.Map(app, () => server()?.ServedModelName);
         app.MapFallback(http => throw new ApiError(404, $"no route {http.Request.Method} {http.Request.Path}"));
     }
 

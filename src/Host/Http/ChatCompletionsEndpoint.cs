@@ -26,7 +26,7 @@ public static class ChatCompletionsEndpoint
         var baseId = http.Items["request-id"] as string ?? Guid.NewGuid().ToString("N");
         var id = "chatcmpl-" + baseId;
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var run = new GenerationRun(server, baseId, PromptInput.FromIds(ids), sp, req.Priority ?? 0);
+        var run = RequestLog.Track(http, new GenerationRun(server, baseId, PromptInput.FromIds(ids), sp, req.Priority ?? 0));
         var ct = http.RequestAborted;
 
         if (!stream)

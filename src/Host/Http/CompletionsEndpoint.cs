@@ -28,7 +28,7 @@ public static class CompletionsEndpoint
         var baseId = http.Items["request-id"] as string ?? Guid.NewGuid().ToString("N");
         var id = "cmpl-" + baseId;
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var runs = prompts.Select((p, i) => new GenerationRun(server, prompts.Count == 1 ? baseId : $"{baseId}-{i}", p, sp, priority)).ToList();
+        var runs = prompts.Select((p, i) => RequestLog.Track(http, new GenerationRun(server, prompts.Count == 1 ? baseId : $"{baseId}-{i}", p, sp, priority))).ToList();
         var ct = http.RequestAborted;
 
         CompletionResponse Response(IReadOnlyList<CompletionChoice> choices, UsageInfo? usage) =>

@@ -21,6 +21,8 @@ public sealed class GenerationRun(ServerContext server, string requestId, Prompt
     public string RequestId { get; } = requestId;
     public int PromptTokens { get; private set; }
     public int CompletionTokens { get; private set; }
+    /// <summary>How the request ended (stop, length, abort), once it has.</summary>
+    public string? FinishReason { get; private set; }
 
     public async IAsyncEnumerable<RequestOutput> RunAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
@@ -63,6 +65,7 @@ public sealed class GenerationRun(ServerContext server, string requestId, Prompt
     void Finish(RequestOutput o)
     {
         var reason = o.Outputs.Select(c => c.FinishReason).LastOrDefault(r => r != null) ?? "stop";
+        FinishReason = reason;
         server.Metrics.RequestFinished(PromptTokens, CompletionTokens, reason, _clock.Elapsed.TotalSeconds, _ttft, _itl);
     }
 }
