@@ -10,7 +10,7 @@ namespace Pipeline.Models.Architectures;
 /// Gemma: Llama's blocks with RMSNorm scaling by (1 + w), embeddings scaled by sqrt(hidden_size) (rounded to the
 /// model dtype, as transformers does), and a GELU (tanh) gated MLP (config.hidden_activation).
 /// </summary>
-public sealed class GemmaForCausalLM : DecoderForCausalLM
+public class GemmaForCausalLM : DecoderForCausalLM
 {
     readonly Tensor _normalizer;
 
@@ -21,7 +21,10 @@ public sealed class GemmaForCausalLM : DecoderForCausalLM
 
     protected override IDecoderLayer BuildLayer(int index, string prefix, ModelWeights w) => LlamaLayer(prefix, w,
         LlamaAttention(index, prefix, w, qkvBias: Config.AttentionBias, oBias: Config.AttentionBias),
-        LlamaMlp(prefix, w, Config.Raw["hidden_activation"]?.GetValue<string>() ?? Config.HiddenAct));
+        LlamaMlp(prefix, w, Activation));
+
+    /// <summary>config.hidden_activation, else hidden_act.</summary>
+    protected string Activation => Config.StringField("hidden_activation") ?? Config.HiddenAct;
 
     protected override RmsNorm Norm(ModelWeights w, string name, long size) => w.RmsNorm(name, size, Config.RmsNormEps, weightOffset: 1.0);
 
