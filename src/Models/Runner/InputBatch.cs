@@ -92,7 +92,12 @@ public sealed class InputBatch : IDisposable
     {
         var view = device.narrow(0, 0, count);
         if (count == 0) return view;
-        if (device.device_type == DeviceType.CPU) { view.data<T>().CopyFrom(host.AsSpan(0, count), 0); return view; }
+        // On CPU the buffer is the host memory: write the prefix through the whole tensor's byte span.
+        if (device.device_type == DeviceType.CPU)
+        {
+            host.AsSpan(0, count).CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(device.bytes));
+            return view;
+        }
         using var staged = torch.empty(count, device.dtype, CPU);
         staged.data<T>().CopyFrom(host.AsSpan(0, count), 0);
         view.copy_(staged);
