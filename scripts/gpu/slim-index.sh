@@ -9,11 +9,12 @@ exclude=.git/info/exclude
 case "${1:-}" in
   on)
     git rm -r --cached -q "${paths[@]}"
-    for p in "${paths[@]}"; do echo "/$p/ # slim-index" >> "$exclude"; done
+    # gitignore has no trailing comments: the patterns stand alone and `off` removes exactly these lines.
+    for p in "${paths[@]}"; do echo "/$p/" >> "$exclude"; done
     git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 ;;
   off)
     git reset -q -- "${paths[@]}"
-    sed -i '/# slim-index$/d' "$exclude"
+    for p in "${paths[@]}"; do grep -vxF "/$p/" "$exclude" > "$exclude.tmp" || true; mv "$exclude.tmp" "$exclude"; done
     git status --short | head -5 ;;
   *) echo "usage: scripts/gpu/slim-index.sh on|off" >&2; exit 2 ;;
 esac
