@@ -79,12 +79,14 @@ public sealed record ModelConfig
         var c = raw["text_config"] as JsonObject is { } text && raw["hidden_size"] == null ? Merged(raw, text) : raw;
         var archs = raw["architectures"] as JsonArray;
         var arch = archs is { Count: > 0 } ? archs[0]!.GetValue<string>() : throw new ModelConfigException($"{source}: 'architectures' is missing or empty");
+        c = WithCanonicalNames(c);
         int hidden = Int(c, "hidden_size", source);
-        int heads = Int(c, "num_attention_heads", source);
+        // Attention-free models (Mamba) have no heads; the architecture checks what it needs.
+        int heads = OptInt(c, "num_attention_heads") ?? 0;
         int layers = Int(c, "num_hidden_layers", source);
         int kvHeads = OptInt(c, "num_key_value_heads") ?? heads;
-        int headDim = OptInt(c, "head_dim") ?? hidden / heads;
-        if (heads % kvHeads != 0) throw new ModelConfigException($"{source}: num_attention_heads ({heads}) must be a multiple of num_key_value_heads ({kvHeads})");
+        int headDim = OptInt(c, "head_dim") ?? (heads > 0 ? hidden / heads : 0);
+        if (kvHeads > 0 && heads % kvHeads != 0) throw new ModelConfigException($"{source}: num_attention_heads ({heads}) must be a multiple of num_key_value_heads ({kvHeads})");
         int? window = OptInt(c, "sliding_window");
         // Qwen2 keeps a sliding_window value but only uses it with use_sliding_window.
         if (c["use_sliding_window"] is JsonValue usw && !usw.GetValue<bool>()) window = null;
@@ -105,7 +107,7 @@ public sealed record ModelConfig
             ModelType = c["model_type"]?.GetValue<string>() ?? raw["model_type"]?.GetValue<string>() ?? "",
             VocabSize = Int(c, "vocab_size", source),
             HiddenSize = hidden,
-            IntermediateSize = Int(c, "intermediate_size", source),
+            IntermediateSize = OptInt(c, "intermediate_size") ?? 4 * hidden,
             NumHiddenLayers = layers,
             NumAttentionHeads = heads,
             NumKeyValueHeads = kvHeads,
@@ -124,6 +126,31 @@ public sealed record ModelConfig
             EosTokenIds = TokenIds(c["eos_token_id"] ?? raw["eos_token_id"]),
             BosTokenId = TokenIds(c["bos_token_id"] ?? raw["bos_token_id"]).Cast<int?>().FirstOrDefault(),
         };
+    }
+
+    /// <summary>
+    /// The names older configs use for the common fields (transformers' attribute_map: GPT-2's n_embd, MPT's d_model,
+    /// OPT's ffn_dim, Falcon's num_kv_heads, ...), mapped to the canonical ones when those are absent.
+    /// </summary>
+    static readonly (string Canonical, string[] Aliases)[] CanonicalNames =
+    [
+        ("hidden_size", ["n_embd", "d_model"]),
+        ("num_hidden_layers", ["n_layer", "n_layers", "num_layers"]),
+        ("num_attention_heads", ["n_head", "n_heads"]),
+        ("num_key_value_heads", ["num_kv_heads"]),
+        ("max_position_embeddings", ["n_positions", "max_seq_len", "seq_length"]),
+        ("intermediate_size", ["n_inner", "ffn_dim", "ffn_hidden_size"]),
+        ("rms_norm_eps", ["layer_norm_epsilon", "layer_norm_eps", "norm_epsilon", "norm_eps"]),
+    ];
+
+    static JsonObject WithCanonicalNames(JsonObject c)
+    {
+        if (CanonicalNames.All(n => c[n.Canonical] != null || n.Aliases.All(a => c[a] == null))) return c;
+        var m = (JsonObject)c.DeepClone();
+        foreach (var (canonical, aliases) in CanonicalNames)
+            if (m[canonical] == null && aliases.FirstOrDefault(a => m[a] is JsonValue) is { } alias)
+                m[canonical] = m[alias]!.DeepClone();
+        return m;
     }
 
     static JsonObject Merged(JsonObject outer, JsonObject text)
