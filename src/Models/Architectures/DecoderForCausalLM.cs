@@ -21,7 +21,7 @@ public abstract class DecoderForCausalLM : ICausalLM
     readonly INorm _norm;
     readonly Tensor _lmHead;
     readonly bool _tied;
-    readonly RotaryEmbedding _rotary;
+    readonly RotaryEmbedding? _rotary;
     readonly RotaryEmbedding? _slidingRotary;
     readonly bool[] _ropeLayers;
 
@@ -40,18 +40,33 @@ public abstract class DecoderForCausalLM : ICausalLM
         Names = names ?? WeightNames.Llama;
         var w = new ModelWeights(source, dtype, device);
         int h = config.HiddenSize;
-        _embed = w.Load(Names.Embed, [config.VocabSize, h]);
+        _embed = w.Load(Names.Embed, [config.VocabSize, EmbeddingSize]);
         _layers = new IDecoderLayer[config.NumHiddenLayers];
         for (int i = 0; i < _layers.Length; i++) _layers[i] = BuildLayer(i, Names.LayerPrefix(i), w);
         _norm = FinalNorm(w, Names.FinalNorm, h);
         // Some checkpoints store lm_head even when tied; vLLM then ignores it, and so do we.
         _tied = config.TieWordEmbeddings;
-        _lmHead = _tied ? _embed : w.Load(Names.LmHead, [config.VocabSize, h]);
-        if (_tied && source.Contains(Names.LmHead) && source is SafetensorsWeightSource) w.Load(Names.LmHead, [config.VocabSize, h]).Dispose();
-        _rotary = new RotaryEmbedding(config, device);
+        _lmHead = _tied ? _embed : w.Load(Names.LmHead, [config.VocabSize, EmbeddingSize]);
+        if (_tied && source.Contains(Names.LmHead) && source is SafetensorsWeightSource) w.Load(Names.LmHead, [config.VocabSize, EmbeddingSize]).Dispose();
+        _rotary = CreateRotary(config, device);
         _ropeLayers = Enumerable.Range(0, _layers.Length).Select(UsesRope).ToArray();
-        if (SlidingRope() is { } sliding && sliding != config.Rope) _slidingRotary = new RotaryEmbedding(config with { Rope = sliding }, device);
+        if (_rotary != null && SlidingRope() is { } sliding && sliding != config.Rope) _slidingRotary = CreateRotary(config with { Rope = sliding }, device);
     }
+
+    /// <summary>Width of the token embeddings and of the lm_head rows (OPT-350m's are narrower than the model).</summary>
+    protected virtual long EmbeddingSize => Config.HiddenSize;
+
+    /// <summary>
+    /// The rotary embedding the layers share; null for models without rotary positions (learned absolute positions,
+    /// ALiBi). Override to rotate GPT-J-style (interleaved pairs) or with another config.
+    /// </summary>
+    protected virtual RotaryEmbedding? CreateRotary(ModelConfig config, Device device) => new(config, device);
+
+    /// <summary>
+    /// The first hidden state from the (scaled) token embeddings: learned absolute positions are added here, and
+    /// OPT's project_in widens narrow embeddings. <paramref name="ctx"/> holds the step's positions.
+    /// </summary>
+    protected virtual Tensor InputHidden(Tensor embeddings, ForwardContext ctx) => embeddings;
 
     /// <summary>
     /// Rotary parameters of the sliding-window layers when they differ from the others' (Gemma 3's local base
@@ -126,12 +141,13 @@ public abstract class DecoderForCausalLM : ICausalLM
         using var scope = NewDisposeScope();
         // Layers may update their input in place, so caller-owned embeddings are copied first.
         var x = inputsEmbeds?.clone() ?? EmbedInputIds(inputIds ?? throw new ArgumentException("Forward needs input ids or input embeddings"));
-        var rope = RopeFor(_rotary, ctx);
+        x = InputHidden(x, ctx);
+        var rope = _rotary is null ? RotaryCosSin.None : RopeFor(_rotary, ctx);
         var slidingRope = _slidingRotary is null ? rope : RopeFor(_slidingRotary, ctx);
         for (int i = 0; i < _layers.Length; i++)
         {
             var layer = _layers[i];
-            x = layer.Forward(x, !_ropeLayers[i] ? RotaryCosSin.None : layer.SelfAttn.Attn.SlidingWindow is null ? rope : slidingRope, ctx);
+            x = layer.Forward(x, !_ropeLayers[i] ? RotaryCosSin.None : layer.Attn?.SlidingWindow is null ? rope : slidingRope, ctx);
         }
         return _norm.Forward(x).MoveToOuterDisposeScope();
     }
@@ -140,10 +156,10 @@ public abstract class DecoderForCausalLM : ICausalLM
     {
         // The table covers every position a captured CUDA graph can reach (CudaGraphOptions.MaxCapturedContext).
         int rows = Math.Max(Math.Max(Config.MaxPositionEmbeddings, Config.DerivedMaxModelLen), Runner.CudaGraphOptions.MaxCapturedContext);
-        if (ctx.Backend.FusesRotary && ctx.Batch.MaxSeqLen <= rows && rotary.CosSinCache(rows) is { } table)
+        if (ctx.Backend.FusesRotary && !rotary.Interleaved && ctx.Batch.MaxSeqLen <= rows && rotary.CosSinCache(rows) is { } table)
             return new RotaryCosSin(null, null, table);
         var (cos, sin) = rotary.ForPositions(ctx.Positions, ctx.Batch.Seqs, DType);
-        return new RotaryCosSin(cos, sin);
+        return new RotaryCosSin(cos, sin, Interleaved: rotary.Interleaved);
     }
 
     public virtual Tensor ComputeLogits(Tensor hidden)
@@ -152,9 +168,9 @@ public abstract class DecoderForCausalLM : ICausalLM
         return nn.functional.linear(hidden, _lmHead).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
-    public IReadOnlyList<Layers.Attention> AttentionLayers => _layers.Select(l => l.SelfAttn.Attn).ToArray();
+    public IReadOnlyList<Layers.Attention> AttentionLayers => _layers.Where(l => l.Attn != null).Select(l => l.Attn!).ToArray();
 
-    public KVCacheConfig KVCacheConfig(int blockSize) => new(_layers.Select(l => l.SelfAttn.Attn.Spec(blockSize, DType)).ToArray());
+    public KVCacheConfig KVCacheConfig(int blockSize) => new(AttentionLayers.Select(a => a.Spec(blockSize, DType)).ToArray());
 
     public virtual void Dispose()
     {
@@ -162,7 +178,7 @@ public abstract class DecoderForCausalLM : ICausalLM
         _norm.Dispose();
         if (!_tied) _lmHead.Dispose();
         _embed.Dispose();
-        _rotary.Dispose();
+        _rotary?.Dispose();
         _slidingRotary?.Dispose();
     }
 }

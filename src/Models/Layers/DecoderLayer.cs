@@ -6,7 +6,8 @@ namespace Pipeline.Models.Layers;
 /// <summary>One block of a decoder-only model: self-attention and a feed-forward part, each with its residual.</summary>
 public interface IDecoderLayer : IDisposable
 {
-    SelfAttention SelfAttn { get; }
+    /// <summary>The layer's paged attention; null for a layer without one (a state-space mixer).</summary>
+    Attention? Attn { get; }
     /// <summary>The layer's output; <paramref name="x"/> may be updated in place (it is the previous layer's output).</summary>
     Tensor Forward(Tensor x, RotaryCosSin rope, ForwardContext ctx);
 }
@@ -19,6 +20,7 @@ public sealed class DecoderLayer(INorm inputNorm, SelfAttention selfAttn, INorm 
     : IDecoderLayer
 {
     public SelfAttention SelfAttn { get; } = selfAttn;
+    public Attention? Attn => SelfAttn.Attn;
     public IFeedForward Mlp { get; } = mlp;
 
     public Tensor Forward(Tensor x, RotaryCosSin rope, ForwardContext ctx)
@@ -50,6 +52,7 @@ public sealed class SandwichDecoderLayer(INorm? preAttentionNorm, SelfAttention 
     INorm? preFeedforwardNorm, IFeedForward mlp, INorm? postFeedforwardNorm) : IDecoderLayer
 {
     public SelfAttention SelfAttn { get; } = selfAttn;
+    public Attention? Attn => SelfAttn.Attn;
     public IFeedForward Mlp { get; } = mlp;
 
     public Tensor Forward(Tensor x, RotaryCosSin rope, ForwardContext ctx)
@@ -71,5 +74,33 @@ public sealed class SandwichDecoderLayer(INorm? preAttentionNorm, SelfAttention 
         preFeedforwardNorm?.Dispose();
         Mlp.Dispose();
         postFeedforwardNorm?.Dispose();
+    }
+}
+
+/// <summary>
+/// A block whose attention and MLP both read the same input: x + attn(norm(x)) + mlp(mlpNorm(x)), with mlpNorm the
+/// attention's norm when null (GPT-J, GPT-NeoX's parallel residual, Phi, Cohere, Falcon; Falcon-40B has two norms).
+/// </summary>
+public sealed class ParallelDecoderLayer(INorm inputNorm, SelfAttention selfAttn, INorm? mlpNorm, IFeedForward mlp) : IDecoderLayer
+{
+    public SelfAttention SelfAttn { get; } = selfAttn;
+    public Attention? Attn => SelfAttn.Attn;
+    public IFeedForward Mlp { get; } = mlp;
+
+    public Tensor Forward(Tensor x, RotaryCosSin rope, ForwardContext ctx)
+    {
+        using var scope = NewDisposeScope();
+        var h = inputNorm.Forward(x);
+        var a = SelfAttn.Forward(h, rope, ctx);
+        var m = Mlp.Forward(mlpNorm?.Forward(x) ?? h);
+        return x.add_(a).add_(m).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        inputNorm.Dispose();
+        SelfAttn.Dispose();
+        mlpNorm?.Dispose();
+        Mlp.Dispose();
     }
 }

@@ -20,12 +20,16 @@ public sealed class RotaryEmbedding : IDisposable
     readonly Device _device;
 
     public int RotaryDim => _rotaryDim;
+    /// <summary>Rotates adjacent pairs (GPT-J style) rather than the two halves (NeoX style); never fused by a backend.</summary>
+    public bool Interleaved { get; }
 
-    public RotaryEmbedding(ModelConfig config, Device device)
+    /// <param name="rotaryDim">Rotated dims per head when the config does not say it by partial_rotary_factor (GPT-J's rotary_dim).</param>
+    public RotaryEmbedding(ModelConfig config, Device device, bool interleaved = false, int? rotaryDim = null)
     {
+        Interleaved = interleaved;
         _rope = config.Rope;
         _device = device;
-        _rotaryDim = (int)(config.HeadDim * _rope.PartialRotaryFactor);
+        _rotaryDim = rotaryDim ?? (int)(config.HeadDim * _rope.PartialRotaryFactor);
         _maxPositions = config.MaxPositionEmbeddings;
         (_invFreq, _attentionFactor) = Compute(_rope, _rotaryDim, _maxPositions, device);
         if (_rope.RopeType == "longrope") _longInvFreq = LongRope(_rope, _rope.LongFactor, _rotaryDim, _maxPositions, device).InvFreq;
@@ -217,6 +221,25 @@ public sealed class RotaryEmbedding : IDisposable
         var x2 = xr.narrow(-1, half, half);
         var rotated = torch.cat([-x2, x1], -1);
         var outRot = xr * c + rotated * s;
+        var result = rot == x.shape[^1] ? outRot : torch.cat([outRot, x.narrow(-1, rot, x.shape[^1] - rot)], -1);
+        return result.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// GPT-J-style rotation of x [T, heads, headDim]: pair (2i, 2i+1) turns by frequency i. cos/sin are in the
+    /// rotate-half layout [T, rotaryDim] (each frequency twice), so their first half holds one value per pair.
+    /// </summary>
+    public static Tensor ApplyInterleaved(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var scope = NewDisposeScope();
+        long rot = cos.shape[^1], half = rot / 2;
+        var c = cos.narrow(-1, 0, half).unsqueeze(1);
+        var s = sin.narrow(-1, 0, half).unsqueeze(1);
+        Tensor xr = rot == x.shape[^1] ? x : x.narrow(-1, 0, rot);
+        var pairs = xr.reshape(xr.shape[0], xr.shape[1], half, 2);
+        var even = pairs.select(-1, 0);
+        var odd = pairs.select(-1, 1);
+        var outRot = torch.stack([even * c - odd * s, odd * c + even * s], -1).flatten(-2);
         var result = rot == x.shape[^1] ? outRot : torch.cat([outRot, x.narrow(-1, rot, x.shape[^1] - rot)], -1);
         return result.MoveToOuterDisposeScope();
     }

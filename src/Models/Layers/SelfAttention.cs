@@ -36,8 +36,8 @@ public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, 
         }
         if (!rope.FusedWithCacheWrite && rope.Cos is not null)
         {
-            q = RotaryEmbedding.Apply(q, rope.Cos!, rope.Sin!);
-            k = RotaryEmbedding.Apply(k, rope.Cos!, rope.Sin!);
+            q = rope.Interleaved ? RotaryEmbedding.ApplyInterleaved(q, rope.Cos!, rope.Sin!) : RotaryEmbedding.Apply(q, rope.Cos!, rope.Sin!);
+            k = rope.Interleaved ? RotaryEmbedding.ApplyInterleaved(k, rope.Cos!, rope.Sin!) : RotaryEmbedding.Apply(k, rope.Cos!, rope.Sin!);
         }
         return OProj.Forward(Attn.Forward(q, k, v, rope, ctx)).MoveToOuterDisposeScope();
     }
@@ -55,8 +55,9 @@ public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, 
 /// The step's rotary positions, computed once per forward: cos and sin per token ([T, rotaryDim] each, applied by
 /// the layer), or, when the backend fuses rotary with the KV-cache write, the model's cos/sin table by position
 /// (float32 [maxPositions, rotaryDim], cos half then sin half) that the backend's kernel reads.
+/// <paramref name="Interleaved"/>: rotate adjacent pairs (GPT-J, Cohere, GLM) instead of the two halves (NeoX).
 /// </summary>
-public readonly record struct RotaryCosSin(Tensor? Cos, Tensor? Sin, Tensor? CosSinCache = null)
+public readonly record struct RotaryCosSin(Tensor? Cos, Tensor? Sin, Tensor? CosSinCache = null, bool Interleaved = false)
 {
     /// <summary>No rotation at all (NoPE layers, e.g. SmolLM3's every fourth layer).</summary>
     public static readonly RotaryCosSin None = default;
