@@ -20,6 +20,7 @@ public abstract class DecoderForCausalLM : ICausalLM
     readonly IDecoderLayer[] _layers;
     readonly INorm _norm;
     readonly Tensor _lmHead;
+    readonly Tensor? _lmHeadBias;
     readonly bool _tied;
     readonly RotaryEmbedding? _rotary;
     readonly RotaryEmbedding? _slidingRotary;
@@ -48,10 +49,14 @@ public abstract class DecoderForCausalLM : ICausalLM
         _tied = config.TieWordEmbeddings;
         _lmHead = _tied ? _embed : w.Load(Names.LmHead, [config.VocabSize, EmbeddingSize]);
         if (_tied && source.Contains(Names.LmHead) && source is SafetensorsWeightSource) w.Load(Names.LmHead, [config.VocabSize, EmbeddingSize]).Dispose();
+        if (LmHeadBias) _lmHeadBias = w.Load(Names.LmHead[..^".weight".Length] + ".bias", [config.VocabSize], WeightInit.Zeros);
         _rotary = CreateRotary(config, device);
         _ropeLayers = Enumerable.Range(0, _layers.Length).Select(UsesRope).ToArray();
         if (_rotary != null && SlidingRope() is { } sliding && sliding != config.Rope) _slidingRotary = CreateRotary(config with { Rope = sliding }, device);
     }
+
+    /// <summary>Whether the lm_head has a bias beside its weight (GPT-J, Phi).</summary>
+    protected virtual bool LmHeadBias => false;
 
     /// <summary>Width of the token embeddings and of the lm_head rows (OPT-350m's are narrower than the model).</summary>
     protected virtual long EmbeddingSize => Config.HiddenSize;
@@ -165,7 +170,7 @@ public abstract class DecoderForCausalLM : ICausalLM
     public virtual Tensor ComputeLogits(Tensor hidden)
     {
         using var scope = NewDisposeScope();
-        return nn.functional.linear(hidden, _lmHead).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+        return nn.functional.linear(hidden, _lmHead, _lmHeadBias).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     public IReadOnlyList<Layers.Attention> AttentionLayers => _layers.Where(l => l.Attn != null).Select(l => l.Attn!).ToArray();
@@ -177,6 +182,7 @@ public abstract class DecoderForCausalLM : ICausalLM
         foreach (var l in _layers) l.Dispose();
         _norm.Dispose();
         if (!_tied) _lmHead.Dispose();
+        _lmHeadBias?.Dispose();
         _embed.Dispose();
         _rotary?.Dispose();
         _slidingRotary?.Dispose();
