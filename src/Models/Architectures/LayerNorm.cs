@@ -3,8 +3,8 @@ using static TorchSharp.torch;
 
 namespace Pipeline.Models.Architectures;
 
-/// <summary>LayerNorm with weight and bias over the last dimension.</summary>
-public sealed class LayerNorm(Tensor weight, Tensor bias, double eps) : INorm
+/// <summary>LayerNorm with weight and (unless null) bias over the last dimension.</summary>
+public sealed class LayerNorm(Tensor weight, Tensor? bias, double eps) : INorm
 {
     public Tensor Forward(Tensor x) => nn.functional.layer_norm(x, [weight.shape[0]], weight, bias, eps);
 
@@ -17,6 +17,6 @@ public sealed class LayerNorm(Tensor weight, Tensor bias, double eps) : INorm
     public void Dispose()
     {
         weight.Dispose();
-        bias.Dispose();
+        bias?.Dispose();
     }
 }

@@ -8,7 +8,7 @@ namespace Pipeline.Models.Layers;
 /// the projection when <paramref name="qkNormAcrossHeads"/>, as OLMo 2), rotary positions, attention over the cache
 /// and the output projection.
 /// </summary>
-public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, RmsNorm? qNorm = null, RmsNorm? kNorm = null,
+public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, INorm? qNorm = null, INorm? kNorm = null,
     bool qkNormAcrossHeads = false) : IDisposable
 {
     public Linear QkvProj { get; } = qkvProj;

@@ -37,6 +37,31 @@ public sealed class ModelWeights(IWeightSource source, ScalarType dtype, Device 
     }
 
     /// <summary>
+    /// A fused q/k/v projection `{name}` stored grouped by KV head: for each of the <paramref name="numKvHeads"/>
+    /// groups its query heads, then its key head, then its value head (rows [kv, heads/kv + 2, headDim]). GPT-NeoX,
+    /// Persimmon and Bloom store [heads, 3, headDim] (one query per group); Falcon its grouped and multi-query layouts.
+    /// The rows are reordered once here to [q; k; v], split by size like any packed projection.
+    /// </summary>
+    public Linear QkvGroupedByKvHead(string name, int numHeads, int numKvHeads, int headDim, long inFeatures, bool bias)
+    {
+        long rows = (long)(numHeads + 2 * numKvHeads) * headDim;
+        using var weight = Load(name + ".weight", [rows, inFeatures]);
+        using var b = bias ? Load(name + ".bias", [rows], WeightInit.Zeros) : null;
+        return new Linear(ToQkvOrder(weight, numHeads, numKvHeads, headDim), b is null ? null : ToQkvOrder(b, numHeads, numKvHeads, headDim),
+            [(long)numHeads * headDim, (long)numKvHeads * headDim, (long)numKvHeads * headDim]);
+    }
+
+    static Tensor ToQkvOrder(Tensor t, int numHeads, int numKvHeads, int headDim)
+    {
+        using var scope = NewDisposeScope();
+        int group = numHeads / numKvHeads;
+        long[] rest = t.shape[1..];
+        var g = t.reshape([numKvHeads, group + 2, headDim, .. rest]);
+        Tensor Rows(long start, long count) => g.narrow(1, start, count).reshape([-1, .. rest]);
+        return torch.cat([Rows(0, group), Rows(group, 1), Rows(group + 1, 1)], 0).contiguous().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// The experts under <paramref name="prefix"/> (e.g. `model.layers.0.mlp.experts.`) as stacked w13 [E, 2I, H] and
     /// w2 [E, H, I]. transformers 5 keeps them fused (`gate_up_proj` [E, 2I, H], gate rows first, and `down_proj`
     /// [E, H, I]); older checkpoints store each expert's projections as `{e}.{gate}.weight` [I, H], `{e}.{up}.weight`,

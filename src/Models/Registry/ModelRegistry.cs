@@ -35,6 +35,7 @@ public static class ModelRegistry
         Decoder("Starcoder2ForCausalLM", "starcoder2", "bigcode/starcoder2-3b, bigcode/starcoder2-7b", (c, w, t, d) => new Starcoder2ForCausalLM(c, w, t, d)),
         Decoder("Qwen3MoeForCausalLM", "qwen3_moe", "Qwen/Qwen3-30B-A3B", (c, w, t, d) => new Qwen3MoeForCausalLM(c, w, t, d)),
         Decoder("GPTJForCausalLM", "gptj", "EleutherAI/gpt-j-6b", (c, w, t, d) => new GPTJForCausalLM(c, w, t, d)),
+        Decoder("GPTNeoXForCausalLM", "gpt_neox", "EleutherAI/pythia-1.4b, EleutherAI/gpt-neox-20b", (c, w, t, d) => new GPTNeoXForCausalLM(c, w, t, d)),
     ];
 
     static ArchitectureEntry Decoder(string arch, string family, string examples, DecoderFactory create) =>
