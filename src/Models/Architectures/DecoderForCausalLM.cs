@@ -79,6 +79,12 @@ public abstract class DecoderForCausalLM : ICausalLM
     /// </summary>
     protected virtual RopeConfig? SlidingRope() => Config.SlidingRope;
 
+    /// <summary>
+    /// Whether a backend may rotate q and k inside its cache write; false when the layers change q/k after rotary
+    /// (HunYuan's q/k norms), so rotary runs in the layers.
+    /// </summary>
+    protected virtual bool RotaryFusable => true;
+
     /// <summary>Whether layer <paramref name="index"/> rotates q and k (false for NoPE layers).</summary>
     protected virtual bool UsesRope(int index) => true;
 
@@ -100,10 +106,10 @@ public abstract class DecoderForCausalLM : ICausalLM
     /// Llama-style self-attention under `{prefix}self_attn.`: packed q/k/v, o_proj, optional q/k RMSNorm per head.
     /// <paramref name="sliding"/> overrides config's per-layer choice of the sliding window; <paramref name="softcap"/>
     /// caps the attention scores (Gemma 2); <paramref name="qkNormAcrossHeads"/> normalises all of q (and of k) at once
-    /// instead of each head (OLMo 2).
+    /// instead of each head (OLMo 2); <paramref name="clipQkv"/> clamps q, k and v (OLMo's clip_qkv).
     /// </summary>
     protected SelfAttention LlamaAttention(int index, string prefix, ModelWeights w, bool qkvBias, bool oBias, bool qkNorm = false,
-        double? scale = null, double? softcap = null, bool? sliding = null, bool qkNormAcrossHeads = false)
+        double? scale = null, double? softcap = null, bool? sliding = null, bool qkNormAcrossHeads = false, double? clipQkv = null)
     {
         var c = Config;
         int nh = c.NumAttentionHeads, kv = c.NumKeyValueHeads, hd = c.HeadDim;
@@ -115,7 +121,7 @@ public abstract class DecoderForCausalLM : ICausalLM
             new Layers.Attention(index, nh, kv, hd, scale ?? 1.0 / Math.Sqrt(hd), window, softcap),
             qkNorm ? Norm(w, p + "q_norm.weight", qkNormAcrossHeads ? nh * hd : hd) : null,
             qkNorm ? Norm(w, p + "k_norm.weight", qkNormAcrossHeads ? kv * hd : hd) : null,
-            qkNormAcrossHeads);
+            qkNormAcrossHeads, clipQkv);
     }
 
     /// <summary>Gated MLP under `{prefix}{module}` (`mlp.` unless given): packed gate/up, down.</summary>
@@ -161,7 +167,7 @@ public abstract class DecoderForCausalLM : ICausalLM
     {
         // The table covers every position a captured CUDA graph can reach (CudaGraphOptions.MaxCapturedContext).
         int rows = Math.Max(Math.Max(Config.MaxPositionEmbeddings, Config.DerivedMaxModelLen), Runner.CudaGraphOptions.MaxCapturedContext);
-        if (ctx.Backend.FusesRotary && !rotary.Interleaved && ctx.Batch.MaxSeqLen <= rows && rotary.CosSinCache(rows) is { } table)
+        if (RotaryFusable && ctx.Backend.FusesRotary && !rotary.Interleaved && ctx.Batch.MaxSeqLen <= rows && rotary.CosSinCache(rows) is { } table)
             return new RotaryCosSin(null, null, table);
         var (cos, sin) = rotary.ForPositions(ctx.Positions, ctx.Batch.Seqs, DType);
         return new RotaryCosSin(cos, sin, Interleaved: rotary.Interleaved);

@@ -6,10 +6,12 @@ namespace Pipeline.Models.Layers;
 /// <summary>
 /// Decoder self-attention: the packed q/k/v projection, optional q/k norms (per head, as Qwen3, or over all heads of
 /// the projection when <paramref name="qkNormAcrossHeads"/>, as OLMo 2), rotary positions, attention over the cache
-/// and the output projection.
+/// and the output projection. <paramref name="clipQkv"/> clamps the q/k/v projections to [-clip, clip] (OLMo, DBRX);
+/// <paramref name="qkNormAfterRope"/> applies the per-head q/k norms after rotary instead of before (HunYuan), which a
+/// backend that rotates inside its cache write cannot do (the model then keeps rotary unfused).
 /// </summary>
 public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, INorm? qNorm = null, INorm? kNorm = null,
-    bool qkNormAcrossHeads = false) : IDisposable
+    bool qkNormAcrossHeads = false, double? clipQkv = null, bool qkNormAfterRope = false) : IDisposable
 {
     public Linear QkvProj { get; } = qkvProj;
     public Linear OProj { get; } = oProj;
@@ -19,7 +21,9 @@ public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, 
     {
         using var scope = NewDisposeScope();
         long T = x.shape[0];
-        var parts = QkvProj.Split(QkvProj.Forward(x));
+        var qkv = QkvProj.Forward(x);
+        if (clipQkv is double clip) qkv = qkv.clamp(Scalars.Of(-clip), Scalars.Of(clip));
+        var parts = QkvProj.Split(qkv);
         Tensor q = parts[0], k = parts[1];
         if (qkNormAcrossHeads)
         {
@@ -29,7 +33,7 @@ public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, 
         q = q.view(T, Attn.NumHeads, Attn.HeadSize);
         k = k.view(T, Attn.NumKvHeads, Attn.HeadSize);
         var v = parts[2].reshape(T, Attn.NumKvHeads, Attn.HeadSize);
-        if (!qkNormAcrossHeads)
+        if (!qkNormAcrossHeads && !qkNormAfterRope)
         {
             if (qNorm != null) q = qNorm.Forward(q);
             if (kNorm != null) k = kNorm.Forward(k);
@@ -38,6 +42,12 @@ public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, 
         {
             q = rope.Interleaved ? RotaryEmbedding.ApplyInterleaved(q, rope.Cos!, rope.Sin!) : RotaryEmbedding.Apply(q, rope.Cos!, rope.Sin!);
             k = rope.Interleaved ? RotaryEmbedding.ApplyInterleaved(k, rope.Cos!, rope.Sin!) : RotaryEmbedding.Apply(k, rope.Cos!, rope.Sin!);
+        }
+        if (qkNormAfterRope)
+        {
+            if (rope.FusedWithCacheWrite) throw new InvalidOperationException("q/k norms after rotary need unfused rotary");
+            if (qNorm != null) q = qNorm.Forward(q.contiguous());
+            if (kNorm != null) k = kNorm.Forward(k.contiguous());
         }
         return OProj.Forward(Attn.Forward(q, k, v, rope, ctx)).MoveToOuterDisposeScope();
     }

@@ -36,6 +36,15 @@ public static class ModelRegistry
         Decoder("Qwen3MoeForCausalLM", "qwen3_moe", "Qwen/Qwen3-30B-A3B", (c, w, t, d) => new Qwen3MoeForCausalLM(c, w, t, d)),
         Decoder("GPTJForCausalLM", "gptj", "EleutherAI/gpt-j-6b", (c, w, t, d) => new GPTJForCausalLM(c, w, t, d)),
         Decoder("GPTNeoXForCausalLM", "gpt_neox", "EleutherAI/pythia-1.4b, EleutherAI/gpt-neox-20b", (c, w, t, d) => new GPTNeoXForCausalLM(c, w, t, d)),
+        Decoder("Exaone4ForCausalLM", "exaone4", "LGAI-EXAONE/EXAONE-4.0-1.2B, LGAI-EXAONE/EXAONE-4.0-32B", (c, w, t, d) => new Exaone4ForCausalLM(c, w, t, d)),
+        Decoder("GlmForCausalLM", "glm", "zai-org/glm-4-9b-chat-hf", (c, w, t, d) => new GlmForCausalLM(c, w, t, d)),
+        Decoder("Glm4ForCausalLM", "glm4", "zai-org/GLM-4-9B-0414, zai-org/GLM-4-32B-0414", (c, w, t, d) => new Glm4ForCausalLM(c, w, t, d)),
+        Decoder("Ernie4_5ForCausalLM", "ernie4_5", "baidu/ERNIE-4.5-0.3B-PT", (c, w, t, d) => new Ernie4_5ForCausalLM(c, w, t, d)),
+        Decoder("SeedOssForCausalLM", "seed_oss", "ByteDance-Seed/Seed-OSS-36B-Instruct", (c, w, t, d) => new SeedOssForCausalLM(c, w, t, d)),
+        Decoder("HunYuanDenseV1ForCausalLM", "hunyuan_v1_dense", "tencent/Hunyuan-7B-Instruct", (c, w, t, d) => new HunYuanDenseV1ForCausalLM(c, w, t, d)),
+        Decoder("ApertusForCausalLM", "apertus", "swiss-ai/Apertus-8B-Instruct-2509", (c, w, t, d) => new ApertusForCausalLM(c, w, t, d)),
+        Decoder("OlmoForCausalLM", "olmo", "allenai/OLMo-1B-hf, allenai/OLMo-7B-0724-hf", (c, w, t, d) => new OlmoForCausalLM(c, w, t, d)),
+        Decoder("NemotronForCausalLM", "nemotron", "nvidia/Minitron-8B-Base, nvidia/Nemotron-4-340B-Base", (c, w, t, d) => new NemotronForCausalLM(c, w, t, d)),
     ];
 
     static ArchitectureEntry Decoder(string arch, string family, string examples, DecoderFactory create) =>
