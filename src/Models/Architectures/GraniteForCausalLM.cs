@@ -9,9 +9,9 @@ namespace Pipeline.Models.Architectures;
 /// <summary>
 /// Granite: Llama with four multipliers from config: embedding_multiplier on the input embeddings,
 /// attention_multiplier as the attention scale, residual_multiplier on each branch before its residual add, and the
-/// logits divided by logits_scaling.
+/// logits divided by logits_scaling. GraniteMoE derives from it with experts in place of the MLP.
 /// </summary>
-public sealed class GraniteForCausalLM : DecoderForCausalLM
+public class GraniteForCausalLM : DecoderForCausalLM
 {
     readonly double _embeddingMultiplier, _logitsScaling;
 
@@ -24,8 +24,11 @@ public sealed class GraniteForCausalLM : DecoderForCausalLM
     protected override IDecoderLayer BuildLayer(int index, string prefix, ModelWeights w) => LlamaLayer(prefix, w,
         LlamaAttention(index, prefix, w, qkvBias: Config.AttentionBias, oBias: Config.AttentionBias,
             scale: Config.DoubleField("attention_multiplier") ?? 1.0),
-        LlamaMlp(prefix, w, Config.HiddenAct, Config.MlpBias),
+        FeedForward(prefix, w),
         residualMultiplier: Config.DoubleField("residual_multiplier") ?? 1.0);
+
+    /// <summary>The MLP of each block.</summary>
+    protected virtual IFeedForward FeedForward(string prefix, ModelWeights w) => LlamaMlp(prefix, w, Config.HiddenAct, Config.MlpBias);
 
     protected override Tensor ScaleEmbeddings(Tensor embeddings) =>
         _embeddingMultiplier == 1.0 ? embeddings : embeddings.mul(Scalars.Of(_embeddingMultiplier));

@@ -21,11 +21,30 @@ public static class MoeRouting
 /// The experts of a mixture-of-experts layer as stacked tensors (vLLM's FusedMoE): gate and up packed per expert in
 /// <see cref="W13"/> [E, 2 x I, H] (gate rows first), down in <see cref="W2"/> [E, H, I]. Tokens are computed grouped
 /// by expert: the (token, expert) pairs are sorted by expert, and each active expert runs one matmul over its rows.
+/// Optional per-expert biases ([E, 2 x I] and [E, H]) and a gated activation of (gate, up) other than act(gate) * up
+/// serve GPT-OSS's clamped SwiGLU experts.
 /// </summary>
-public sealed class FusedMoe(Tensor w13, Tensor w2, Func<Tensor, Tensor> activation) : IDisposable
+public sealed class FusedMoe : IDisposable
 {
-    public Tensor W13 { get; } = w13;
-    public Tensor W2 { get; } = w2;
+    readonly Func<Tensor, Tensor, Tensor> _gatedActivation;
+
+    /// <summary>Experts computing down(activation(gate) * up).</summary>
+    public FusedMoe(Tensor w13, Tensor w2, Func<Tensor, Tensor> activation) : this(w13, w2, (gate, up) => activation(gate) * up) { }
+
+    /// <summary>Experts computing down(gatedActivation(gate, up)), with optional biases on both projections.</summary>
+    public FusedMoe(Tensor w13, Tensor w2, Func<Tensor, Tensor, Tensor> gatedActivation, Tensor? w13Bias = null, Tensor? w2Bias = null)
+    {
+        W13 = w13;
+        W2 = w2;
+        W13Bias = w13Bias;
+        W2Bias = w2Bias;
+        _gatedActivation = gatedActivation;
+    }
+
+    public Tensor W13 { get; }
+    public Tensor W2 { get; }
+    public Tensor? W13Bias { get; }
+    public Tensor? W2Bias { get; }
     public int NumExperts => (int)W13.shape[0];
     public long IntermediateSize => W2.shape[2];
 
@@ -48,15 +67,12 @@ public sealed class FusedMoe(Tensor w13, Tensor w2, Func<Tensor, Tensor> activat
     public Tensor ForwardDense(Tensor x, Tensor topkWeights, Tensor topkIds)
     {
         using var scope = NewDisposeScope();
-        long inter = IntermediateSize;
         var routing = torch.zeros([x.shape[0], NumExperts], ScalarType.Float32, x.device).scatter_(1, topkIds, topkWeights);
         var output = torch.zeros_like(x);
         for (int e = 0; e < NumExperts; e++)
         {
             using var inner = NewDisposeScope();
-            var gateUp = nn.functional.linear(x, W13[e]);
-            var h = activation(gateUp.narrow(-1, 0, inter)) * gateUp.narrow(-1, inter, inter);
-            var y = nn.functional.linear(h, W2[e]).to_type(ScalarType.Float32) * routing.narrow(1, e, 1);
+            var y = Expert(e, x).to_type(ScalarType.Float32) * routing.narrow(1, e, 1);
             output.add_(y.to_type(x.dtype));
         }
         return output.MoveToOuterDisposeScope();
@@ -66,7 +82,7 @@ public sealed class FusedMoe(Tensor w13, Tensor w2, Func<Tensor, Tensor> activat
     public Tensor ForwardGrouped(Tensor x, Tensor topkWeights, Tensor topkIds)
     {
         using var scope = NewDisposeScope();
-        long k = topkIds.shape[1], inter = IntermediateSize;
+        long k = topkIds.shape[1];
         var flat = topkIds.reshape(-1);
         var (_, order) = flat.sort(0, descending: false, stable: true);
         var tokenOf = order.div(k, rounding_mode: RoundingMode.floor);
@@ -79,9 +95,7 @@ public sealed class FusedMoe(Tensor w13, Tensor w2, Func<Tensor, Tensor> activat
             long n = counts[e];
             if (n == 0) continue;
             using var inner = NewDisposeScope();
-            var gateUp = nn.functional.linear(rows.narrow(0, offset, n), W13[e]);
-            var h = activation(gateUp.narrow(-1, 0, inter)) * gateUp.narrow(-1, inter, inter);
-            outRows.narrow(0, offset, n).copy_(nn.functional.linear(h, W2[e]));
+            outRows.narrow(0, offset, n).copy_(Expert(e, rows.narrow(0, offset, n)));
             offset += n;
         }
         // Weighted in float32 (the router's precision), as transformers does, then back to the model dtype.
@@ -92,10 +106,21 @@ public sealed class FusedMoe(Tensor w13, Tensor w2, Func<Tensor, Tensor> activat
         return output.MoveToOuterDisposeScope();
     }
 
+    /// <summary>Expert <paramref name="e"/> over its rows [n, H] → [n, H].</summary>
+    Tensor Expert(int e, Tensor rows)
+    {
+        long inter = IntermediateSize;
+        var gateUp = nn.functional.linear(rows, W13[e], W13Bias?[e]);
+        var h = _gatedActivation(gateUp.narrow(-1, 0, inter), gateUp.narrow(-1, inter, inter));
+        return nn.functional.linear(h, W2[e], W2Bias?[e]);
+    }
+
     public void Dispose()
     {
         W13.Dispose();
         W2.Dispose();
+        W13Bias?.Dispose();
+        W2Bias?.Dispose();
     }
 }
 

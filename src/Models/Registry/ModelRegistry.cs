@@ -30,6 +30,8 @@ public static class ModelRegistry
         Decoder("Olmo2ForCausalLM", "olmo2", "allenai/OLMo-2-0425-1B, allenai/OLMo-2-1124-7B", (c, w, t, d) => new Olmo2ForCausalLM(c, w, t, d)),
         Decoder("OlmoeForCausalLM", "olmoe", "allenai/OLMoE-1B-7B-0924-Instruct", (c, w, t, d) => new OlmoeForCausalLM(c, w, t, d)),
         Decoder("GraniteForCausalLM", "granite", "ibm-granite/granite-3.1-8b-instruct, ibm-granite/granite-3.3-2b-instruct", (c, w, t, d) => new GraniteForCausalLM(c, w, t, d)),
+        Decoder("GraniteMoeForCausalLM", "granitemoe", "ibm-granite/granite-3.1-3b-a800m-instruct", (c, w, t, d) => new GraniteMoeForCausalLM(c, w, t, d)),
+        Decoder("GraniteMoeSharedForCausalLM", "granitemoeshared", "ibm-research/moe-7b-1b-active-shared-experts", (c, w, t, d) => new GraniteMoeSharedForCausalLM(c, w, t, d)),
         Decoder("SmolLM3ForCausalLM", "smollm3", "HuggingFaceTB/SmolLM3-3B", (c, w, t, d) => new SmolLM3ForCausalLM(c, w, t, d)),
         Decoder("ArceeForCausalLM", "arcee", "arcee-ai/AFM-4.5B-Base", (c, w, t, d) => new ArceeForCausalLM(c, w, t, d)),
         Decoder("Starcoder2ForCausalLM", "starcoder2", "bigcode/starcoder2-3b, bigcode/starcoder2-7b", (c, w, t, d) => new Starcoder2ForCausalLM(c, w, t, d)),
