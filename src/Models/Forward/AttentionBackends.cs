@@ -7,7 +7,7 @@ namespace Pipeline.Models.Forward;
 /// <summary>
 /// Chooses the attention backend for a device: the native paged kernels on CUDA when libpipeline_native is loaded,
 /// else eager TorchSharp, which also serves models with a layer the native backend does not support (attention
-/// soft-capping). PIPELINE_ATTENTION_BACKEND=torch forces the eager one (vLLM's VLLM_ATTENTION_BACKEND).
+/// soft-capping, ALiBi). PIPELINE_ATTENTION_BACKEND=torch forces the eager one (vLLM's VLLM_ATTENTION_BACKEND).
 /// </summary>
 public static class AttentionBackends
 {

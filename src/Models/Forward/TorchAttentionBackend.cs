@@ -9,7 +9,7 @@ namespace Pipeline.Models.Forward;
 /// Attention in eager TorchSharp ops, for CPU and as the reference. New K/V are written to their slots first; each
 /// sequence group then gathers its keys and values from the cache and attends with an additive mask. Scores and
 /// softmax follow transformers' eager attention (scores in the model dtype, softmax in float32). Grouped-query
-/// attention broadcasts KV heads instead of copying them.
+/// attention broadcasts KV heads instead of copying them. ALiBi layers add their per-head linear bias to the mask.
 /// </summary>
 public sealed class TorchAttentionBackend : IAttentionBackend
 {
@@ -41,6 +41,8 @@ public sealed class TorchAttentionBackend : IAttentionBackend
             var kd = kCache.index_select(0, dec.Slots).view(B, L, Hkv, D).permute(0, 2, 1, 3).unsqueeze(2); // [B,Hkv,1,L,D]
             var vd = vCache.index_select(0, dec.Slots).view(B, L, Hkv, D).permute(0, 2, 1, 3).unsqueeze(2);
             var mask = dec.Masks.For(layer.SlidingWindow).view(B, 1, 1, 1, L);
+            if (layer.AlibiSlopes != null)
+                mask = mask + AlibiBias(layer, q, meta.Batch.Positions.index_select(0, dec.TokenIndices).view(B, 1), L).view(B, Hkv, G, 1, L);
             var o = Attend(qd, kd, vd, mask, layer); // [B,Hkv,G,1,D]
             output.index_copy_(0, dec.TokenIndices, o.reshape(B, H * D));
         }
@@ -52,10 +54,23 @@ public sealed class TorchAttentionBackend : IAttentionBackend
             var kp = kCache.index_select(0, p.Slots).permute(1, 0, 2).unsqueeze(1);                // [Hkv,1,L,D]
             var vp = vCache.index_select(0, p.Slots).permute(1, 0, 2).unsqueeze(1);
             var mask = p.Masks.For(layer.SlidingWindow).view(1, 1, Q, L);
+            if (layer.AlibiSlopes != null)
+                mask = mask + AlibiBias(layer, q, meta.Batch.Positions.narrow(0, p.QueryStart, Q).view(Q, 1), L).permute(1, 0, 2).reshape(Hkv, G, Q, L);
             var o = Attend(qp, kp, vp, mask, layer);                                              // [Hkv,G,Q,D]
             output.narrow(0, p.QueryStart, Q).copy_(o.permute(2, 0, 1, 3).reshape(Q, H * D));
         }
         return output;
+    }
+
+    /// <summary>
+    /// ALiBi's bias slope_h * (key position - query position) as [rows, H, L] for queries at
+    /// <paramref name="queryPositions"/> [rows, 1] over keys 0..L-1 (keys past a query are masked anyway).
+    /// </summary>
+    static Tensor AlibiBias(Attention layer, Tensor like, Tensor queryPositions, long L)
+    {
+        var slopes = torch.tensor(layer.AlibiSlopes!, device: like.device).view(1, -1, 1);
+        var relative = torch.arange(L, ScalarType.Int64, like.device).view(1, L).sub(queryPositions).to_type(ScalarType.Float32);
+        return slopes.mul(relative.unsqueeze(1)).to_type(like.dtype);
     }
 
     static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor mask, Attention layer)

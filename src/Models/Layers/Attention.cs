@@ -7,8 +7,11 @@ namespace Pipeline.Models.Layers;
 /// <summary>
 /// The attention of one layer over the paged KV cache (vLLM's Attention layer): it knows its heads, scale, window
 /// and soft-cap, declares its KV cache spec, and hands the work to the step's attention backend.
+/// <paramref name="alibiSlopes"/>: one slope per head for ALiBi positions (BLOOM, MPT), added to the scores as
+/// slope * (key position - query position); null without ALiBi.
 /// </summary>
-public sealed class Attention(int layerIndex, int numHeads, int numKvHeads, int headSize, double scale, int? slidingWindow = null, double? logitSoftcap = null)
+public sealed class Attention(int layerIndex, int numHeads, int numKvHeads, int headSize, double scale, int? slidingWindow = null, double? logitSoftcap = null,
+    float[]? alibiSlopes = null)
 {
     public int LayerIndex { get; } = layerIndex;
     public int NumHeads { get; } = numHeads;
@@ -17,6 +20,8 @@ public sealed class Attention(int layerIndex, int numHeads, int numKvHeads, int 
     public double Scale { get; } = scale;
     public int? SlidingWindow { get; } = slidingWindow;
     public double? LogitSoftcap { get; } = logitSoftcap;
+    public float[]? AlibiSlopes { get; } = alibiSlopes?.Length == numHeads ? alibiSlopes
+        : alibiSlopes is null ? null : throw new ArgumentException($"{alibiSlopes.Length} ALiBi slopes for {numHeads} heads");
 
     public KVCacheSpec Spec(int blockSize, ScalarType dtype) => SlidingWindow is int w
         ? new SlidingWindowSpec(blockSize, NumKvHeads, HeadSize, dtype, w)

@@ -35,6 +35,7 @@ public static class ModelRegistry
         Decoder("SmolLM3ForCausalLM", "smollm3", "HuggingFaceTB/SmolLM3-3B", (c, w, t, d) => new SmolLM3ForCausalLM(c, w, t, d)),
         Decoder("ArceeForCausalLM", "arcee", "arcee-ai/AFM-4.5B-Base", (c, w, t, d) => new ArceeForCausalLM(c, w, t, d)),
         Decoder("Starcoder2ForCausalLM", "starcoder2", "bigcode/starcoder2-3b, bigcode/starcoder2-7b", (c, w, t, d) => new Starcoder2ForCausalLM(c, w, t, d)),
+        Decoder("GPT2LMHeadModel", "gpt2", "openai-community/gpt2, openai-community/gpt2-xl", (c, w, t, d) => new GPT2LMHeadModel(c, w, t, d)),
         Decoder("Qwen3MoeForCausalLM", "qwen3_moe", "Qwen/Qwen3-30B-A3B", (c, w, t, d) => new Qwen3MoeForCausalLM(c, w, t, d)),
         Decoder("GPTJForCausalLM", "gptj", "EleutherAI/gpt-j-6b", (c, w, t, d) => new GPTJForCausalLM(c, w, t, d)),
         Decoder("GPTNeoXForCausalLM", "gpt_neox", "EleutherAI/pythia-1.4b, EleutherAI/gpt-neox-20b", (c, w, t, d) => new GPTNeoXForCausalLM(c, w, t, d)),
