@@ -48,7 +48,7 @@ public abstract class DecoderForCausalLM : ICausalLM
         // Some checkpoints store lm_head even when tied; vLLM then ignores it, and so do we.
         _tied = config.TieWordEmbeddings;
         _lmHead = _tied ? _embed : w.Load(Names.LmHead, [config.VocabSize, EmbeddingSize]);
-        if (_tied && source.Contains(Names.LmHead) && source is SafetensorsWeightSource) w.Load(Names.LmHead, [config.VocabSize, EmbeddingSize]).Dispose();
+        if (_tied && source.Contains(Names.LmHead) && source is not DummyWeightSource) w.Load(Names.LmHead, [config.VocabSize, EmbeddingSize]).Dispose();
         if (LmHeadBias) _lmHeadBias = w.Load(Names.LmHead[..^".weight".Length] + ".bias", [config.VocabSize], WeightInit.Zeros);
         _rotary = CreateRotary(config, device);
         _ropeLayers = Enumerable.Range(0, _layers.Length).Select(UsesRope).ToArray();

@@ -17,6 +17,7 @@ public class ModelRunnerTests
     [InlineData("mistral-slidingwindow", 5)]
     [InlineData("qwen3-qknorm", 16)]
     [InlineData("llama-gqa-tied-llama3rope", 3)]
+    [InlineData("bloom", 5)]
     public void ChunkedPrefillThenDecodeMatchesTransformers(string variant, int chunk)
     {
         var expected = ModelFixture.Expected(variant);
