@@ -44,7 +44,7 @@ public sealed class BloomForCausalLM(ModelConfig config, IWeightSource weights, 
         int h = c.HiddenSize, nh = c.NumAttentionHeads, hd = c.HeadDim;
         string p = prefix + "self_attention.";
         var attention = new SelfAttention(
-            w.PackedPerHead(p + "query_key_value", nh, 3, hd, h),
+            w.QkvGroupedByKvHead(p + "query_key_value", nh, nh, hd, h, bias: true),
             w.Linear(p + "dense", h, h, bias: true),
             new Layers.Attention(index, nh, nh, hd, 1.0 / Math.Sqrt(hd), alibiSlopes: AlibiSlopes.Bloom(nh)));
         var mlp = new Mlp(w.Linear(prefix + "mlp.dense_h_to_4h", 4 * h, h, bias: true), w.Linear(prefix + "mlp.dense_4h_to_h", h, 4 * h, bias: true),

@@ -43,7 +43,7 @@ public sealed class GPTBigCodeForCausalLM(ModelConfig config, IWeightSource weig
         string p = prefix + "attn.";
         var qkv = _options.MultiQuery
             ? w.Packed(p, FusedQkv, "c_attn", [h, hd, hd], h, bias: true)
-            : w.PackedPerHead(p + "c_attn", nh, 3, hd, h);
+            : w.QkvGroupedByKvHead(p + "c_attn", nh, nh, hd, h, bias: true);
         var attention = new SelfAttention(qkv, w.Linear(p + "c_proj", h, h, bias: true),
             new Layers.Attention(index, nh, kv, hd, _options.ScaleAttnWeights ? 1.0 / Math.Sqrt(hd) : 1.0));
         var mlp = new Mlp(w.Linear(prefix + "mlp.c_fc", c.IntermediateSize, h, bias: true),

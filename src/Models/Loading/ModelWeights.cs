@@ -32,20 +32,6 @@ public sealed class ModelWeights(IWeightSource source, ScalarType dtype, Device 
         return new Linear(stored.t().contiguous(), bias ? Load(name + ".bias", [rows], WeightInit.Zeros) : null, outSizes);
     }
 
-    /// <summary>
-    /// A fused projection whose rows are laid out head by head, [head][part][headDim] (BLOOM's query_key_value,
-    /// GPTBigCode's multi-head c_attn), reordered once to part by part ([part][head][headDim]) so it splits like q/k/v.
-    /// </summary>
-    public Linear PackedPerHead(string name, int numHeads, int numParts, long headDim, long inFeatures, bool bias = true)
-    {
-        long rows = (long)numHeads * numParts * headDim;
-        using var w = Load(name + ".weight", [rows, inFeatures]);
-        using var b = bias ? Load(name + ".bias", [rows], WeightInit.Zeros) : null;
-        var weight = w.view(numHeads, numParts, headDim, inFeatures).transpose(0, 1).reshape(rows, inFeatures).contiguous();
-        var reordered = b?.view(numHeads, numParts, headDim).transpose(0, 1).reshape(rows).contiguous();
-        return new Linear(weight, reordered, Enumerable.Repeat(numHeads * headDim, numParts).ToArray());
-    }
-
     /// <summary>A packed projection under <paramref name="prefix"/>: each part of <paramref name="packed"/> read and stacked.</summary>
     public Linear Packed(string prefix, PackedModules modules, string packed, long[] outSizes, long inFeatures, bool bias = false)
     {
