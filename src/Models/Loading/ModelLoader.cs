@@ -17,7 +17,7 @@ public sealed record LoadOptions
 }
 
 /// <summary>Builds the registered architecture for a model directory and fills its weights.</summary>
-public static class ModelLoader
+public static partial class ModelLoader
 {
     public static readonly string[] DtypeChoices = ["auto", "float32", "float16", "bfloat16"];
     public static readonly string[] LoadFormats = ["auto", "safetensors", "dummy"];
@@ -56,11 +56,16 @@ public static class ModelLoader
         }
     }
 
-    // Buffers some checkpoints carry that are recomputed: rotary inv_freq, BERT's position_ids / token_type_ids.
+    // Buffers some checkpoints carry that are recomputed: rotary inv_freq, BERT's position_ids / token_type_ids,
+    // GPT-2's (and GPT-J's) causal mask `h.N.attn.bias` and `h.N.attn.masked_bias`.
     static bool IgnoredWeight(string name) =>
         name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)
         || name.EndsWith("embeddings.position_ids", StringComparison.Ordinal)
-        || name.EndsWith("embeddings.token_type_ids", StringComparison.Ordinal);
+        || name.EndsWith("embeddings.token_type_ids", StringComparison.Ordinal)
+        || CausalMaskBuffer().IsMatch(name);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(^|\.)h\.\d+\.attn\.(masked_)?bias$")]
+    private static partial System.Text.RegularExpressions.Regex CausalMaskBuffer();
 
     public static ScalarType ResolveDtype(string option, string? configDtype, Device device)
     {
