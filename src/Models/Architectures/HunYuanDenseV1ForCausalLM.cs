@@ -9,9 +9,10 @@ namespace Pipeline.Models.Architectures;
 /// <summary>
 /// Hunyuan dense (V1): Llama with an RMSNorm over each head of q and k (query_layernorm / key_layernorm, when
 /// use_qk_norm) applied after rotary, and attention_bias on q/k/v/o. Dynamic rope with `alpha` is Hunyuan's NTK-alpha
-/// rotary: a fixed base theta · alpha^(d / (d - 2)) at every length.
+/// rotary: a fixed base theta · alpha^(d / (d - 2)) at every length. HunYuan MoE derives from it with experts in
+/// place of the MLP.
 /// </summary>
-public sealed class HunYuanDenseV1ForCausalLM(ModelConfig config, IWeightSource weights, ScalarType dtype, Device device)
+public class HunYuanDenseV1ForCausalLM(ModelConfig config, IWeightSource weights, ScalarType dtype, Device device)
     : DecoderForCausalLM(config, weights, dtype, device)
 {
     protected override bool RotaryFusable => false;
@@ -38,6 +39,9 @@ public sealed class HunYuanDenseV1ForCausalLM(ModelConfig config, IWeightSource 
             qkNorm ? Norm(w, p + "query_layernorm.weight", hd) : null,
             qkNorm ? Norm(w, p + "key_layernorm.weight", hd) : null,
             qkNormAfterRope: true);
-        return LlamaLayer(prefix, w, attention, LlamaMlp(prefix, w, c.HiddenAct));
+        return LlamaLayer(prefix, w, attention, FeedForward(index, prefix, w));
     }
+
+    /// <summary>The MLP of each block.</summary>
+    protected virtual IFeedForward FeedForward(int index, string prefix, ModelWeights w) => LlamaMlp(prefix, w, Config.HiddenAct);
 }

@@ -16,7 +16,8 @@ public interface IMoeRouter : IDisposable
 /// Softmax over the gate's logits, top-k, then the chosen weights divided by their L<paramref name="normP"/> norm when
 /// given (1: renormalised to sum 1, as Mixtral, Granite, GPT-OSS and DBRX do; DBRX names p in
 /// moe_normalize_expert_weights). The gate may have a bias (GPT-OSS). Softmax-then-renormalise equals a softmax over
-/// the top-k logits, which is how Granite and GPT-OSS write it.
+/// the top-k logits, which is how Granite and GPT-OSS write it. A gate kept in float32 (HunYuan's, ERNIE's) reads the
+/// hidden states in float32.
 /// </summary>
 public sealed class SoftmaxTopKRouter(Linear gate, int topK, double? normP = 1.0) : IMoeRouter
 {
@@ -25,7 +26,7 @@ public sealed class SoftmaxTopKRouter(Linear gate, int topK, double? normP = 1.0
     public (Tensor Weights, Tensor Ids) Route(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var (weights, ids) = MoeRouting.SoftmaxTopK(Gate.Forward(x), topK, renormalize: normP == 1.0);
+        var (weights, ids) = MoeRouting.SoftmaxTopK(Gate.Forward(x.to_type(Gate.Weight.dtype)), topK, renormalize: normP == 1.0);
         if (normP is double p && p != 1.0) weights = weights / weights.norm(-1, keepdim: true, p: (float)p);
         return (weights.MoveToOuterDisposeScope(), ids.MoveToOuterDisposeScope());
     }
