@@ -55,6 +55,8 @@ public static class ModelRegistry
         Decoder("ApertusForCausalLM", "apertus", "swiss-ai/Apertus-8B-Instruct-2509", (c, w, t, d) => new ApertusForCausalLM(c, w, t, d)),
         Decoder("OlmoForCausalLM", "olmo", "allenai/OLMo-1B-hf, allenai/OLMo-7B-0724-hf", (c, w, t, d) => new OlmoForCausalLM(c, w, t, d)),
         Decoder("NemotronForCausalLM", "nemotron", "nvidia/Minitron-8B-Base, nvidia/Nemotron-4-340B-Base", (c, w, t, d) => new NemotronForCausalLM(c, w, t, d)),
+        Decoder("FalconForCausalLM", "falcon", "tiiuae/falcon-7b, tiiuae/falcon-40b, tiiuae/falcon-180B", (c, w, t, d) => new FalconForCausalLM(c, w, t, d)),
+        Decoder("RWForCausalLM", "falcon", "tiiuae/falcon-40b (remote-code configs)", (c, w, t, d) => new FalconForCausalLM(c, w, t, d)),
     ];
 
     static ArchitectureEntry Decoder(string arch, string family, string examples, DecoderFactory create) =>
