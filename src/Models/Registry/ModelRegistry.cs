@@ -57,6 +57,8 @@ public static class ModelRegistry
         Decoder("NemotronForCausalLM", "nemotron", "nvidia/Minitron-8B-Base, nvidia/Nemotron-4-340B-Base", (c, w, t, d) => new NemotronForCausalLM(c, w, t, d)),
         Decoder("FalconForCausalLM", "falcon", "tiiuae/falcon-7b, tiiuae/falcon-40b, tiiuae/falcon-180B", (c, w, t, d) => new FalconForCausalLM(c, w, t, d)),
         Decoder("RWForCausalLM", "falcon", "tiiuae/falcon-40b (remote-code configs)", (c, w, t, d) => new FalconForCausalLM(c, w, t, d)),
+        Decoder("PhiForCausalLM", "phi", "microsoft/phi-2, microsoft/phi-1_5", (c, w, t, d) => new PhiForCausalLM(c, w, t, d)),
+        Decoder("PersimmonForCausalLM", "persimmon", "adept/persimmon-8b-base, adept/persimmon-8b-chat", (c, w, t, d) => new PersimmonForCausalLM(c, w, t, d)),
     ];
 
     static ArchitectureEntry Decoder(string arch, string family, string examples, DecoderFactory create) =>
