@@ -59,6 +59,9 @@ public static class ModelRegistry
         Decoder("RWForCausalLM", "falcon", "tiiuae/falcon-40b (remote-code configs)", (c, w, t, d) => new FalconForCausalLM(c, w, t, d)),
         Decoder("PhiForCausalLM", "phi", "microsoft/phi-2, microsoft/phi-1_5", (c, w, t, d) => new PhiForCausalLM(c, w, t, d)),
         Decoder("PersimmonForCausalLM", "persimmon", "adept/persimmon-8b-base, adept/persimmon-8b-chat", (c, w, t, d) => new PersimmonForCausalLM(c, w, t, d)),
+        Decoder("StableLmForCausalLM", "stablelm", "stabilityai/stablelm-2-1_6b, stabilityai/stablelm-3b-4e1t", (c, w, t, d) => new StableLmForCausalLM(c, w, t, d)),
+        Decoder("CohereForCausalLM", "cohere", "CohereLabs/c4ai-command-r-v01, CohereLabs/aya-expanse-8b", (c, w, t, d) => new CohereForCausalLM(c, w, t, d)),
+        Decoder("Cohere2ForCausalLM", "cohere2", "CohereLabs/c4ai-command-r7b-12-2024, CohereLabs/c4ai-command-a-03-2025", (c, w, t, d) => new Cohere2ForCausalLM(c, w, t, d)),
     ];
 
     static ArchitectureEntry Decoder(string arch, string family, string examples, DecoderFactory create) =>
