@@ -23,7 +23,7 @@ public sealed record BloomOptions(double LayerNormEps)
 /// BLOOM's tanh-approximated GELU. The lm_head is tied to the word embeddings.
 /// </summary>
 public sealed class BloomForCausalLM(ModelConfig config, IWeightSource weights, ScalarType dtype, Device device)
-    : DecoderForCausalLM(config, Checkpoint(weights), dtype, device, BloomNames)
+    : DecoderForCausalLM(config.TiedUnlessSaid(), Checkpoint(weights), dtype, device, BloomNames)
 {
     static readonly WeightNames BloomNames = new("transformer.word_embeddings.weight", "transformer.h.{0}.", "transformer.ln_f.weight", "lm_head.weight");
 

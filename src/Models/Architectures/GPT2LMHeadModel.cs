@@ -22,7 +22,7 @@ public sealed record Gpt2Options(double LayerNormEps, string Activation, bool Sc
 /// load), and the lm_head tied to wte.
 /// </summary>
 public sealed class GPT2LMHeadModel(ModelConfig config, IWeightSource weights, ScalarType dtype, Device device)
-    : DecoderForCausalLM(config, Checkpoint(weights), dtype, device, Gpt2Names)
+    : DecoderForCausalLM(config.TiedUnlessSaid(), Checkpoint(weights), dtype, device, Gpt2Names)
 {
     static readonly WeightNames Gpt2Names = new("transformer.wte.weight", "transformer.h.{0}.", "transformer.ln_f.weight", "lm_head.weight");
 

@@ -22,7 +22,7 @@ public sealed record GptBigCodeOptions(double LayerNormEps, string Activation, b
 /// ([head][q, k, v]), as transformers splits it. Learned absolute positions (wpe).
 /// </summary>
 public sealed class GPTBigCodeForCausalLM(ModelConfig config, IWeightSource weights, ScalarType dtype, Device device)
-    : DecoderForCausalLM(config, weights, dtype, device, BigCodeNames)
+    : DecoderForCausalLM(config.TiedUnlessSaid(), weights, dtype, device, BigCodeNames)
 {
     static readonly WeightNames BigCodeNames = new("transformer.wte.weight", "transformer.h.{0}.", "transformer.ln_f.weight", "lm_head.weight");
     static readonly PackedModules FusedQkv = new(new Dictionary<string, string[]> { ["c_attn"] = ["c_attn"] });

@@ -27,7 +27,7 @@ public sealed record MptOptions(bool Bias, double LayerNormEps, double? SoftmaxS
 /// times as wide as the model (transformers' MptMLP). attn_config.clip_qkv clamps q/k/v, as MPT's own code and vLLM do.
 /// </summary>
 public sealed class MptForCausalLM(ModelConfig config, IWeightSource weights, ScalarType dtype, Device device)
-    : DecoderForCausalLM(config, weights, dtype, device, MptNames)
+    : DecoderForCausalLM(config.TiedUnlessSaid(), weights, dtype, device, MptNames)
 {
     static readonly WeightNames MptNames = new("transformer.wte.weight", "transformer.blocks.{0}.", "transformer.norm_f.weight", "lm_head.weight");
     static readonly PackedModules FusedQkv = new(new Dictionary<string, string[]> { ["Wqkv"] = ["Wqkv"] });

@@ -29,7 +29,7 @@ public sealed record OptOptions(bool LayerNormBefore, long WordEmbedProjDim, str
 /// lm_head. final_layer_norm exists only for pre-norm models.
 /// </summary>
 public sealed class OPTForCausalLM(ModelConfig config, IWeightSource weights, ScalarType dtype, Device device)
-    : DecoderForCausalLM(config, Checkpoint(weights), dtype, device, OptNames)
+    : DecoderForCausalLM(config.TiedUnlessSaid(), Checkpoint(weights), dtype, device, OptNames)
 {
     const string Decoder = "model.decoder.";
     static readonly WeightNames OptNames = new(Decoder + "embed_tokens.weight", Decoder + "layers.{0}.", Decoder + "final_layer_norm.weight", "lm_head.weight");

@@ -55,6 +55,12 @@ public sealed record ModelConfig
     public string? StringField(string key) => Field(key) is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
     public int[] IntListField(string key) => Field(key) is JsonArray a ? a.Where(x => x != null).Select(x => x!.GetValue<int>()).ToArray() : [];
 
+    /// <summary>
+    /// This config with the lm_head tied when config.json does not say: transformers' PretrainedConfig ties by default,
+    /// and families whose config class keeps that default (GPT-2, OPT, BLOOM, MPT, GPTBigCode) save no field for it.
+    /// </summary>
+    public ModelConfig TiedUnlessSaid() => Field("tie_word_embeddings") is null ? this with { TieWordEmbeddings = true } : this;
+
     public static ModelConfig Load(string modelDir, string? hfOverrides = null)
     {
         var path = Path.Combine(modelDir, "config.json");

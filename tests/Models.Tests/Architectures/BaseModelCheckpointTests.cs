@@ -9,8 +9,8 @@ namespace Pipeline.Models.Tests.Architectures;
 
 /// <summary>
 /// GPT-2, BLOOM and OPT checkpoints on the Hub were saved from the base model: their names lack `transformer.` or
-/// `model.`, and GPT-2's carry the causal-mask buffers `h.N.attn.bias` / `h.N.attn.masked_bias`. Such a copy of a
-/// fixture must still match transformers' continuation.
+/// `model.`, GPT-2's carry the causal-mask buffers `h.N.attn.bias` / `h.N.attn.masked_bias`, and their configs omit
+/// tie_word_embeddings (tied by default). Such a copy of a fixture must still match transformers' continuation.
 /// </summary>
 public sealed class BaseModelCheckpointTests : IDisposable
 {
@@ -25,7 +25,10 @@ public sealed class BaseModelCheckpointTests : IDisposable
     public void CheckpointWithoutPrefixMatchesTransformers(string variant, string prefix, bool maskBuffers)
     {
         var src = ModelFixture.Dir(variant);
-        File.Copy(Path.Combine(src, "config.json"), Path.Combine(_dir, "config.json"));
+        // Their config.json files leave tie_word_embeddings to transformers' default (tied).
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(src, "config.json")))!.AsObject();
+        if (config["tie_word_embeddings"]!.GetValue<bool>()) config.Remove("tie_word_embeddings");
+        File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
         var tensors = SafetensorsTestWriter.ReadAll(Path.Combine(src, "model.safetensors"))
             .Select(t => t.Name.StartsWith(prefix, StringComparison.Ordinal) ? t with { Name = t.Name[prefix.Length..] } : t).ToList();
         if (maskBuffers)

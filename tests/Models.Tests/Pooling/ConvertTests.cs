@@ -96,7 +96,7 @@ public class ConvertTests
     [InlineData("LlamaForCausalLM", "pooling", "none", "not a pooling model")]
     [InlineData("LlamaForCausalLM", "sideways", "auto", "--runner must be one of")]
     [InlineData("LlamaForCausalLM", "pooling", "rerank", "--convert must be one of")]
-    [InlineData("GPT2LMHeadModel", "pooling", "embed", "not supported")]
+    [InlineData("FancyNewForCausalLM", "pooling", "embed", "not supported")]
     public void BadCombinationsAreNamed(string arch, string runner, string convert, string message)
     {
         var ex = Assert.ThrowsAny<Exception>(() => RunnerSelection.Resolve(arch, runner, convert));
