@@ -76,7 +76,7 @@ public sealed class SparseMixerRouter(Linear gate, double jitterEps, int topK = 
         using var scope = NewDisposeScope();
         var scores = Gate.Forward(x).to_type(ScalarType.Float32);
         var (w1, id1) = Pick(scores, scores);
-        var (w2, id2) = Pick(scores.scatter(-1, id1, Scalars.NegInf), scores);
+        var (w2, id2) = Pick(scores.scatter(-1, id1, torch.full(id1.shape, float.NegativeInfinity, ScalarType.Float32, scores.device)), scores);
         return (torch.cat([w1, w2], -1).MoveToOuterDisposeScope(), torch.cat([id1, id2], -1).MoveToOuterDisposeScope());
     }
 

@@ -25,6 +25,8 @@ public static class ModelRegistry
         Decoder("Gemma2ForCausalLM", "gemma2", "google/gemma-2-9b, google/gemma-2-2b-it", (c, w, t, d) => new Gemma2ForCausalLM(c, w, t, d)),
         Decoder("Gemma3ForCausalLM", "gemma3_text", "google/gemma-3-1b-it, google/gemma-3-270m", (c, w, t, d) => new Gemma3ForCausalLM(c, w, t, d)),
         Decoder("Phi3ForCausalLM", "phi3", "microsoft/Phi-3-mini-4k-instruct, microsoft/Phi-3-medium-4k-instruct", (c, w, t, d) => new Phi3ForCausalLM(c, w, t, d)),
+        Decoder("PhiMoEForCausalLM", "phimoe", "microsoft/Phi-3.5-MoE-instruct", (c, w, t, d) => new PhiMoEForCausalLM(c, w, t, d)),
+        Decoder("PhimoeForCausalLM", "phimoe", "microsoft/Phi-3.5-MoE-instruct", (c, w, t, d) => new PhiMoEForCausalLM(c, w, t, d)),
         Decoder("MixtralForCausalLM", "mixtral", "mistralai/Mixtral-8x7B-Instruct-v0.1", (c, w, t, d) => new MixtralForCausalLM(c, w, t, d)),
         Decoder("Qwen2MoeForCausalLM", "qwen2_moe", "Qwen/Qwen1.5-MoE-A2.7B-Chat", (c, w, t, d) => new Qwen2MoeForCausalLM(c, w, t, d)),
         Decoder("Olmo2ForCausalLM", "olmo2", "allenai/OLMo-2-0425-1B, allenai/OLMo-2-1124-7B", (c, w, t, d) => new Olmo2ForCausalLM(c, w, t, d)),
