@@ -27,7 +27,8 @@ public static class TorchRuntime
             if (_initialized) return;
             var bundled = BundledCpuLibTorch();
             string? dir = null;
-            if (wantCuda != false && (libTorchOption != null || bundled == null || wantCuda == true))
+            // A build without its own libtorch-cpu (the CUDA publish) needs the external one for --device cpu too.
+            if (libTorchOption != null || bundled == null || wantCuda == true)
                 dir = LibTorchLocator.Find(libTorchOption, out var source) is { } found ? Use(found, source) : null;
             if (dir != null)
             {
@@ -36,10 +37,12 @@ public static class TorchRuntime
                     var path = Path.Combine(dir, lib);
                     if (File.Exists(path)) NativeLibrary.Load(path);
                 }
-                CudaAvailable = File.Exists(Path.Combine(dir, "libtorch_cuda.so")) && torch.TryInitializeDeviceType(DeviceType.CUDA) && torch.cuda.is_available();
+                CudaAvailable = wantCuda != false && File.Exists(Path.Combine(dir, "libtorch_cuda.so")) && torch.TryInitializeDeviceType(DeviceType.CUDA) && torch.cuda.is_available();
             }
             else if (bundled == null && wantCuda == true)
                 throw new InvalidOperationException("CUDA was requested but no libtorch with CUDA was found: pass --libtorch DIR, set PIPELINE_LIBTORCH, or install PyTorch for python3.");
+            else if (bundled == null)
+                throw new InvalidOperationException("This build ships no libtorch and none was found: pass --libtorch DIR, set PIPELINE_LIBTORCH, or install PyTorch for python3.");
             if (wantCuda == true && !CudaAvailable)
                 throw new InvalidOperationException($"CUDA was requested but is not available with libtorch from {LibTorchSource} ({LibTorchDir ?? "bundled"}).");
             _initialized = true;
