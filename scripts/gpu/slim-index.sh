@@ -4,7 +4,7 @@
 # .git/info/exclude) for the duration of a GPU call; `slim-index.sh off` puts them back. Never commit in between.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-paths=(models tests/fixtures/tokenizers tests/fixtures/pooling)
+paths=(models tests/fixtures/tokenizers tests/fixtures/pooling scripts/fixtures/pending-models)
 exclude=.git/info/exclude
 case "${1:-}" in
   on)
