@@ -7,6 +7,7 @@ namespace Pipeline.Models.Cache;
 /// <summary>
 /// The paged KV cache tensors: per layer one K and one V tensor in the shape the attention backend declares
 /// (for every backend so far [numBlocks * blockSize, numKvHeads, headSize], slot = block id * blockSize + offset).
+/// An MLA layer (<see cref="MlaAttentionSpec"/>) has one latent row per slot in Keys and an empty Values tensor.
 /// One block beyond <see cref="NumBlocks"/> is never handed out: padding rows of a captured batch write there.
 /// </summary>
 public sealed class KVCache : IDisposable
@@ -32,7 +33,8 @@ public sealed class KVCache : IDisposable
             var spec = (FullAttentionSpec)config.LayerSpecs[i];
             var shape = backend.KVCacheShape(numBlocks + 1, spec);
             Keys[i] = torch.zeros(shape, spec.DType, device);
-            Values[i] = torch.zeros(shape, spec.DType, device);
+            // An MLA layer's latent row (Keys) is its key and, in part, its value: it keeps no V tensor.
+            Values[i] = spec is MlaAttentionSpec ? torch.empty(0, spec.DType, device) : torch.zeros(shape, spec.DType, device);
         }
     }
 

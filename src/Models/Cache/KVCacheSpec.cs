@@ -4,7 +4,7 @@ namespace Pipeline.Models.Cache;
 
 /// <summary>
 /// What one layer keeps per block of tokens (vLLM V1's KV cache specs). Layers with equal specs form one group;
-/// the block manager allocates for each group by its rule. MLA latents and SSM state join as further specs.
+/// the block manager allocates for each group by its rule. SSM state joins as a further spec.
 /// </summary>
 public abstract record KVCacheSpec(int BlockSize, ScalarType DType)
 {
@@ -29,6 +29,17 @@ public record FullAttentionSpec(int BlockSize, int NumKvHeads, int HeadSize, Sca
 /// <summary>A layer that sees only the last <paramref name="SlidingWindow"/> tokens: blocks that leave the window can go.</summary>
 public sealed record SlidingWindowSpec(int BlockSize, int NumKvHeads, int HeadSize, ScalarType DType, int SlidingWindow)
     : FullAttentionSpec(BlockSize, NumKvHeads, HeadSize, DType);
+
+/// <summary>
+/// A multi-head latent attention layer (DeepSeek-V2/V3): per token it keeps the compressed latent (kv_lora_rank values,
+/// after kv_a_layernorm) and the rotated key part (qk_rope_head_dim values) as one "head", instead of full K and V for
+/// every head (vLLM's MLAAttentionSpec). Its blocks are kept like full attention's; a page holds no separate V.
+/// </summary>
+public sealed record MlaAttentionSpec(int BlockSize, int KvLoraRank, int QkRopeHeadDim, ScalarType DType)
+    : FullAttentionSpec(BlockSize, 1, KvLoraRank + QkRopeHeadDim, DType)
+{
+    public override long PageSizeBytes => (long)BlockSize * HeadSize * ElementSize(DType);
+}
 
 /// <summary>Layers that share one spec, and so one allocation rule.</summary>
 public sealed record KVCacheGroupSpec(IReadOnlyList<int> LayerIndices, KVCacheSpec Spec);

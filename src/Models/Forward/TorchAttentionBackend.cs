@@ -10,8 +10,9 @@ namespace Pipeline.Models.Forward;
 /// sequence group then gathers its keys and values from the cache and attends with an additive mask. Scores and
 /// softmax follow transformers' eager attention (scores in the model dtype, softmax in float32). Grouped-query
 /// attention broadcasts KV heads instead of copying them. ALiBi layers add their per-head linear bias to the mask.
+/// Multi-head latent attention runs over its latent cache (<see cref="ForwardMla"/>).
 /// </summary>
-public sealed class TorchAttentionBackend : IAttentionBackend
+public sealed class TorchAttentionBackend : IAttentionBackend, IMlaAttentionBackend
 {
     public static readonly TorchAttentionBackend Instance = new();
 
@@ -31,20 +32,46 @@ public sealed class TorchAttentionBackend : IAttentionBackend
         var meta = (TorchAttentionMetadata)metadata;
         kCache.index_copy_(0, meta.Batch.SlotMapping, k);
         vCache.index_copy_(0, meta.Batch.SlotMapping, v);
-        long T = q.shape[0], H = q.shape[1], D = q.shape[2], Hkv = k.shape[1], G = H / Hkv;
-        var output = torch.empty([T, H * D], q.dtype, q.device);
+        return Paged(layer, q, kCache, vCache, meta);
+    }
+
+    /// <summary>
+    /// MLA with the up-projections absorbed, for prefill, chunked prefill and decode alike (vLLM's decode path):
+    /// q_nope · W_UK gives a query in latent space, so each head attends over the cached rows [latent, k_pe] as one
+    /// shared key head, with the latent part as the value; W_UV then maps each head's latent output to v_head_dim.
+    /// The scores equal those of up-projected keys (q_nope · (W_UK c) = (W_UK^T q_nope) · c), so the scale is unchanged.
+    /// </summary>
+    public Tensor ForwardMla(Attention layer, Tensor qNope, Tensor qPe, Tensor kvCNormed, Tensor kPe, MlaWeights weights, Tensor latentCache, AttentionMetadata metadata)
+    {
+        var meta = (TorchAttentionMetadata)metadata;
+        var dims = layer.Mla ?? throw new ArgumentException($"layer {layer.LayerIndex} is not an MLA layer");
+        using var scope = NewDisposeScope();
+        long T = qNope.shape[0], H = qNope.shape[1];
+        latentCache.index_copy_(0, meta.Batch.SlotMapping, torch.cat([kvCNormed, kPe], -1).unsqueeze(1));
+        var qLatent = torch.matmul(qNope.transpose(0, 1), weights.UK).transpose(0, 1);      // [T, H, lora]
+        var q = torch.cat([qLatent, qPe], -1);                                               // [T, H, lora + rope]
+        var latentOut = Paged(layer, q, latentCache, latentCache.narrow(-1, 0, dims.KvLoraRank), meta).view(T, H, dims.KvLoraRank);
+        var o = torch.matmul(latentOut.transpose(0, 1), weights.UVT).transpose(0, 1);        // [T, H, v]
+        return o.reshape(T, H * dims.VHeadDim).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>q [T, H, D] over the cached keys [slots, Hkv, D] and values [slots, Hkv, Dv] → [T, H * Dv].</summary>
+    static Tensor Paged(Attention layer, Tensor q, Tensor kCache, Tensor vCache, TorchAttentionMetadata meta)
+    {
+        long T = q.shape[0], H = q.shape[1], D = q.shape[2], Hkv = kCache.shape[1], G = H / Hkv, Dv = vCache.shape[2];
+        var output = torch.empty([T, H * Dv], q.dtype, q.device);
         if (meta.Decode is { } dec)
         {
             using var scope = NewDisposeScope();
             long B = dec.TokenIndices.shape[0], L = dec.MaxLen;
             var qd = q.index_select(0, dec.TokenIndices).view(B, Hkv, G, 1, D);
             var kd = kCache.index_select(0, dec.Slots).view(B, L, Hkv, D).permute(0, 2, 1, 3).unsqueeze(2); // [B,Hkv,1,L,D]
-            var vd = vCache.index_select(0, dec.Slots).view(B, L, Hkv, D).permute(0, 2, 1, 3).unsqueeze(2);
+            var vd = vCache.index_select(0, dec.Slots).view(B, L, Hkv, Dv).permute(0, 2, 1, 3).unsqueeze(2);
             var mask = dec.Masks.For(layer.SlidingWindow).view(B, 1, 1, 1, L);
             if (layer.AlibiSlopes != null)
                 mask = mask + AlibiBias(layer, q, meta.Batch.Positions.index_select(0, dec.TokenIndices).view(B, 1), L).view(B, Hkv, G, 1, L);
-            var o = Attend(qd, kd, vd, mask, layer); // [B,Hkv,G,1,D]
-            output.index_copy_(0, dec.TokenIndices, o.reshape(B, H * D));
+            var o = Attend(qd, kd, vd, mask, layer); // [B,Hkv,G,1,Dv]
+            output.index_copy_(0, dec.TokenIndices, o.reshape(B, H * Dv));
         }
         foreach (var p in meta.Prefills)
         {
@@ -56,8 +83,8 @@ public sealed class TorchAttentionBackend : IAttentionBackend
             var mask = p.Masks.For(layer.SlidingWindow).view(1, 1, Q, L);
             if (layer.AlibiSlopes != null)
                 mask = mask + AlibiBias(layer, q, meta.Batch.Positions.narrow(0, p.QueryStart, Q).view(Q, 1), L).permute(1, 0, 2).reshape(Hkv, G, Q, L);
-            var o = Attend(qp, kp, vp, mask, layer);                                              // [Hkv,G,Q,D]
-            output.narrow(0, p.QueryStart, Q).copy_(o.permute(2, 0, 1, 3).reshape(Q, H * D));
+            var o = Attend(qp, kp, vp, mask, layer);                                              // [Hkv,G,Q,Dv]
+            output.narrow(0, p.QueryStart, Q).copy_(o.permute(2, 0, 1, 3).reshape(Q, H * Dv));
         }
         return output;
     }

@@ -16,10 +16,10 @@ public interface IDecoderLayer : IDisposable
 /// A pre-norm decoder block: x + attn(norm(x)), then + mlp(norm(x)); each branch's output is scaled by
 /// <paramref name="residualMultiplier"/> before it is added (Granite's residual_multiplier; 1 elsewhere).
 /// </summary>
-public sealed class DecoderLayer(INorm inputNorm, SelfAttention selfAttn, INorm postAttentionNorm, IFeedForward mlp, double residualMultiplier = 1.0)
+public sealed class DecoderLayer(INorm inputNorm, ISelfAttention selfAttn, INorm postAttentionNorm, IFeedForward mlp, double residualMultiplier = 1.0)
     : IDecoderLayer
 {
-    public SelfAttention SelfAttn { get; } = selfAttn;
+    public ISelfAttention SelfAttn { get; } = selfAttn;
     public Attention? Attn => SelfAttn.Attn;
     public IFeedForward Mlp { get; } = mlp;
 

@@ -11,7 +11,7 @@ namespace Pipeline.Models.Layers;
 /// backend that rotates inside its cache write cannot do (the model then keeps rotary unfused).
 /// </summary>
 public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, INorm? qNorm = null, INorm? kNorm = null,
-    bool qkNormAcrossHeads = false, double? clipQkv = null, bool qkNormAfterRope = false) : IDisposable
+    bool qkNormAcrossHeads = false, double? clipQkv = null, bool qkNormAfterRope = false) : ISelfAttention
 {
     public Linear QkvProj { get; } = qkvProj;
     public Linear OProj { get; } = oProj;

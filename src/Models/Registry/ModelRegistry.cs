@@ -64,6 +64,9 @@ public static class ModelRegistry
         Decoder("StableLmForCausalLM", "stablelm", "stabilityai/stablelm-2-1_6b, stabilityai/stablelm-3b-4e1t", (c, w, t, d) => new StableLmForCausalLM(c, w, t, d)),
         Decoder("CohereForCausalLM", "cohere", "CohereLabs/c4ai-command-r-v01, CohereLabs/aya-expanse-8b", (c, w, t, d) => new CohereForCausalLM(c, w, t, d)),
         Decoder("Cohere2ForCausalLM", "cohere2", "CohereLabs/c4ai-command-r7b-12-2024, CohereLabs/c4ai-command-a-03-2025", (c, w, t, d) => new Cohere2ForCausalLM(c, w, t, d)),
+        Decoder("DeepseekV2ForCausalLM", "deepseek_v2", "deepseek-ai/DeepSeek-V2-Lite-Chat, deepseek-ai/DeepSeek-V2-Chat", (c, w, t, d) => new DeepseekV2ForCausalLM(c, w, t, d)),
+        Decoder("DeepseekV3ForCausalLM", "deepseek_v3", "deepseek-ai/DeepSeek-V3, deepseek-ai/DeepSeek-R1", (c, w, t, d) => new DeepseekV3ForCausalLM(c, w, t, d)),
+        Decoder("Dots1ForCausalLM", "dots1", "rednote-hilab/dots.llm1.inst", (c, w, t, d) => new Dots1ForCausalLM(c, w, t, d)),
     ];
 
     static ArchitectureEntry Decoder(string arch, string family, string examples, DecoderFactory create) =>
