@@ -18,6 +18,8 @@ public class ModelRunnerTests
     [InlineData("qwen3-qknorm", 16)]
     [InlineData("llama-gqa-tied-llama3rope", 3)]
     [InlineData("bloom", 5)]
+    [InlineData("deepseek-v2-lite", 5)]
+    [InlineData("deepseek-v3", 7)]
     public void ChunkedPrefillThenDecodeMatchesTransformers(string variant, int chunk)
     {
         var expected = ModelFixture.Expected(variant);
