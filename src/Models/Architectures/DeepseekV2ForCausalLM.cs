@@ -58,7 +58,10 @@ public class DeepseekV2ForCausalLM(ModelConfig config, IWeightSource weights, Sc
             new Layers.Attention(index, H, 1, d.KvLoraRank + d.QkRopeHeadDim, o.SoftmaxScale, mla: d));
     }
 
-    /// <summary>`mlp.`: router `gate` (with `gate.e_score_correction_bias` for noaux_tc), routed `experts`, `shared_experts`.</summary>
+    /// <summary>
+    /// `mlp.` (vLLM's DeepseekV2MoE): router `gate` (with `gate.e_score_correction_bias` for noaux_tc), routed `experts`,
+    /// and `shared_experts` added unscaled.
+    /// </summary>
     protected IFeedForward MoeBlock(string prefix, ModelWeights w)
     {
         var c = Config;
@@ -72,30 +75,7 @@ public class DeepseekV2ForCausalLM(ModelConfig config, IWeightSource weights, Sc
         var shared = o.NumSharedExperts > 0
             ? LlamaMlp(prefix, w, c.HiddenAct, intermediateSize: o.MoeIntermediateSize * o.NumSharedExperts, module: "mlp.shared_experts.")
             : null;
-        return new DeepseekV2Moe(router, experts, shared);
-    }
-}
-
-/// <summary>DeepSeek's MoE block (vLLM's DeepseekV2MoE): routed experts weighted by the grouped top-k router, plus the shared experts.</summary>
-public sealed class DeepseekV2Moe(GroupedTopKRouter router, FusedMoe experts, GatedMlp? sharedExperts) : IFeedForward
-{
-    public GroupedTopKRouter Router { get; } = router;
-    public FusedMoe Experts { get; } = experts;
-
-    public Tensor Forward(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        var (weights, ids) = Router.Route(x);
-        var y = Experts.Forward(x, weights, ids);
-        if (sharedExperts != null) y.add_(sharedExperts.Forward(x));
-        return y.MoveToOuterDisposeScope();
-    }
-
-    public void Dispose()
-    {
-        Router.Dispose();
-        Experts.Dispose();
-        sharedExperts?.Dispose();
+        return new RoutedMoeBlock(router, experts, shared);
     }
 }
 

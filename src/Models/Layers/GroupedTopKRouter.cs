@@ -15,7 +15,7 @@ public enum MoeScoring { Softmax, Sigmoid }
 /// routed_scaling_factor.
 /// </summary>
 public sealed class GroupedTopKRouter(Linear gate, int topK, MoeScoring scoring, bool renormalize, int numGroups = 1, int topKGroups = 1,
-    double routedScalingFactor = 1.0, Tensor? eScoreCorrectionBias = null) : IDisposable
+    double routedScalingFactor = 1.0, Tensor? eScoreCorrectionBias = null) : IMoeRouter
 {
     public Linear Gate { get; } = gate;
     public int TopK { get; } = topK;
