@@ -7,7 +7,8 @@ namespace Pipeline.Models.Architectures;
 
 /// <summary>
 /// Falcon's config values, from transformers' FalconConfig or the older remote-code RWConfig (RWForCausalLM:
-/// n_head_kv, and Falcon-40B's new decoder architecture recognised by its hidden size of 8192, as vLLM does).
+/// n_head_kv, and the new decoder architecture implied by model_type RefinedWeb, or by Falcon-40B's hidden size of
+/// 8192 as vLLM recognises it).
 /// Without the new architecture, multi_query means one KV head.
 /// </summary>
 sealed record FalconOptions(bool NewDecoderArchitecture, bool ParallelAttn, int NumKvHeads, int NumLnInParallelAttn, bool Bias,
@@ -17,7 +18,7 @@ sealed record FalconOptions(bool NewDecoderArchitecture, bool ParallelAttn, int 
     {
         if (c.BoolField("alibi") == true)
             throw new ModelConfigException($"{c.Architecture} with alibi=true (Falcon-RW) is not supported yet; rotary Falcon models are");
-        bool newArch = c.BoolField("new_decoder_architecture") ?? c.HiddenSize == 8192;
+        bool newArch = c.BoolField("new_decoder_architecture") ?? (c.ModelType == "RefinedWeb" || c.HiddenSize == 8192);
         bool multiQuery = c.BoolField("multi_query") ?? true;
         int kv = newArch || !multiQuery ? c.IntField("num_kv_heads") ?? c.IntField("n_head_kv") ?? c.NumAttentionHeads : 1;
         return new(newArch, c.BoolField("parallel_attn") ?? true, kv, c.IntField("num_ln_in_parallel_attn") ?? (newArch ? 2 : 1),
