@@ -25,9 +25,6 @@ sealed record FalconOptions(bool NewDecoderArchitecture, bool ParallelAttn, int 
             c.BoolField("bias") ?? false, c.DoubleField("layer_norm_epsilon") ?? 1e-5, c.StringField("activation") ?? "gelu",
             c.IntField("ffn_hidden_size") ?? 4 * c.HiddenSize);
     }
-
-    /// <summary>Falcon ties its head to the embeddings unless config.json says otherwise (transformers' default).</summary>
-    public static ModelConfig Normalized(ModelConfig c) => c.Field("tie_word_embeddings") is null ? c with { TieWordEmbeddings = true } : c;
 }
 
 /// <summary>
@@ -35,10 +32,10 @@ sealed record FalconOptions(bool NewDecoderArchitecture, bool ParallelAttn, int 
 /// grouped by KV head (multi-query [heads + 2], grouped [kv, heads/kv + 2] or per head [heads, 3], reordered at
 /// load), NeoX rotary, dense_h_to_4h → GELU → dense_4h_to_h, biases per config.bias. The block is parallel
 /// (x + attn(ln(x)) + mlp(ln(x))) on input_layernorm, or on ln_attn and ln_mlp for the new decoder architecture
-/// with two norms; otherwise sequential with post_attention_layernorm.
+/// with two norms; otherwise sequential with post_attention_layernorm. The head is tied unless config.json says not.
 /// </summary>
 public sealed class FalconForCausalLM(ModelConfig config, IWeightSource weights, ScalarType dtype, Device device)
-    : DecoderForCausalLM(FalconOptions.Normalized(config), weights, dtype, device, Weights)
+    : DecoderForCausalLM(config.TiedUnlessSaid(), weights, dtype, device, Weights)
 {
     static readonly WeightNames Weights = new("transformer.word_embeddings.weight", "transformer.h.{0}.", "transformer.ln_f.weight", "lm_head.weight");
 
