@@ -13,7 +13,7 @@ namespace Pipeline.Models.Architectures;
 /// qk_rope_head_dim dims; with YaRN the softmax scale is multiplied by mscale(factor, mscale_all_dim)², as vLLM does.
 /// </summary>
 public class DeepseekV2ForCausalLM(ModelConfig config, IWeightSource weights, ScalarType dtype, Device device)
-    : DecoderForCausalLM(config, weights, dtype, device)
+    : DecoderForCausalLM(config, weights, dtype, device), ISkipsWeights
 {
     DeepseekMoeOptions? _moe;
     DeepseekMlaOptions? _mla;
@@ -24,6 +24,13 @@ public class DeepseekV2ForCausalLM(ModelConfig config, IWeightSource weights, Sc
 
     /// <summary>The router's config; V2 scores by softmax and picks greedily unless config.json says otherwise.</summary>
     protected virtual DeepseekMoeOptions MoeOptions(ModelConfig c) => DeepseekMoeOptions.From(c, defaultScoring: "softmax", defaultTopkMethod: "greedy");
+
+    /// <summary>
+    /// The multi-token-prediction layers V3 checkpoints keep after the last layer (num_nextn_predict_layers of them,
+    /// `model.layers.{num_hidden_layers + i}.`): a speculative-decoding head this model does not run, as vLLM skips them.
+    /// </summary>
+    public IReadOnlyList<string> SkipPrefixes => Enumerable.Range(Config.NumHiddenLayers, Config.IntField("num_nextn_predict_layers") ?? 0)
+        .Select(Names.LayerPrefix).ToArray();
 
     protected override RotaryEmbedding? CreateRotary(ModelConfig config, Device device) =>
         new(config, device, interleaved: MlaOptions.RopeInterleave, rotaryDim: MlaOptions.Dims.QkRopeHeadDim);

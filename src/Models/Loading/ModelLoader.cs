@@ -45,7 +45,9 @@ public static partial class ModelLoader
         using (torch.no_grad())
         {
             var model = create(config, weights, dtype, device);
-            var unexpected = weights.Unused().Where(n => !IgnoredWeight(n)).OrderBy(n => n, StringComparer.Ordinal).ToList();
+            var skipped = (model as ISkipsWeights)?.SkipPrefixes ?? [];
+            var unexpected = weights.Unused().Where(n => !IgnoredWeight(n) && !skipped.Any(p => n.StartsWith(p, StringComparison.Ordinal)))
+                .OrderBy(n => n, StringComparer.Ordinal).ToList();
             if (unexpected.Count > 0)
             {
                 model.Dispose();

@@ -46,3 +46,32 @@ public class MlaCacheTests
         }
     }
 }
+
+/// <summary>DeepSeek-V3 checkpoints keep num_nextn_predict_layers multi-token-prediction layers after the last one; loading skips them, as vLLM does.</summary>
+public class DeepseekMtpWeightsTests
+{
+    static string WithExtraWeight(string name)
+    {
+        var dir = Directory.CreateTempSubdirectory("deepseek-v3").FullName;
+        foreach (var f in Directory.GetFiles(ModelFixture.Dir("deepseek-v3")))
+            File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        var path = Path.Combine(dir, "model.safetensors");
+        var tensors = Pipeline.Models.Tests.Loading.SafetensorsTestWriter.ReadAll(path);
+        tensors.Add((name, [4], [1f, 2f, 3f, 4f]));
+        Pipeline.Models.Tests.Loading.SafetensorsTestWriter.Write(path, tensors);
+        return dir;
+    }
+
+    [Fact]
+    public void MultiTokenPredictionLayerIsSkippedButOtherExtraWeightsAreNot()
+    {
+        // config.json: num_hidden_layers 2, num_nextn_predict_layers 1, so layer 2 is the MTP layer.
+        var mtp = WithExtraWeight("model.layers.2.enorm.weight");
+        ModelLoader.Load(mtp, new LoadOptions { Dtype = "float32" }, torch.CPU).Model.Dispose();
+        var stray = WithExtraWeight("model.layers.3.enorm.weight");
+        var e = Assert.ThrowsAny<Exception>(() => ModelLoader.Load(stray, new LoadOptions { Dtype = "float32" }, torch.CPU).Model.Dispose());
+        Assert.Contains("model.layers.3.enorm.weight", e.Message);
+        Directory.Delete(mtp, true);
+        Directory.Delete(stray, true);
+    }
+}
