@@ -20,7 +20,7 @@ public sealed class NativeAttentionBackend : IAttentionBackend
     public string Name => "native-paged";
     public bool NeedsBlockTable => true;
     public bool FusesRotary => true;
-    public bool Supports(Attention layer) => layer.LogitSoftcap is null && layer.AlibiSlopes is null && layer.Mla is null;
+    public bool Supports(Attention layer) => layer.LogitSoftcap is null && layer.AlibiSlopes is null && layer.Mla is null && layer.Sinks is null;
 
     public long[] KVCacheShape(int numBlocks, FullAttentionSpec spec) => [(long)numBlocks * spec.BlockSize, spec.NumKvHeads, spec.HeadSize];
 
@@ -48,6 +48,7 @@ public sealed class NativeAttentionBackend : IAttentionBackend
         var output = torch.empty([T, H, D], q.dtype, q.device);
         int window = layer.SlidingWindow ?? 0;
         if (layer.LogitSoftcap is not null) throw new NotSupportedException("the native attention backend has no logit soft-capping yet");
+        if (layer.Sinks is not null) throw new NotSupportedException("the native attention backend has no attention sinks yet");
         if (meta.DecodeOnly)
             NativeOps.PagedDecodeAttention(output, q, kCache, vCache, batch.BlockTable!, batch.SeqLens!, layer.Scale, window, batch.BlockSize);
         else

@@ -104,7 +104,16 @@ public sealed class TorchAttentionBackend : IAttentionBackend, IMlaAttentionBack
     {
         var scores = torch.matmul(q, k.transpose(-1, -2)).mul(Scalars.Of(layer.Scale));
         if (layer.LogitSoftcap is double cap) scores = scores.div(Scalars.Of(cap)).tanh().mul(Scalars.Of(cap));
-        var probs = torch.softmax(scores.add(mask), -1, ScalarType.Float32).to_type(q.dtype);
+        var logits = scores.add(mask);
+        if (layer.Sinks is { } sinks)
+        {
+            // The sink is one more logit per head in the softmax, with no value: q's dims -4, -3 are (KV head, group).
+            long[] sinkShape = [.. logits.shape[..^1], 1];
+            var sink = sinks.to_type(logits.dtype).view(q.shape[^4], q.shape[^3], 1, 1).expand(sinkShape);
+            var withSink = torch.softmax(torch.cat([logits, sink], -1), -1, ScalarType.Float32);
+            return torch.matmul(withSink.narrow(-1, 0, logits.shape[^1]).to_type(q.dtype), v);
+        }
+        var probs = torch.softmax(logits, -1, ScalarType.Float32).to_type(q.dtype);
         return torch.matmul(probs, v);
     }
 }

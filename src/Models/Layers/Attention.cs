@@ -10,10 +10,11 @@ namespace Pipeline.Models.Layers;
 /// <paramref name="alibiSlopes"/>: one slope per head for ALiBi positions (BLOOM, MPT), added to the scores as
 /// slope * (key position - query position); null without ALiBi. With <paramref name="mla"/> it is multi-head latent
 /// attention: one cached "head" of kv_lora_rank + qk_rope_head_dim values per token (<see cref="NumKvHeads"/> 1,
-/// <see cref="HeadSize"/> their sum).
+/// <see cref="HeadSize"/> their sum). <paramref name="sinks"/>: a learned logit per head [H] that joins each query's
+/// softmax denominator without a value (GPT-OSS's attention sinks); the layer that loads it disposes it.
 /// </summary>
 public sealed class Attention(int layerIndex, int numHeads, int numKvHeads, int headSize, double scale, int? slidingWindow = null, double? logitSoftcap = null,
-    float[]? alibiSlopes = null, MlaDims? mla = null)
+    float[]? alibiSlopes = null, MlaDims? mla = null, Tensor? sinks = null)
 {
     public int LayerIndex { get; } = layerIndex;
     public int NumHeads { get; } = numHeads;
@@ -26,6 +27,9 @@ public sealed class Attention(int layerIndex, int numHeads, int numKvHeads, int 
         : alibiSlopes is null ? null : throw new ArgumentException($"{alibiSlopes.Length} ALiBi slopes for {numHeads} heads");
     /// <summary>The latent dimensions of a multi-head latent attention layer; null for every other layer.</summary>
     public MlaDims? Mla { get; } = mla;
+    /// <summary>The attention sink logits [H]; null without sinks.</summary>
+    public Tensor? Sinks { get; } = sinks?.shape is [var n] && n == numHeads ? sinks
+        : sinks is null ? null : throw new ArgumentException($"attention sinks of shape [{string.Join(", ", sinks.shape)}] for {numHeads} heads");
 
     public KVCacheSpec Spec(int blockSize, ScalarType dtype) =>
         Mla is { } m ? new MlaAttentionSpec(blockSize, m.KvLoraRank, m.QkRopeHeadDim, dtype)

@@ -58,6 +58,7 @@ public sealed class SelfAttention(Linear qkvProj, Linear oProj, Attention attn, 
         OProj.Dispose();
         qNorm?.Dispose();
         kNorm?.Dispose();
+        Attn.Sinks?.Dispose();
     }
 }
 

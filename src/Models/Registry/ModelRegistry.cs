@@ -29,6 +29,7 @@ public static class ModelRegistry
         Decoder("PhimoeForCausalLM", "phimoe", "microsoft/Phi-3.5-MoE-instruct", (c, w, t, d) => new PhiMoEForCausalLM(c, w, t, d)),
         Decoder("MixtralForCausalLM", "mixtral", "mistralai/Mixtral-8x7B-Instruct-v0.1", (c, w, t, d) => new MixtralForCausalLM(c, w, t, d)),
         Decoder("DbrxForCausalLM", "dbrx", "databricks/dbrx-instruct", (c, w, t, d) => new DbrxForCausalLM(c, w, t, d)),
+        Decoder("GptOssForCausalLM", "gpt_oss", "openai/gpt-oss-20b, openai/gpt-oss-120b", (c, w, t, d) => new GptOssForCausalLM(c, w, t, d)),
         Decoder("Qwen2MoeForCausalLM", "qwen2_moe", "Qwen/Qwen1.5-MoE-A2.7B-Chat", (c, w, t, d) => new Qwen2MoeForCausalLM(c, w, t, d)),
         Decoder("Olmo2ForCausalLM", "olmo2", "allenai/OLMo-2-0425-1B, allenai/OLMo-2-1124-7B", (c, w, t, d) => new Olmo2ForCausalLM(c, w, t, d)),
         Decoder("OlmoeForCausalLM", "olmoe", "allenai/OLMoE-1B-7B-0924-Instruct", (c, w, t, d) => new OlmoeForCausalLM(c, w, t, d)),
