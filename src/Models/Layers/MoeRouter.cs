@@ -16,7 +16,7 @@ public interface IMoeRouter : IDisposable
 /// Softmax over the gate's logits, top-k, then the chosen weights divided by their L<paramref name="normP"/> norm when
 /// given (1: renormalised to sum 1, as Mixtral, Granite, GPT-OSS and DBRX do; DBRX names p in
 /// moe_normalize_expert_weights). The gate may have a bias (GPT-OSS). Softmax-then-renormalise equals a softmax over
-/// the top-k logits, which is how Granite and GPT-OSS write it. A gate kept in float32 (HunYuan's, ERNIE's) reads the
+/// the top-k logits, which is how Granite and GPT-OSS write it. A gate kept in float32 (HunYuan's) reads the
 /// hidden states in float32.
 /// </summary>
 public sealed class SoftmaxTopKRouter(Linear gate, int topK, double? normP = 1.0) : IMoeRouter
@@ -32,32 +32,6 @@ public sealed class SoftmaxTopKRouter(Linear gate, int topK, double? normP = 1.0
     }
 
     public void Dispose() => Gate.Dispose();
-}
-
-/// <summary>
-/// ERNIE 4.5's router: softmax over float32 logits; the experts are chosen by top-k of the probabilities plus a learned
-/// per-expert correction bias (e_score_correction_bias), but weighted by the probabilities alone, renormalised to sum
-/// 1 (the sum clamped below by <paramref name="normMin"/>).
-/// </summary>
-public sealed class CorrectionBiasSoftmaxRouter(Linear gate, Tensor correctionBias, int topK, double normMin) : IMoeRouter
-{
-    public Linear Gate { get; } = gate;
-
-    public (Tensor Weights, Tensor Ids) Route(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        var probs = torch.softmax(Gate.Forward(x.to_type(Gate.Weight.dtype)).to_type(ScalarType.Float32), -1);
-        var (_, ids) = (probs + correctionBias.to_type(ScalarType.Float32).reshape(1, -1)).topk(topK, -1);
-        var weights = probs.gather(-1, ids);
-        weights = weights / weights.sum(-1, keepdim: true).clamp_min(Scalars.Of(normMin));
-        return (weights.MoveToOuterDisposeScope(), ids.MoveToOuterDisposeScope());
-    }
-
-    public void Dispose()
-    {
-        Gate.Dispose();
-        correctionBias.Dispose();
-    }
 }
 
 /// <summary>

@@ -35,7 +35,9 @@ public class MoeRouterTests
     {
         // Probabilities of logits ln(0.5), ln(0.3), ln(0.2): 0.5, 0.3, 0.2. The bias lifts expert 2 above expert 1
         // for the choice; the weights are then 0.5 and 0.2 renormalised.
-        using var router = new CorrectionBiasSoftmaxRouter(Identity(3), torch.tensor(new float[] { 0f, 0f, 0.2f }).reshape(1, 3), topK: 2, normMin: 1e-12);
+        // ERNIE 4.5's use of DeepSeek's router: softmax, one group, correction bias, renormalised.
+        using var router = new GroupedTopKRouter(Identity(3), topK: 2, MoeScoring.Softmax, renormalize: true,
+            eScoreCorrectionBias: torch.tensor(new float[] { 0f, 0f, 0.2f }));
         using var x = torch.tensor(new float[] { (float)Math.Log(0.5), (float)Math.Log(0.3), (float)Math.Log(0.2) }).reshape(1, 3);
         var (weights, ids) = router.Route(x);
         Assert.Equal(new long[] { 0, 2 }, ids.data<long>().ToArray());
