@@ -57,7 +57,7 @@ public static class EngineBuilder
         using var cache = OneShotForward.AllocateCache(model, blocks, blockSize, backend);
         using var scope = NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var seqs = new[] { new SequenceSlice(0, tokens, tokens, Enumerable.Range(0, blocks).ToArray()) };
+        var seqs = new[] { new SequenceSlice(0, tokens, tokens, Enumerable.Range(0, blocks).ToArray(), StateSlot: 0) };
         var hidden = OneShotForward.Run(model, seqs, new long[tokens], cache, backend);
         model.ComputeLogits(hidden.narrow(0, tokens - 1, 1));
         torch.cuda.synchronize(model.Device);

@@ -73,13 +73,13 @@ public sealed class DecoderEmbeddingModel : IPoolingModel
         foreach (var input in inputs)
         {
             int len = input.TokenIds.Length, blocks = (len + BlockSize - 1) / BlockSize;
-            seqs.Add(new SequenceSlice(start, len, len, Enumerable.Range(nextBlock, blocks).ToArray()));
+            seqs.Add(new SequenceSlice(start, len, len, Enumerable.Range(nextBlock, blocks).ToArray(), StateSlot: seqs.Count));
             ids.AddRange(input.TokenIds.Select(x => (long)x));
             start += len;
             nextBlock += blocks;
         }
         var backend = AttentionBackends.For(_decoder);
-        using var cache = OneShotForward.AllocateCache(_decoder, nextBlock, BlockSize, backend);
+        using var cache = OneShotForward.AllocateCache(_decoder, nextBlock, BlockSize, backend, numStateSlots: seqs.Count);
         var hidden = OneShotForward.Run(_decoder, seqs, ids, cache, backend);
         if (_rewardOut != null) hidden = _rewardOut.Forward(torch.nn.functional.relu(_rewardHidden!.Forward(hidden))).to_type(ScalarType.Float32);
         return hidden.MoveToOuterDisposeScope();

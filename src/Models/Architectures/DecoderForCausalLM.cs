@@ -181,7 +181,8 @@ public abstract class DecoderForCausalLM : ICausalLM
 
     public IReadOnlyList<Layers.Attention> AttentionLayers => _layers.Where(l => l.Attn != null).Select(l => l.Attn!).ToArray();
 
-    public KVCacheConfig KVCacheConfig(int blockSize) => new(AttentionLayers.Select(a => a.Spec(blockSize, DType)).ToArray());
+    public KVCacheConfig KVCacheConfig(int blockSize) => new(AttentionLayers.Select(a => a.Spec(blockSize, DType)).ToArray(),
+        _layers.Where(l => l.Mamba != null).Select(l => l.Mamba!).OrderBy(m => m.StateIndex).Select(m => m.Spec(blockSize, DType)).ToArray());
 
     public virtual void Dispose()
     {

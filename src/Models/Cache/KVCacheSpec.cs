@@ -41,5 +41,20 @@ public sealed record MlaAttentionSpec(int BlockSize, int KvLoraRank, int QkRopeH
     public override long PageSizeBytes => (long)BlockSize * HeadSize * ElementSize(DType);
 }
 
+/// <summary>
+/// A state-space (Mamba) mixer: it keeps no per-token blocks but one recurrent state per request, whatever its length
+/// (vLLM's MambaSpec): the last <c>ConvKernel - 1</c> inputs of its causal conv1d ([ConvDim, ConvKernel - 1]) and the
+/// SSM state ([NumHeads, HeadDim, StateSize]; Mamba 1 keeps one head per channel, HeadDim 1). Prefix caching is off for
+/// models with these layers: a state summarises the whole prefix and cannot be shared by block.
+/// </summary>
+public sealed record MambaSpec(int BlockSize, ScalarType DType, int ConvDim, int ConvKernel, int NumHeads, int HeadDim, int StateSize)
+    : KVCacheSpec(BlockSize, DType)
+{
+    public long[] ConvStateShape => [ConvDim, ConvKernel - 1];
+    public long[] SsmStateShape => [NumHeads, HeadDim, StateSize];
+    /// <summary>Bytes of one request's state (conv + SSM) for this layer.</summary>
+    public override long PageSizeBytes => ((long)ConvDim * (ConvKernel - 1) + (long)NumHeads * HeadDim * StateSize) * ElementSize(DType);
+}
+
 /// <summary>Layers that share one spec, and so one allocation rule.</summary>
 public sealed record KVCacheGroupSpec(IReadOnlyList<int> LayerIndices, KVCacheSpec Spec);

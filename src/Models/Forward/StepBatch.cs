@@ -22,6 +22,8 @@ public sealed class StepBatch
     public Tensor? SeqLens { get; init; }
     /// <summary>[numSeqs + 1] int32 offsets of each sequence's queries; null unless the backend asked for it.</summary>
     public Tensor? QueryStartLoc { get; init; }
+    /// <summary>Per-sequence state slots and the padded layout state-space layers scan in; null for models without them.</summary>
+    public MambaStepInputs? Mamba { get; init; }
     public int NumTokens => (int)InputIds.shape[0];
     public int MaxSeqLen => Seqs.Count == 0 ? 0 : Seqs.Max(s => s.SeqLen);
     public int MaxQueryLen => Seqs.Count == 0 ? 0 : Seqs.Max(s => s.QueryLen);

@@ -23,8 +23,10 @@ public sealed class TorchAttentionBackend : IAttentionBackend, IMlaAttentionBack
 
     public long[] KVCacheShape(int numBlocks, FullAttentionSpec spec) => [(long)numBlocks * spec.BlockSize, spec.NumKvHeads, spec.HeadSize];
 
-    public AttentionMetadata BuildMetadata(StepBatch batch, KVCacheConfig kvConfig) =>
-        TorchAttentionMetadata.Build(batch, kvConfig.SlidingWindows, kvConfig.LayerSpecs[0].DType);
+    public AttentionMetadata BuildMetadata(StepBatch batch, KVCacheConfig kvConfig) => kvConfig.HasAttention
+        ? TorchAttentionMetadata.Build(batch, kvConfig.SlidingWindows, kvConfig.DType)
+        : new TorchAttentionMetadata(batch); // state-space layers only: nothing to attend
+
 
     public Tensor Forward(Attention layer, Tensor q, Tensor k, Tensor v, RotaryCosSin rope, Tensor kCache, Tensor vCache, AttentionMetadata metadata)
     {

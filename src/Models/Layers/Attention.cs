@@ -16,6 +16,8 @@ namespace Pipeline.Models.Layers;
 public sealed class Attention(int layerIndex, int numHeads, int numKvHeads, int headSize, double scale, int? slidingWindow = null, double? logitSoftcap = null,
     float[]? alibiSlopes = null, MlaDims? mla = null, Tensor? sinks = null)
 {
+    /// <summary>Index of this layer's K/V tensors in the cache: its rank among the model's attention layers (the decoder
+    /// layer's index when every layer attends; hybrids with state-space layers count attention layers only).</summary>
     public int LayerIndex { get; } = layerIndex;
     public int NumHeads { get; } = numHeads;
     public int NumKvHeads { get; } = numKvHeads;

@@ -8,6 +8,8 @@ public interface IDecoderLayer : IDisposable
 {
     /// <summary>The layer's paged attention; null for a layer without one (a state-space mixer).</summary>
     Attention? Attn { get; }
+    /// <summary>The layer's state-space mixer; null for a layer without one.</summary>
+    IMambaMixer? Mamba => null;
     /// <summary>The layer's output; <paramref name="x"/> may be updated in place (it is the previous layer's output).</summary>
     Tensor Forward(Tensor x, RotaryCosSin rope, ForwardContext ctx);
 }

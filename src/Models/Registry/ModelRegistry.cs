@@ -69,6 +69,9 @@ public static class ModelRegistry
         Decoder("DeepseekV2ForCausalLM", "deepseek_v2", "deepseek-ai/DeepSeek-V2-Lite-Chat, deepseek-ai/DeepSeek-V2-Chat", (c, w, t, d) => new DeepseekV2ForCausalLM(c, w, t, d)),
         Decoder("DeepseekV3ForCausalLM", "deepseek_v3", "deepseek-ai/DeepSeek-V3, deepseek-ai/DeepSeek-R1", (c, w, t, d) => new DeepseekV3ForCausalLM(c, w, t, d)),
         Decoder("Dots1ForCausalLM", "dots1", "rednote-hilab/dots.llm1.inst", (c, w, t, d) => new Dots1ForCausalLM(c, w, t, d)),
+        Decoder("MambaForCausalLM", "mamba", "state-spaces/mamba-130m-hf, state-spaces/mamba-2.8b-hf", (c, w, t, d) => new MambaForCausalLM(c, w, t, d)),
+        Decoder("FalconMambaForCausalLM", "falcon_mamba", "tiiuae/falcon-mamba-7b", (c, w, t, d) => new FalconMambaForCausalLM(c, w, t, d)),
+        Decoder("Mamba2ForCausalLM", "mamba2", "mistralai/Mamba-Codestral-7B-v0.1", (c, w, t, d) => new Mamba2ForCausalLM(c, w, t, d)),
     ];
 
     static ArchitectureEntry Decoder(string arch, string family, string examples, DecoderFactory create) =>

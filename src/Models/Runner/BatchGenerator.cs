@@ -47,7 +47,7 @@ public sealed class BatchGenerator(ICausalLM model, int blockSize = 16, int? max
             nextBlock += blocks;
         }
         var backend = AttentionBackends.For(model);
-        using var cache = OneShotForward.AllocateCache(model, nextBlock, blockSize, backend);
+        using var cache = OneShotForward.AllocateCache(model, nextBlock, blockSize, backend, numStateSlots: n);
         var outputs = Enumerable.Range(0, n).Select(_ => new List<int>()).ToArray();
         var logprobs = Enumerable.Range(0, n).Select(_ => new List<TokenLogprobs?>()).ToArray();
         var finish = new string?[n];
@@ -69,7 +69,7 @@ public sealed class BatchGenerator(ICausalLM model, int blockSize = 16, int? max
                 {
                     int seqLen = prompts[i].Count + outputs[i].Count;
                     int q = prefill ? prompts[i].Count : 1;
-                    seqs.Add(new SequenceSlice(tokens.Count, q, seqLen, blockTables[i], prompts[i].Count));
+                    seqs.Add(new SequenceSlice(tokens.Count, q, seqLen, blockTables[i], prompts[i].Count, StateSlot: i));
                     if (prefill) tokens.AddRange(prompts[i].Select(t => (long)t));
                     else tokens.Add(outputs[i][^1]);
                 }

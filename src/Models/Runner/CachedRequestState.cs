@@ -12,6 +12,8 @@ public sealed class CachedRequestState : IDisposable
     /// <summary>Prompt then output tokens; the runner appends each token it samples.</summary>
     public required List<int> TokenIds { get; init; }
     public required List<int> BlockIds { get; init; }
+    /// <summary>The request's state slot for state-space layers (-1 when the model has none).</summary>
+    public int StateSlot { get; init; } = -1;
     public int NumComputedTokens { get; set; }
     public Generator? Generator { get; init; }
     public IReadOnlyCollection<int> StopIds { get; init; } = [];

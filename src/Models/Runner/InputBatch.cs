@@ -14,16 +14,22 @@ public sealed class InputBatch : IDisposable
 {
     readonly Device _device;
     readonly bool _withBlockTable;
+    readonly bool _withState;
     long[] _ids = [], _positions = [], _slots = [];
     int[] _blockTable = [], _seqLens = [], _queryStart = [];
     Tensor? _idsT, _positionsT, _slotsT, _blockTableT, _seqLensT, _queryStartT;
     int _maxBlocks;
+    long[] _stateSlots = [], _queryLens = [], _paddedRows = [], _flatPositions = [];
+    float[] _hasInitial = [], _mask = [];
+    Tensor? _stateSlotsT, _queryLensT, _paddedRowsT, _flatPositionsT, _hasInitialT, _maskT;
 
-    public InputBatch(int blockSize, Device device, bool withBlockTable)
+    /// <param name="withState">Also lay out the step for state-space layers (<see cref="StepBatch.Mamba"/>).</param>
+    public InputBatch(int blockSize, Device device, bool withBlockTable, bool withState = false)
     {
         BlockSize = blockSize;
         _device = device;
         _withBlockTable = withBlockTable;
+        _withState = withState;
     }
 
     public int BlockSize { get; }
@@ -43,7 +49,8 @@ public sealed class InputBatch : IDisposable
             {
                 int pos = start + i, row = s.QueryStart + i;
                 _positions[row] = pos;
-                _slots[row] = TorchAttentionMetadata.Slot(s.BlockTable, pos, BlockSize);
+                // A model of state-space layers only holds no blocks.
+                _slots[row] = s.BlockTable.Length == 0 ? -1 : TorchAttentionMetadata.Slot(s.BlockTable, pos, BlockSize);
             }
         }
         var batch = new StepBatch
@@ -53,6 +60,7 @@ public sealed class InputBatch : IDisposable
             InputIds = Upload(_ids, _idsT!, total),
             Positions = Upload(_positions, _positionsT!, total),
             SlotMapping = Upload(_slots, _slotsT!, total),
+            Mamba = _withState ? PrepareState(seqs, total) : null,
         };
         if (!_withBlockTable) return batch;
         int n = seqs.Count, maxBlocks = Math.Max(1, seqs.Count == 0 ? 1 : seqs.Max(s => s.BlockTable.Length));
@@ -76,6 +84,44 @@ public sealed class InputBatch : IDisposable
             BlockTable = Upload(_blockTable, _blockTableT!, n * _maxBlocks).view(n, _maxBlocks),
             SeqLens = Upload(_seqLens, _seqLensT!, n),
             QueryStartLoc = Upload(_queryStart, _queryStartT!, n + 1),
+            Mamba = batch.Mamba,
+        };
+    }
+
+    MambaStepInputs PrepareState(IReadOnlyList<SequenceSlice> seqs, int total)
+    {
+        int n = seqs.Count, maxQ = Math.Max(1, n == 0 ? 1 : seqs.Max(s => s.QueryLen));
+        Grow(ref _stateSlots, ref _stateSlotsT, n, ScalarType.Int64);
+        Grow(ref _queryLens, ref _queryLensT, n, ScalarType.Int64);
+        Grow(ref _hasInitial, ref _hasInitialT, n, ScalarType.Float32);
+        Grow(ref _paddedRows, ref _paddedRowsT, n * maxQ, ScalarType.Int64);
+        Grow(ref _mask, ref _maskT, n * maxQ, ScalarType.Float32);
+        Grow(ref _flatPositions, ref _flatPositionsT, total, ScalarType.Int64);
+        Array.Fill(_paddedRows, total, 0, n * maxQ);
+        Array.Clear(_mask, 0, n * maxQ);
+        for (int b = 0; b < n; b++)
+        {
+            var s = seqs[b];
+            if (s.StateSlot < 0) throw new InvalidOperationException($"sequence {b} of the step holds no state slot, which state-space layers need");
+            _stateSlots[b] = s.StateSlot;
+            _queryLens[b] = s.QueryLen;
+            _hasInitial[b] = s.Start > 0 ? 1f : 0f;
+            for (int t = 0; t < s.QueryLen; t++)
+            {
+                _paddedRows[b * maxQ + t] = s.QueryStart + t;
+                _mask[b * maxQ + t] = 1f;
+                _flatPositions[s.QueryStart + t] = b * maxQ + t;
+            }
+        }
+        return new MambaStepInputs
+        {
+            StateSlots = Upload(_stateSlots, _stateSlotsT!, n),
+            QueryLens = Upload(_queryLens, _queryLensT!, n),
+            HasInitialState = Upload(_hasInitial, _hasInitialT!, n),
+            PaddedRows = Upload(_paddedRows, _paddedRowsT!, n * maxQ),
+            Mask = Upload(_mask, _maskT!, n * maxQ).view(n, maxQ),
+            FlatPositions = Upload(_flatPositions, _flatPositionsT!, total),
+            MaxQueryLen = maxQ,
         };
     }
 
@@ -106,6 +152,7 @@ public sealed class InputBatch : IDisposable
 
     public void Dispose()
     {
-        foreach (var t in new[] { _idsT, _positionsT, _slotsT, _blockTableT, _seqLensT, _queryStartT }) t?.Dispose();
+        foreach (var t in new[] { _idsT, _positionsT, _slotsT, _blockTableT, _seqLensT, _queryStartT,
+            _stateSlotsT, _queryLensT, _paddedRowsT, _flatPositionsT, _hasInitialT, _maskT }) t?.Dispose();
     }
 }

@@ -38,7 +38,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
 
     /// <param name="owned">Disposed with the runner (a model the runner's owner loaded for it alone).</param>
     public ModelRunner(ICausalLM model, int numBlocks, int blockSize, IReadOnlyCollection<int> eosTokenIds, Func<string, int[]>? encodeBadWord = null, IDisposable? owned = null,
-        IAttentionBackend? backend = null, CudaGraphOptions? graphs = null)
+        IAttentionBackend? backend = null, CudaGraphOptions? graphs = null, int numStateSlots = 0)
     {
         _owned = owned;
         _model = model;
@@ -46,9 +46,10 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         _eosTokenIds = eosTokenIds;
         _encodeBadWord = encodeBadWord;
         _backend = backend ?? AttentionBackends.For(model);
-        _inputs = new InputBatch(blockSize, model.Device, _backend.NeedsBlockTable);
-        Cache = OneShotForward.AllocateCache(model, numBlocks, blockSize, _backend);
+        Cache = OneShotForward.AllocateCache(model, numBlocks, blockSize, _backend, numStateSlots);
+        _inputs = new InputBatch(blockSize, model.Device, _backend.NeedsBlockTable, Cache.Config.HasState);
         if (graphs is { EnforceEager: false } g && _backend is NativeAttentionBackend
+            && !Cache.Config.HasState  // state-space layers scan on the host-laid-out padded batch: not captured
             && model.Config.Rope.RopeType is not ("dynamic" or "longrope"))  // their rotation is computed on the host per sequence
         {
             _graphs = new CudaGraphRunner(model, Cache, _backend, g.MaxNumSeqs, Math.Min(g.MaxModelLen, CudaGraphOptions.MaxCapturedContext));
@@ -83,7 +84,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
             int start = st.NumComputedTokens;
             if (start + n > st.TokenIds.Count)
                 throw new InvalidOperationException($"request {id}: scheduled {n} tokens from {start} but it has {st.TokenIds.Count}");
-            seqs.Add(new SequenceSlice(tokens.Count, n, start + n, st.BlockIds.ToArray(), st.PromptTokenIds.Count));
+            seqs.Add(new SequenceSlice(tokens.Count, n, start + n, st.BlockIds.ToArray(), st.PromptTokenIds.Count, st.StateSlot));
             for (int t = start; t < start + n; t++) tokens.Add(st.TokenIds[t]);
             if (start + n == st.TokenIds.Count) sampleRows.Add(seqs.Count - 1);
         }
@@ -203,6 +204,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
             SamplingParams = sp,
             TokenIds = new List<int>(n.AllTokenIds),
             BlockIds = new List<int>(n.BlockIds),
+            StateSlot = n.StateSlot,
             NumComputedTokens = n.NumComputedTokens,
             Generator = gen,
             StopIds = stops,

@@ -32,7 +32,9 @@ public sealed record NewRequestData(
     int NumComputedTokens,
     int NumOutputTokens = 0,
     /// <summary>Set for a pooling request: the whole prompt runs in this step, with no KV blocks, and is pooled.</summary>
-    PoolingItem? Pooling = null);
+    PoolingItem? Pooling = null,
+    /// <summary>The request's state slot for state-space layers (-1 when the model has none).</summary>
+    int StateSlot = -1);
 
 /// <summary>Requests the runner already holds: what changed for each since the last step (parallel lists).</summary>
 public sealed class CachedRequestData
