@@ -16,7 +16,7 @@ public static class EngineBuilder
         var config = SchedulerConfigFor(ctx, args);
         var tok = ctx.Tokenizer;
         var runner = new ModelRunner(ctx.Model, config.NumGpuBlocks, args.BlockSize, ctx.EosTokenIds, tok == null ? null : w => tok.Encode(w, addSpecialTokens: false),
-            graphs: new CudaGraphOptions(args.EnforceEager, config.MaxNumSeqs, config.MaxModelLen));
+            graphs: new CudaGraphOptions(args.EnforceEager, config.MaxNumSeqs, config.MaxModelLen), numStateSlots: config.NumStateSlots);
         return (new EngineCore(new Scheduler(config), runner), runner, config);
     }
 
@@ -33,14 +33,19 @@ public static class EngineBuilder
             "priority" => SchedulingPolicy.Priority,
             _ => throw new ArgumentException($"--scheduling-policy must be fcfs or priority, got '{args.SchedulingPolicy}'"),
         };
+        var kv = model.KVCacheConfig(args.BlockSize);
         var config = new SchedulerConfig
         {
+            // One state slot per running request; prefix caching off for models with state-space layers, as in vLLM.
+            NumStateSlots = kv.HasState ? args.MaxNumSeqs : 0,
+            HasAttention = kv.HasAttention,
+            SlidingWindow = kv.UniformSlidingWindow,
             MaxNumSeqs = args.MaxNumSeqs,
             MaxNumBatchedTokens = maxBatched,
             MaxModelLen = ctx.MaxModelLen,
             BlockSize = args.BlockSize,
             NumGpuBlocks = blocks,
-            EnablePrefixCaching = args.EnablePrefixCaching,
+            EnablePrefixCaching = args.EnablePrefixCaching && !kv.HasState,
             EnableChunkedPrefill = args.EnableChunkedPrefill,
             Policy = policy,
             AsyncScheduling = args.AsyncScheduling,

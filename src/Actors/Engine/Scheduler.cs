@@ -29,7 +29,8 @@ public sealed class Scheduler
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
-        KVCacheManager = new KVCacheManager(config.NumGpuBlocks, config.BlockSize, config.EnablePrefixCaching);
+        KVCacheManager = new KVCacheManager(config.NumGpuBlocks, config.BlockSize, config.EnablePrefixCaching,
+            config.NumStateSlots, config.HasAttention, config.SlidingWindow);
         _waiting = RequestQueue.Create(config.Policy);
     }
 
@@ -203,7 +204,8 @@ public sealed class Scheduler
         {
             output.ScheduledNewReqs.Add(new NewRequestData(
                 request.RequestId, request.PromptTokenIds, request.SamplingParams, request.AllTokenIds.ToArray(),
-                KVCacheManager.GetBlockIds(request.RequestId), request.NumComputedTokens, request.NumOutputTokens, request.Pooling));
+                KVCacheManager.GetBlockIds(request.RequestId), request.NumComputedTokens, request.NumOutputTokens, request.Pooling,
+                KVCacheManager.GetStateSlot(request.RequestId)));
             MarkScheduled(request, output.NumScheduledTokens[request.RequestId]);
         }
         for (int i = 0; i < scheduledRunning.Count; i++)

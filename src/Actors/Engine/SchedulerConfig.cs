@@ -29,6 +29,15 @@ public sealed record SchedulerConfig
     /// next decode is scheduled before the token it follows is known.
     /// </summary>
     public bool AsyncScheduling { get; init; }
+    /// <summary>
+    /// State slots for a model with state-space layers (0: it has none): each running request holds one. Such models
+    /// run without prefix caching.
+    /// </summary>
+    public int NumStateSlots { get; init; }
+    /// <summary>False for a model of state-space layers only: requests then hold no KV blocks.</summary>
+    public bool HasAttention { get; init; } = true;
+    /// <summary>Set (in tokens) when every attention layer slides: blocks wholly outside the window are freed.</summary>
+    public int? SlidingWindow { get; init; }
     /// <summary>Steps the engine core keeps in flight: 2 with <see cref="AsyncScheduling"/>, else 1.</summary>
     public int MaxInFlightSteps => AsyncScheduling ? 2 : 1;
 
@@ -43,6 +52,11 @@ public sealed record SchedulerConfig
             throw new ArgumentException($"the KV cache ({NumGpuBlocks} blocks of {BlockSize} tokens) cannot hold one sequence of max_model_len={MaxModelLen} tokens");
         if (!EnableChunkedPrefill && MaxNumBatchedTokens < MaxModelLen)
             throw new ArgumentException($"without chunked prefill max_num_batched_tokens ({MaxNumBatchedTokens}) must be at least max_model_len ({MaxModelLen})");
+        if (NumStateSlots < 0) throw new ArgumentException($"num_state_slots must be non-negative, got {NumStateSlots}");
+        if (!HasAttention && NumStateSlots == 0) throw new ArgumentException("a model without attention layers needs state slots for its state-space layers");
+        if (NumStateSlots > 0 && EnablePrefixCaching)
+            throw new ArgumentException("prefix caching is not supported for models with state-space layers: run with --no-enable-prefix-caching");
+        if (SlidingWindow is < 1) throw new ArgumentException($"sliding_window must be positive, got {SlidingWindow}");
         if (LongPrefillTokenThreshold is < 0) throw new ArgumentException($"long_prefill_token_threshold must be non-negative, got {LongPrefillTokenThreshold}");
     }
 }

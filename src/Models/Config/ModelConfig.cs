@@ -89,7 +89,9 @@ public sealed record ModelConfig
         int hidden = Int(c, "hidden_size", source);
         // Attention-free models (Mamba) have no heads; the architecture checks what it needs.
         int heads = OptInt(c, "num_attention_heads") ?? 0;
-        int layers = Int(c, "num_hidden_layers", source);
+        // NemotronH gives its layers only as a list of block kinds (or their pattern string).
+        int layers = OptInt(c, "num_hidden_layers") ?? (c["layers_block_type"] as JsonArray)?.Count
+            ?? (c["hybrid_override_pattern"] as JsonValue)?.GetValue<string>().Length ?? Int(c, "num_hidden_layers", source);
         int kvHeads = OptInt(c, "num_key_value_heads") ?? heads;
         int headDim = OptInt(c, "head_dim") ?? (heads > 0 ? hidden / heads : 0);
         if (kvHeads > 0 && heads % kvHeads != 0) throw new ModelConfigException($"{source}: num_attention_heads ({heads}) must be a multiple of num_key_value_heads ({kvHeads})");

@@ -72,6 +72,10 @@ public static class ModelRegistry
         Decoder("MambaForCausalLM", "mamba", "state-spaces/mamba-130m-hf, state-spaces/mamba-2.8b-hf", (c, w, t, d) => new MambaForCausalLM(c, w, t, d)),
         Decoder("FalconMambaForCausalLM", "falcon_mamba", "tiiuae/falcon-mamba-7b", (c, w, t, d) => new FalconMambaForCausalLM(c, w, t, d)),
         Decoder("Mamba2ForCausalLM", "mamba2", "mistralai/Mamba-Codestral-7B-v0.1", (c, w, t, d) => new Mamba2ForCausalLM(c, w, t, d)),
+        Decoder("JambaForCausalLM", "jamba", "ai21labs/AI21-Jamba-Mini-1.7, ai21labs/AI21-Jamba-Large-1.7", (c, w, t, d) => new JambaForCausalLM(c, w, t, d)),
+        Decoder("BambaForCausalLM", "bamba", "ibm-ai-platform/Bamba-9B", (c, w, t, d) => new BambaForCausalLM(c, w, t, d)),
+        Decoder("GraniteMoeHybridForCausalLM", "granitemoehybrid", "ibm-granite/granite-4.0-tiny-preview", (c, w, t, d) => new GraniteMoeHybridForCausalLM(c, w, t, d)),
+        Decoder("NemotronHForCausalLM", "nemotron_h", "nvidia/Nemotron-H-8B-Base-8K, nvidia/NVIDIA-Nemotron-Nano-9B-v2", (c, w, t, d) => new NemotronHForCausalLM(c, w, t, d)),
     ];
 
     static ArchitectureEntry Decoder(string arch, string family, string examples, DecoderFactory create) =>

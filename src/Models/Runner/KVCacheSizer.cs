@@ -7,7 +7,8 @@ namespace Pipeline.Models.Runner;
 /// <summary>
 /// Decides how many KV blocks fit: on CUDA, gpu_memory_utilization of the card minus what the process already
 /// holds after the weights and a profiling forward; on CPU, --kv-cache-memory bytes. Then checks that one
-/// sequence of max_model_len fits, with a message that says what to change.
+/// sequence of max_model_len fits, with a message that says what to change. State-space layers' state (one slot per
+/// running request, max_num_seqs of them) comes out of the budget first; a model of those layers only needs no blocks.
 /// </summary>
 public static class KVCacheSizer
 {
@@ -15,7 +16,8 @@ public static class KVCacheSizer
 
     public static int NumBlocks(ICausalLM model, int blockSize, double gpuMemoryUtilization, long? kvCacheMemoryBytes, int maxModelLen, int maxNumSeqs)
     {
-        long perBlock = model.KVCacheConfig(blockSize).BytesPerBlock;
+        var kv = model.KVCacheConfig(blockSize);
+        long perBlock = kv.BytesPerBlock;
         long budget;
         string source;
         if (kvCacheMemoryBytes is long explicitBytes)
@@ -38,8 +40,18 @@ public static class KVCacheSizer
             budget = DefaultCpuKvCacheBytes;
             source = $"the CPU default of {DefaultCpuKvCacheBytes >> 30} GiB (--kv-cache-memory)";
         }
-        long blocks = budget / perBlock;
         int needed = (maxModelLen + blockSize - 1) / blockSize;
+        if (kv.HasState)
+        {
+            long stateBytes = kv.StateBytesPerSlot * maxNumSeqs;
+            if (stateBytes >= budget)
+                throw new InvalidOperationException(
+                    $"the state of {maxNumSeqs} sequences ({stateBytes >> 20} MiB for the state-space layers) does not fit in {budget >> 20} MiB from {source}: lower --max-num-seqs or give the KV cache more memory");
+            budget -= stateBytes;
+            // The block table is never read; the scheduler's limits still count in blocks.
+            if (!kv.HasAttention) return needed;
+        }
+        long blocks = budget / perBlock;
         if (blocks < needed)
             throw new InvalidOperationException(
                 $"max_model_len {maxModelLen} needs {needed} KV blocks ({(long)needed * perBlock >> 20} MiB) but only {blocks} fit in {budget >> 20} MiB from {source}: lower --max-model-len or give the KV cache more memory");

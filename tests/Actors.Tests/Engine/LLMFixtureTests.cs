@@ -52,7 +52,8 @@ public class LLMFixtureTests
             GreedyComparison.AssertMatches(truncated, o.TokenIds, o.Logprobs!.Select(l => l.Top).ToList(), o.Logprobs!.Select(l => l.Logprob).ToList(), 1e-3, $"{variant} job {i}");
         }
         var stats = llm.Core.Scheduler.MakeStats();
-        Assert.True(stats.NumPreemptionsTotal > 0, "the small KV cache should have forced preemptions");
+        // A model of state-space layers only holds one state slot per request and no blocks: nothing to run out of.
+        if (llm.SchedulerConfig.HasAttention) Assert.True(stats.NumPreemptionsTotal > 0, "the small KV cache should have forced preemptions");
         Assert.Equal(0, stats.NumRunningReqs + stats.NumWaitingReqs);
     }
 
