@@ -17,12 +17,12 @@ public class StateSpaceEngineTests
 
     public static IEnumerable<object[]> Variants() => ModelFixture.Names().Where(n => StateSpaceVariants.Contains((string)n[0]));
 
-    static EngineArgs Args(string variant, int blocks, int budget, int maxSeqs) => new()
+    static EngineArgs Args(string variant, int blocks, int budget, int maxSeqs, int maxModelLen = 128) => new()
     {
         Model = ModelFixture.Dir(variant),
         Dtype = "float32",
         Device = "cpu",
-        MaxModelLen = 128,
+        MaxModelLen = maxModelLen,
         AllowLongMaxModelLen = true,
         MaxNumBatchedTokens = budget,
         MaxNumSeqs = maxSeqs,
@@ -52,12 +52,12 @@ public class StateSpaceEngineTests
     [MemberData(nameof(Variants))]
     public void ChunkedPrefillAndMemoryPreemptionMatchTransformers(string variant)
     {
-        var (jobs, sps) = Jobs(variant, 12);
-        // 6 tokens a step: every prompt is prefilled in chunks. 10 blocks of 16 tokens: the hybrids' attention layers run
-        // out and preempt; a model of state-space layers only holds no blocks.
-        using var llm = new LLM(Args(variant, blocks: 10, budget: 6, maxSeqs: 8));
+        var (jobs, sps) = Jobs(variant, 8);
+        // 8 tokens a step: every longer prompt is prefilled in chunks. 4 blocks of 16 tokens (one max_model_len sequence):
+        // the hybrids' attention layers run out and preempt; a model of state-space layers only holds no blocks.
+        using var llm = new LLM(Args(variant, blocks: 4, budget: 8, maxSeqs: 4, maxModelLen: 64));
         Assert.False(llm.SchedulerConfig.EnablePrefixCaching);
-        Assert.Equal(8, llm.SchedulerConfig.NumStateSlots);
+        Assert.Equal(4, llm.SchedulerConfig.NumStateSlots);
         var outputs = llm.Generate(jobs.Select(j => PromptInput.FromIds(j.Prompt.PromptTokenIds)).ToList(), sps);
         for (int i = 0; i < jobs.Count; i++)
         {
@@ -67,7 +67,7 @@ public class StateSpaceEngineTests
         var stats = llm.Core.Scheduler.MakeStats();
         if (llm.SchedulerConfig.HasAttention) Assert.True(stats.NumPreemptionsTotal > 0, "the small KV cache should have forced preemptions");
         Assert.Equal(0, stats.NumRunningReqs + stats.NumWaitingReqs);
-        Assert.Equal(8, llm.Core.Scheduler.KVCacheManager.MambaManager!.NumFreeSlots);
+        Assert.Equal(4, llm.Core.Scheduler.KVCacheManager.MambaManager!.NumFreeSlots);
     }
 
     [Theory]
