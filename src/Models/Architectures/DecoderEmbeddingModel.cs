@@ -49,10 +49,19 @@ public sealed class DecoderEmbeddingModel : IPoolingModel
         int labels = numLabels ?? BertModel.LabelCount(config.Raw);
         if (head == DecoderHead.SequenceClassifier)
         {
-            NumLabels = labels;
-            if (!weights.Contains("score.weight"))
-                throw new WeightLoadException($"{config.Architecture} as a classifier needs a 'score.weight' [{NumLabels}, {h}] in the checkpoint, and it has none");
-            _score = new Linear(weights.Load("score.weight", [NumLabels, h], dtype, device), null);
+            // As vLLM's as_seq_cls_model: the head runs in float32 on float32 pooled rows.
+            if (SeqClsConversion.From(config) is { } conversion)
+            {
+                NumLabels = conversion.NumLabels;
+                _score = new Linear(ConvertedScore(conversion, config, source, device), null);
+            }
+            else
+            {
+                NumLabels = labels;
+                if (!weights.Contains("score.weight"))
+                    throw new WeightLoadException($"{config.Architecture} as a classifier needs a 'score.weight' [{NumLabels}, {h}] in the checkpoint (or classifier_from_token and method in its config), and it has none");
+                _score = new Linear(weights.Load("score.weight", [NumLabels, h], ScalarType.Float32, device), null);
+            }
             OutputSize = h;
         }
         else
@@ -62,6 +71,21 @@ public sealed class DecoderEmbeddingModel : IPoolingModel
             _rewardOut = new Linear(weights.Load("score.2.weight", [labels, h], dtype, device), weights.Load("score.2.bias", [labels], dtype, device, WeightInit.Zeros));
             OutputSize = labels;
         }
+    }
+
+    /// <summary>
+    /// 'score.weight' from the lm_head rows of the conversion's tokens; the lm_head is the embedding matrix when the
+    /// causal LM ties them (vLLM reads it the same way), else lm_head.weight.
+    /// </summary>
+    static Tensor ConvertedScore(SeqClsConversion conversion, ModelConfig config, IWeightSource source, Device device)
+    {
+        const string Embed = "model.embed_tokens.weight", LmHead = "lm_head.weight";
+        string name = config.TieWordEmbeddings ? Embed : LmHead;
+        if (!source.Contains(name))
+            throw new WeightLoadException($"{config.Architecture} with classifier_from_token needs the causal LM's '{name}' to build its score head, and the checkpoint has none");
+        var ids = conversion.TokenIds(config);
+        using var lmHead = source.Load(name, [config.VocabSize, config.HiddenSize], ScalarType.Float32, device);
+        return conversion.ScoreWeight(lmHead, ids);
     }
 
     public Tensor HiddenStates(IReadOnlyList<PoolingInput> inputs)
@@ -89,7 +113,7 @@ public sealed class DecoderEmbeddingModel : IPoolingModel
     {
         if (_score == null) throw new PoolingException($"{Config.Architecture} has no classification head; use embed");
         using var scope = NewDisposeScope();
-        return _score.Forward(pooled.to_type(DType)).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+        return _score.Forward(pooled.to_type(ScalarType.Float32)).MoveToOuterDisposeScope();
     }
 
     public void Dispose()

@@ -30,6 +30,8 @@ public sealed record ModelConfig
     public string? TorchDtype { get; init; }
     public IReadOnlyList<int> EosTokenIds { get; init; } = [];
     public int? BosTokenId { get; init; }
+    /// <summary>The model directory config.json was read from (null for configs built in memory).</summary>
+    public string? ModelDir { get; init; }
 
     /// <summary>
     /// The longest sequence the model supports, as vLLM derives it: max_position_embeddings, stretched by the rope
@@ -76,7 +78,7 @@ public sealed record ModelConfig
             throw new ModelConfigException($"{path} is not valid JSON: {e.Message}");
         }
         JsonMerge.Into(raw, JsonMerge.ParseOverrides(hfOverrides));
-        return FromJson(raw, path);
+        return FromJson(raw, path) with { ModelDir = modelDir };
     }
 
     public static ModelConfig FromJson(JsonObject raw, string source = "config.json")
