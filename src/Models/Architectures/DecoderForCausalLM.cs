@@ -118,7 +118,7 @@ public abstract class DecoderForCausalLM : ICausalLM
         return new SelfAttention(
             w.Packed(p, Packed, "qkv_proj", [nh * hd, kv * hd, kv * hd], c.HiddenSize, qkvBias),
             w.Linear(p + "o_proj", c.HiddenSize, nh * hd, oBias),
-            new Layers.Attention(index, nh, kv, hd, scale ?? 1.0 / Math.Sqrt(hd), window, softcap),
+            new Layers.Attention(index, nh, kv, hd, scale ?? 1.0 / Math.Sqrt(hd), window, softcap, causal: c.BoolField("is_causal") != false),
             qkNorm ? Norm(w, p + "q_norm.weight", qkNormAcrossHeads ? nh * hd : hd) : null,
             qkNorm ? Norm(w, p + "k_norm.weight", qkNormAcrossHeads ? kv * hd : hd) : null,
             qkNormAcrossHeads, clipQkv);

@@ -29,6 +29,13 @@ public interface IPoolingModel : IDisposable
     /// <summary>Width of the rows <see cref="HiddenStates"/> returns: hidden_size, or num_labels when a head runs on every token.</summary>
     int OutputSize { get; }
 
+    /// <summary>The embed task's pooling when the model fixes one (vLLM's default_pooling_type: MEAN for GritLM); null: by <see cref="IsEncoder"/>.</summary>
+    PoolingType? DefaultEmbedPooling => null;
+    /// <summary>
+    /// Leading tokens of an input that MEAN pooling for embed leaves out (GritLM's instruction); 0 for other models.
+    /// </summary>
+    int InstructionLength(int[] tokenIds) => 0;
+
     /// <summary>Final hidden states [T, OutputSize] of a flat batch: all inputs' tokens concatenated in order.</summary>
     Tensor HiddenStates(IReadOnlyList<PoolingInput> inputs);
 

@@ -20,7 +20,7 @@ public sealed class NativeAttentionBackend : IAttentionBackend
     public string Name => "native-paged";
     public bool NeedsBlockTable => true;
     public bool FusesRotary => true;
-    public bool Supports(Attention layer) => layer.LogitSoftcap is null && layer.AlibiSlopes is null && layer.Mla is null && layer.Sinks is null;
+    public bool Supports(Attention layer) => layer.LogitSoftcap is null && layer.AlibiSlopes is null && layer.Mla is null && layer.Sinks is null && layer.Causal;
 
     public long[] KVCacheShape(int numBlocks, FullAttentionSpec spec) => [(long)numBlocks * spec.BlockSize, spec.NumKvHeads, spec.HeadSize];
 

@@ -82,7 +82,8 @@ public sealed class TorchAttentionBackend : IAttentionBackend, IMlaAttentionBack
             var qp = q.narrow(0, p.QueryStart, Q).view(Q, Hkv, G, D).permute(1, 2, 0, 3);          // [Hkv,G,Q,D]
             var kp = kCache.index_select(0, p.Slots).permute(1, 0, 2).unsqueeze(1);                // [Hkv,1,L,D]
             var vp = vCache.index_select(0, p.Slots).permute(1, 0, 2).unsqueeze(1);
-            var mask = p.Masks.For(layer.SlidingWindow).view(1, 1, Q, L);
+            // Encoder-only layers attend to all of the sequence's keys (no causal or window mask).
+            var mask = layer.Causal ? p.Masks.For(layer.SlidingWindow).view(1, 1, Q, L) : torch.zeros([1, 1, Q, L], q.dtype, q.device);
             if (layer.AlibiSlopes != null)
                 mask = mask + AlibiBias(layer, q, meta.Batch.Positions.narrow(0, p.QueryStart, Q).view(Q, 1), L).permute(1, 0, 2).reshape(Hkv, G, Q, L);
             var o = Attend(qp, kp, vp, mask, layer);                                              // [Hkv,G,Q,Dv]

@@ -12,9 +12,11 @@ namespace Pipeline.Models.Layers;
 /// attention: one cached "head" of kv_lora_rank + qk_rope_head_dim values per token (<see cref="NumKvHeads"/> 1,
 /// <see cref="HeadSize"/> their sum). <paramref name="sinks"/>: a learned logit per head [H] that joins each query's
 /// softmax denominator without a value (GPT-OSS's attention sinks); the layer that loads it disposes it.
+/// <paramref name="causal"/>: false for vLLM's encoder-only attention (config is_causal false: GritLM, gte-Qwen2), where
+/// every token of a prompt sees every other; such a prompt must be computed whole (pooling, never chunked).
 /// </summary>
 public sealed class Attention(int layerIndex, int numHeads, int numKvHeads, int headSize, double scale, int? slidingWindow = null, double? logitSoftcap = null,
-    float[]? alibiSlopes = null, MlaDims? mla = null, Tensor? sinks = null)
+    float[]? alibiSlopes = null, MlaDims? mla = null, Tensor? sinks = null, bool causal = true)
 {
     /// <summary>Index of this layer's K/V tensors in the cache: its rank among the model's attention layers (the decoder
     /// layer's index when every layer attends; hybrids with state-space layers count attention layers only).</summary>
@@ -25,6 +27,7 @@ public sealed class Attention(int layerIndex, int numHeads, int numKvHeads, int 
     public double Scale { get; } = scale;
     public int? SlidingWindow { get; } = slidingWindow;
     public double? LogitSoftcap { get; } = logitSoftcap;
+    public bool Causal { get; } = causal;
     public float[]? AlibiSlopes { get; } = alibiSlopes?.Length == numHeads ? alibiSlopes
         : alibiSlopes is null ? null : throw new ArgumentException($"{alibiSlopes.Length} ALiBi slopes for {numHeads} heads");
     /// <summary>The latent dimensions of a multi-head latent attention layer; null for every other layer.</summary>

@@ -9,11 +9,11 @@ namespace Pipeline.Models.Pooling;
 public static class PoolerDefaults
 {
     public static PoolerConfig For(PoolingTask task, bool isEncoder, PoolingType classifierPooling, string? modelDir = null, PoolerConfig? overrides = null,
-        PoolingType rewardPooling = PoolingType.ALL)
+        PoolingType rewardPooling = PoolingType.ALL, PoolingType? embedPooling = null)
     {
         var c = task switch
         {
-            PoolingTask.Embed => new PoolerConfig { PoolingType = isEncoder ? PoolingType.CLS : PoolingType.LAST, Normalize = true },
+            PoolingTask.Embed => new PoolerConfig { PoolingType = embedPooling ?? (isEncoder ? PoolingType.CLS : PoolingType.LAST), Normalize = true },
             PoolingTask.Classify or PoolingTask.Score => new PoolerConfig { PoolingType = classifierPooling, Activation = true },
             PoolingTask.Reward => new PoolerConfig { PoolingType = rewardPooling, Normalize = false, Activation = false },
             _ => throw new PoolingException($"unknown pooling task {task}"),

@@ -19,7 +19,7 @@ public sealed class PoolingRunner(IPoolingModel model, string? modelDir = null, 
 
     /// <summary>The model-level pooler config for a task: task defaults, sentence-transformers files, overrides.</summary>
     public PoolerConfig PoolerConfigFor(PoolingTask task) => _poolerConfigs.GetOrAdd(task, t =>
-        PoolerDefaults.For(t, model.IsEncoder, model.ClassifierPooling, modelDir, overridePoolerConfig, model.RewardPooling));
+        PoolerDefaults.For(t, model.IsEncoder, model.ClassifierPooling, modelDir, overridePoolerConfig, model.RewardPooling, model.DefaultEmbedPooling));
 
     // Read once per task: the sentence-transformers files do not change while the model is loaded.
     readonly System.Collections.Concurrent.ConcurrentDictionary<PoolingTask, PoolerConfig> _poolerConfigs = new();
@@ -80,6 +80,8 @@ public sealed class PoolingRunner(IPoolingModel model, string? modelDir = null, 
         for (int j = 0; j < ids.Length; j++)
             if (ids[j] < 0 || ids[j] >= vocab)
                 throw new PoolingException($"input {index}: token id {ids[j]} at position {j} is outside the vocabulary [0, {vocab})");
+        if (task == PoolingTask.Embed && r.PoolingType == PoolingType.MEAN && model.InstructionLength(ids) is var skip && skip >= ids.Length)
+            throw new PoolingException($"input {index}: nothing follows the instruction ({skip} of {ids.Length} tokens) to embed");
         return r;
     }
 
@@ -104,6 +106,11 @@ public sealed class PoolingRunner(IPoolingModel model, string? modelDir = null, 
             var r = resolved[i];
             var rows = hidden.narrow(0, start, ids.Length);
             start += ids.Length;
+            if (items[i].Task == PoolingTask.Embed && r.PoolingType == PoolingType.MEAN && model.InstructionLength(ids) is > 0 and var skip)
+            {
+                rows = rows.narrow(0, skip, ids.Length - skip);
+                ids = ids[skip..];
+            }
             var pooled = Pooler.Pool(rows, [ids], r.PoolingType, r.StepTagId, r.ReturnedTokenIds)[0];
             if (items[i].Task is PoolingTask.Classify or PoolingTask.Score)
             {

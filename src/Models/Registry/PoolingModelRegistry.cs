@@ -38,6 +38,7 @@ public static class PoolingModelRegistry
         Decoder("Qwen2ForSequenceClassification", "Qwen2ForCausalLM", DecoderHead.SequenceClassifier, "mixedbread-ai/mxbai-rerank-base-v2 (classifier_from_token)"),
         Decoder("GemmaForSequenceClassification", "GemmaForCausalLM", DecoderHead.SequenceClassifier, "BAAI/bge-reranker-v2-gemma (classifier_from_token)"),
         Decoder("Gemma2Model", "Gemma2ForCausalLM", DecoderHead.None, "BAAI/bge-multilingual-gemma2"),
+        GritLMEntry("GritLM", "LlamaForCausalLM", "parasail-ai/GritLM-7B-vllm"),
         // As vLLM: one reward per token (ALL), and per step as the probabilities of two labels (STEP).
         Reward("Qwen2ForRewardModel", 1, PoolingType.ALL, "Qwen/Qwen2.5-Math-RM-72B"),
         Reward("Qwen2ForProcessRewardModel", 2, PoolingType.STEP, "Qwen/Qwen2.5-Math-PRM-7B"),
@@ -53,6 +54,12 @@ public static class PoolingModelRegistry
         var decoder = ModelRegistry.Get(causalLM);
         return new(arch, decoder.Family, head == DecoderHead.SequenceClassifier ? ClassifyTasks : EmbedTasks, examples,
             (c, w, t, d) => new DecoderEmbeddingModel(c, decoder.Create, head, w, t, d));
+    }
+
+    static PoolingArchitectureEntry GritLMEntry(string arch, string causalLM, string examples)
+    {
+        var decoder = ModelRegistry.Get(causalLM);
+        return new(arch, decoder.Family, EmbedTasks, examples, (c, w, t, d) => new GritLM(c, decoder.Create, w, t, d));
     }
 
     static PoolingArchitectureEntry Reward(string arch, int numLabels, PoolingType pooling, string examples)
