@@ -40,6 +40,8 @@ public sealed class GptOssForCausalLM(ModelConfig config, IWeightSource weights,
     FusedMoe Experts(ModelWeights w, string prefix, int experts)
     {
         int h = Config.HiddenSize, inter = Config.IntermediateSize;
+        if (!w.Source.Contains(prefix + "gate_up_proj") && w.Source.Contains(prefix + "gate_up_proj_blocks"))
+            throw new NotSupportedException("GPT-OSS experts in MXFP4 (gate_up_proj_blocks / _scales) are not supported yet: use a checkpoint with bf16 experts");
         using var scope = NewDisposeScope();
         // Columns 0, 2, 4, ... of gate_up are the gate, 1, 3, 5, ... the up projection.
         var order = torch.cat([torch.arange(0, 2 * inter, 2, device: w.Device), torch.arange(1, 2 * inter, 2, device: w.Device)]);
