@@ -38,6 +38,7 @@ public static class PoolingModelRegistry
         Decoder("Qwen2ForSequenceClassification", "Qwen2ForCausalLM", DecoderHead.SequenceClassifier, "mixedbread-ai/mxbai-rerank-base-v2 (classifier_from_token)"),
         Decoder("GemmaForSequenceClassification", "GemmaForCausalLM", DecoderHead.SequenceClassifier, "BAAI/bge-reranker-v2-gemma (classifier_from_token)"),
         Decoder("GPT2ForSequenceClassification", "GPT2LMHeadModel", DecoderHead.SequenceClassifier, "nie3e/sentiment-polish-gpt2-small"),
+        Decoder("JambaForSequenceClassification", "JambaForCausalLM", DecoderHead.SequenceClassifier, "ai21labs/Jamba-tiny-reward-dev"),
         Decoder("Gemma2Model", "Gemma2ForCausalLM", DecoderHead.None, "BAAI/bge-multilingual-gemma2"),
         GritLMEntry("GritLM", "LlamaForCausalLM", "parasail-ai/GritLM-7B-vllm"),
         // As vLLM: one reward per token (ALL), and per step as the probabilities of two labels (STEP).

@@ -13,7 +13,7 @@ public static class PoolingFixture
 
     public static readonly string[] BaseVariants = ["bert", "roberta", "qwen3-embed", "llama-embed", "qwen2-embed", "gemma2-embed", "modernbert"];
     public static readonly string[] ClassifierVariants = ["bert-cls3", "roberta-cls2", "xlm-roberta-score", "qwen3-cls2", "gpt2-cls3", "qwen3-reranker",
-        "qwen2-mxbai-rerank", "qwen2-tokens3", "gemma-reranker", "modernbert-cls2"];
+        "qwen2-mxbai-rerank", "qwen2-tokens3", "gemma-reranker", "modernbert-cls2", "jamba-cls2"];
 
     public static IEnumerable<object[]> Base() => BaseVariants.Select(v => new object[] { v });
     public static IEnumerable<object[]> Classifiers() => ClassifierVariants.Select(v => new object[] { v });
