@@ -41,22 +41,26 @@ public sealed record Mamba2Options(Mamba2Dims Dims, bool ProjBias, bool ConvBias
     /// <summary>
     /// The mixer under <paramref name="p"/>. <paramref name="gatedNorm"/>: its `norm.weight` gates and normalises the scan
     /// output (in groups of <paramref name="normGroupSize"/> channels, whole width when 0); without it y · silu(gate).
+    /// <paramref name="foldMultipliers"/> may scale in_proj and out_proj in place once loaded (Falcon-H1's multipliers).
     /// </summary>
     public Mamba2Mixer Load(ModelWeights w, string p, int stateIndex, long hidden, bool gatedNorm = true, long normGroupSize = 0,
-        Tensor? projectedScale = null)
+        bool normBeforeGate = false, Action<Linear, Linear>? foldMultipliers = null)
     {
         var d = Dims;
         long proj = d.Inner + d.ConvDim + d.NumHeads;
+        var inProj = w.Linear(p + "in_proj", proj, hidden, ProjBias);
+        var outProj = w.Linear(p + "out_proj", hidden, d.Inner, ProjBias);
+        foldMultipliers?.Invoke(inProj, outProj);
         return new Mamba2Mixer(stateIndex, d,
-            w.Linear(p + "in_proj", proj, hidden, ProjBias),
+            inProj,
             w.Load(p + "conv1d.weight", [d.ConvDim, 1, d.ConvKernel]),
             ConvBias ? w.Load(p + "conv1d.bias", [d.ConvDim], WeightInit.Zeros) : null,
             w.Load(p + "dt_bias", [d.NumHeads], WeightInit.Ones),
             w.Load(p + "A_log", [d.NumHeads]),
             w.Load(p + "D", [d.NumHeads], WeightInit.Ones),
             gatedNorm ? w.Load(p + "norm.weight", [d.Inner], WeightInit.Ones) : null, NormEps, normGroupSize,
-            w.Linear(p + "out_proj", hidden, d.Inner, ProjBias),
-            DtLimit, projectedScale);
+            outProj,
+            DtLimit, normBeforeGate);
     }
 }
 

@@ -16,12 +16,12 @@ public sealed record Mamba2Dims(int NumHeads, int HeadDim, int NumGroups, int St
 /// Mamba 2's mixer (transformers' Mamba2Mixer and the hybrids' copies of it): in_proj to (gate, xBC, dt), causal conv1d
 /// + SiLU over xBC, dt = softplus(dt + dt_bias) clamped to time_step_limit, A = -exp(A_log) per head, the scan with B
 /// and C shared by the heads of a group, D skip, then the gated RMSNorm (normalised over groups of
-/// <paramref name="normGroupSize"/> channels, the whole width when 0) or, without a norm weight, y · silu(gate); out_proj.
-/// <paramref name="projectedScale"/> multiplies in_proj's output (Falcon-H1's per-part multipliers).
+/// <paramref name="normGroupSize"/> channels, the whole width when 0; normalised before gating with
+/// <paramref name="normBeforeGate"/>) or, without a norm weight, y · silu(gate); out_proj.
 /// </summary>
 public sealed class Mamba2Mixer(int stateIndex, Mamba2Dims dims, Linear inProj, Tensor convWeight, Tensor? convBias,
     Tensor dtBias, Tensor aLog, Tensor d, Tensor? normWeight, double normEps, long normGroupSize, Linear outProj,
-    (double Min, double Max) dtLimit, Tensor? projectedScale = null) : IMambaMixer
+    (double Min, double Max) dtLimit, bool normBeforeGate = false) : IMambaMixer
 {
     public int StateIndex { get; } = stateIndex;
     public Mamba2Dims Dims { get; } = dims;
@@ -36,7 +36,6 @@ public sealed class Mamba2Mixer(int stateIndex, Mamba2Dims dims, Linear inProj, 
         var dtype = x.dtype;
         int h = Dims.NumHeads, p = Dims.HeadDim, g = Dims.NumGroups, n = Dims.StateSize, inner = Dims.Inner;
         var proj = inProj.Forward(x);
-        if (projectedScale is not null) proj = proj * projectedScale;
         long dMlp = (proj.shape[1] - 2L * inner - 2L * g * n - h) / 2;
         if (dMlp != 0) throw new NotSupportedException($"Mamba 2 in_proj with an extra MLP part ({dMlp} channels) is not supported");
         var parts = MambaOps.Pad(proj, m).split([inner, Dims.ConvDim, h], -1);        // gate, xBC, dt
@@ -55,7 +54,7 @@ public sealed class Mamba2Mixer(int stateIndex, Mamba2Dims dims, Linear inProj, 
         var y = MambaOps.SelectiveScan(state, dt, a, xs.to_type(ScalarType.Float32), bm.to_type(ScalarType.Float32), cm.to_type(ScalarType.Float32));
         states.index_copy_(0, m.StateSlots, state.to_type(states.dtype));
         y = (y.to_type(dtype) + xs * d.view(h, 1)).view(b, len, inner);
-        y = normWeight is null ? y * nn.functional.silu(parts[0]) : MambaOps.GatedRmsNorm(y, parts[0], normWeight, normEps, normGroupSize);
+        y = normWeight is null ? y * nn.functional.silu(parts[0]) : MambaOps.GatedRmsNorm(y, parts[0], normWeight, normEps, normGroupSize, normBeforeGate);
         return outProj.Forward(MambaOps.Unpad(y, m)).MoveToOuterDisposeScope();
     }
 
@@ -73,6 +72,5 @@ public sealed class Mamba2Mixer(int stateIndex, Mamba2Dims dims, Linear inProj, 
         d.Dispose();
         normWeight?.Dispose();
         outProj.Dispose();
-        projectedScale?.Dispose();
     }
 }

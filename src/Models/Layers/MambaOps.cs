@@ -82,17 +82,21 @@ public static class MambaOps
 
     /// <summary>
     /// Mamba 2's gated RMSNorm: x · silu(gate), normalised over groups of <paramref name="groupSize"/> channels (the whole
-    /// width when 0), in float32, then scaled by the weight in x's dtype.
+    /// width when 0), in float32, then scaled by the weight in x's dtype. With <paramref name="normBeforeGate"/> (Falcon-H1's
+    /// option) x is normalised and scaled first and gated after.
     /// </summary>
-    public static Tensor GatedRmsNorm(Tensor x, Tensor gate, Tensor weight, double eps, long groupSize = 0)
+    public static Tensor GatedRmsNorm(Tensor x, Tensor gate, Tensor weight, double eps, long groupSize = 0, bool normBeforeGate = false)
     {
         var dtype = x.dtype;
-        var h = x.to_type(ScalarType.Float32) * nn.functional.silu(gate.to_type(ScalarType.Float32));
+        var silu = nn.functional.silu(gate.to_type(ScalarType.Float32));
+        var h = x.to_type(ScalarType.Float32);
+        if (!normBeforeGate) h = h * silu;
         var shape = h.shape;
         long width = shape[^1];
         if (groupSize > 0 && groupSize < width) h = h.view([.. shape[..^1], width / groupSize, groupSize]);
         h = h * torch.rsqrt(h.square().mean([-1L], keepdim: true).add_(Scalars.Of(eps)));
-        return weight * h.view(shape).to_type(dtype);
+        if (!normBeforeGate) return weight * h.view(shape).to_type(dtype);
+        return (weight.to_type(ScalarType.Float32) * h.view(shape) * silu).to_type(dtype);
     }
 
     /// <summary>RMS-normalises the last dimension without a weight, in float32 (Falcon-Mamba's B, C and dt).</summary>

@@ -75,6 +75,7 @@ public static class ModelRegistry
         Decoder("JambaForCausalLM", "jamba", "ai21labs/AI21-Jamba-Mini-1.7, ai21labs/AI21-Jamba-Large-1.7", (c, w, t, d) => new JambaForCausalLM(c, w, t, d)),
         Decoder("BambaForCausalLM", "bamba", "ibm-ai-platform/Bamba-9B", (c, w, t, d) => new BambaForCausalLM(c, w, t, d)),
         Decoder("GraniteMoeHybridForCausalLM", "granitemoehybrid", "ibm-granite/granite-4.0-tiny-preview", (c, w, t, d) => new GraniteMoeHybridForCausalLM(c, w, t, d)),
+        Decoder("FalconH1ForCausalLM", "falcon_h1", "tiiuae/Falcon-H1-0.5B-Instruct, tiiuae/Falcon-H1-7B-Instruct", (c, w, t, d) => new FalconH1ForCausalLM(c, w, t, d)),
         Decoder("NemotronHForCausalLM", "nemotron_h", "nvidia/Nemotron-H-8B-Base-8K, nvidia/NVIDIA-Nemotron-Nano-9B-v2", (c, w, t, d) => new NemotronHForCausalLM(c, w, t, d)),
     ];
 
