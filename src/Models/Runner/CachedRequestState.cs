@@ -1,4 +1,5 @@
 using Pipeline.Models.Sampling;
+using Pipeline.Models.StructuredOutputs;
 using static TorchSharp.torch;
 
 namespace Pipeline.Models.Runner;
@@ -18,6 +19,8 @@ public sealed class CachedRequestState : IDisposable
     public Generator? Generator { get; init; }
     public IReadOnlyCollection<int> StopIds { get; init; } = [];
     public IReadOnlyList<int[]>? BadWordsTokenIds { get; init; }
+    /// <summary>The grammar position of a request with structured outputs; advanced by every token sampled.</summary>
+    public GrammarMatcher? Matcher { get; init; }
 
     public int NumOutputTokens => TokenIds.Count - PromptTokenIds.Count;
     public IReadOnlyList<int> OutputTokenIds => TokenIds.GetRange(PromptTokenIds.Count, NumOutputTokens);

@@ -3,6 +3,7 @@ using Pipeline.Models.Cache;
 using Pipeline.Models.Forward;
 using Pipeline.Models.Layers;
 using Pipeline.Models.Sampling;
+using Pipeline.Models.StructuredOutputs;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,6 +24,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
     readonly Func<string, int[]>? _encodeBadWord;
     readonly IAttentionBackend _backend;
     readonly InputBatch _inputs;
+    readonly StructuredOutputManager? _structured;
 
     public KVCache Cache { get; }
     /// <summary>Decode steps replayed from CUDA graphs, or null (CPU, no native library, --enforce-eager).</summary>
@@ -37,9 +39,11 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
     readonly IDisposable? _owned;
 
     /// <param name="owned">Disposed with the runner (a model the runner's owner loaded for it alone).</param>
+    /// <param name="structuredOutputs">Compiles and applies structured-output constraints; null when the model has no tokenizer.</param>
     public ModelRunner(ICausalLM model, int numBlocks, int blockSize, IReadOnlyCollection<int> eosTokenIds, Func<string, int[]>? encodeBadWord = null, IDisposable? owned = null,
-        IAttentionBackend? backend = null, CudaGraphOptions? graphs = null, int numStateSlots = 0)
+        IAttentionBackend? backend = null, CudaGraphOptions? graphs = null, int numStateSlots = 0, StructuredOutputManager? structuredOutputs = null)
     {
+        _structured = structuredOutputs;
         _owned = owned;
         _model = model;
         BlockSize = blockSize;
@@ -118,6 +122,11 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         if (logits is not null)
         {
             var rows = sampleRows.Select(r => Row(_requests[order[r]])).ToList();
+            if (_structured != null && sampleRows.Any(r => _requests[order[r]].Matcher != null))
+            {
+                var packed = _structured.FillBitmask(sampleRows.Select(r => _requests[order[r]].Matcher).ToList());
+                if (packed != null) _structured.ApplyBitmask(logits, packed, sampleRows.Count);
+            }
             (sampled, lps) = _sampler.Sample(logits, rows);
         }
         Timings.Record(t0, t1, t2, System.Diagnostics.Stopwatch.GetTimestamp(), replay);
@@ -132,6 +141,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
             if (k < sampleRows.Count && sampleRows[k] == r)
             {
                 st.TokenIds.Add(sampled[k]);
+                st.Matcher?.AcceptToken(sampled[k]);
                 output.SampledTokenIds.Add([sampled[k]]);
                 output.Logprobs.Add(lps[k] is { } lp ? [lp] : null);
                 k++;
@@ -209,6 +219,11 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
             Generator = gen,
             StopIds = stops,
             BadWordsTokenIds = sp.BadWords is { Count: > 0 } bw && _encodeBadWord != null ? BadWordIds(bw) : null,
+            // A request resumed after preemption replays its output through the grammar.
+            Matcher = sp.StructuredOutputs is { } so
+                ? (_structured ?? throw new InvalidOperationException("structured outputs need the model's tokenizer, which is not loaded"))
+                    .NewMatcher(so, n.AllTokenIds.Skip(n.PromptTokenIds.Count))
+                : null,
         };
     }
 

@@ -31,6 +31,8 @@ public sealed record SamplingParams
     public IReadOnlyList<int>? AllowedTokenIds { get; init; }
     public IReadOnlyList<string>? BadWords { get; init; }
     public RequestOutputKind OutputKind { get; init; } = RequestOutputKind.Cumulative;
+    /// <summary>A constraint the output must match (JSON schema, regex, choice, grammar), or null.</summary>
+    public StructuredOutputsParams? StructuredOutputs { get; init; }
 
     public bool IsGreedy => Temperature < 1e-5f;
 
@@ -51,6 +53,11 @@ public sealed record SamplingParams
         if (Logprobs is < -1) Fail("logprobs", $"must be non-negative or -1, got {Logprobs}");
         if (PromptLogprobs is < -1) Fail("prompt_logprobs", $"must be non-negative or -1, got {PromptLogprobs}");
         if (Stop.Any(string.IsNullOrEmpty)) Fail("stop", "cannot contain an empty string");
+        if (StructuredOutputs != null)
+        {
+            try { StructuredOutputs.Compile(); }
+            catch (Pipeline.Models.StructuredOutputs.GrammarException e) { throw new SamplingParamsException("structured_outputs", e.Message); }
+        }
         if (vocabSize is int v)
         {
             foreach (var id in StopTokenIds) if (id < 0 || id >= v) Fail("stop_token_ids", $"token id {id} is out of vocabulary range [0, {v})");

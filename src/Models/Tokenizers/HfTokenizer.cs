@@ -148,6 +148,40 @@ public sealed class HfTokenizer
         return TokensToString(tokens);
     }
 
+    /// <summary>
+    /// Each token id's bytes as it contributes to decoded text (byte-level tokens mapped back to their bytes, byte-fallback
+    /// &lt;0xXX&gt; tokens as that byte, ▁ as a space), for structured outputs; null for special tokens and unused ids.
+    /// </summary>
+    public byte[]?[] TokenBytesTable()
+    {
+        int maxId = _pipeline.Model.Vocab.Select(kv => kv.Value).DefaultIfEmpty(-1).Max();
+        if (_addedById.Count > 0) maxId = Math.Max(maxId, _addedById.Keys.Max());
+        var table = new byte[]?[maxId + 1];
+        bool byteLevel = _pipeline.Decoder != null && string.Concat(_pipeline.Decoder.Decode(["\u0120a"])) == " a";
+        foreach (var (token, id) in _pipeline.Model.Vocab) table[id] = RawBytes(token, byteLevel);
+        foreach (var (id, t) in _addedById) table[id] = t.Special ? null : System.Text.Encoding.UTF8.GetBytes(t.Content);
+        return table;
+    }
+
+    byte[] RawBytes(string token, bool byteLevel)
+    {
+        if (byteLevel)
+        {
+            var bytes = new byte[token.Length];
+            for (int i = 0; i < token.Length; i++)
+            {
+                int b = ByteLevelAlphabet.CharToByte(token[i]);
+                if (b < 0) return System.Text.Encoding.UTF8.GetBytes(token);
+                bytes[i] = (byte)b;
+            }
+            return bytes;
+        }
+        if (_pipeline.ByteFallback && token.Length == 6 && token.StartsWith("<0x", StringComparison.Ordinal) && token[5] == '>'
+            && byte.TryParse(token.AsSpan(3, 2), System.Globalization.NumberStyles.HexNumber, null, out byte raw))
+            return [raw];
+        return System.Text.Encoding.UTF8.GetBytes(token.Replace('\u2581', ' '));
+    }
+
     public string? IdToToken(int id) => _addedById.TryGetValue(id, out var t) ? t.Content : _pipeline.Model.IdToToken(id);
 
     public int? TokenToId(string token) => _addedByContent.TryGetValue(token, out int id) ? id : _pipeline.Model.TokenToId(token);
