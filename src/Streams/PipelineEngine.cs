@@ -64,7 +64,8 @@ public sealed class PipelineEngine : IAsyncDisposable
         var tok = r.Context.Tokenizer;
         return () => new ModelRunner(r.Context.Model, config.NumGpuBlocks, config.BlockSize, r.Context.EosTokenIds,
             tok == null ? null : w => tok.Encode(w, addSpecialTokens: false),
-            graphs: new CudaGraphOptions(r.Args.EnforceEager, config.MaxNumSeqs, config.MaxModelLen));
+            graphs: new CudaGraphOptions(r.Args.EnforceEager, config.MaxNumSeqs, config.MaxModelLen),
+            structuredOutputs: EngineBuilder.StructuredOutputsFor(r.Context));
     }
 
     public static PipelineEngine Start(ActorSystem system, IReadOnlyList<ReplicaSpec> replicas, PipelineOptions? options = null)

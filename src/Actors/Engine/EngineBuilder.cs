@@ -1,5 +1,6 @@
 using Pipeline.Models.Forward;
 using Pipeline.Models.Runner;
+using Pipeline.Models.StructuredOutputs;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -11,13 +12,25 @@ namespace Pipeline.Actors.Engine;
 /// </summary>
 public static class EngineBuilder
 {
-    public static (EngineCore Core, ModelRunner Runner, SchedulerConfig Config) Build(ModelContext ctx, EngineArgs args)
+    /// <param name="structuredOutputsVocab">The vocabulary grammars are matched over; by default the tokenizer's (none without one).</param>
+    public static (EngineCore Core, ModelRunner Runner, SchedulerConfig Config) Build(ModelContext ctx, EngineArgs args, TokenizerVocab? structuredOutputsVocab = null)
     {
         var config = SchedulerConfigFor(ctx, args);
         var tok = ctx.Tokenizer;
         var runner = new ModelRunner(ctx.Model, config.NumGpuBlocks, args.BlockSize, ctx.EosTokenIds, tok == null ? null : w => tok.Encode(w, addSpecialTokens: false),
-            graphs: new CudaGraphOptions(args.EnforceEager, config.MaxNumSeqs, config.MaxModelLen), numStateSlots: config.NumStateSlots);
+            graphs: new CudaGraphOptions(args.EnforceEager, config.MaxNumSeqs, config.MaxModelLen), numStateSlots: config.NumStateSlots,
+            structuredOutputs: StructuredOutputsFor(ctx, structuredOutputsVocab));
         return (new EngineCore(new Scheduler(config), runner), runner, config);
+    }
+
+    /// <summary>The runner's structured-output manager: over the given vocabulary, else the tokenizer's (decoded on first use).</summary>
+    public static StructuredOutputManager? StructuredOutputsFor(ModelContext ctx, TokenizerVocab? vocab = null)
+    {
+        if (vocab != null) return new StructuredOutputManager(vocab);
+        var tok = ctx.Tokenizer;
+        if (tok == null) return null;
+        var lazy = ctx.StructuredOutputsVocab;
+        return new StructuredOutputManager(() => lazy.Value!);
     }
 
     /// <summary>Sizes the KV cache (after a profiling forward on CUDA) and validates the scheduler limits.</summary>

@@ -7,7 +7,8 @@ namespace Pipeline.Actors.Engine;
 /// Turns a prompt and its sampling params into a validated engine <see cref="Request"/> (vLLM's input processor):
 /// tokenizes text, applies the model's generation defaults, and refuses what cannot run with an error naming the field.
 /// </summary>
-public sealed class InputProcessor(HfTokenizer? tokenizer, int vocabSize, int maxModelLen, IReadOnlyList<int> eosTokenIds)
+/// <param name="structuredOutputs">Whether the runner can apply structured outputs (it needs a vocabulary: the tokenizer's).</param>
+public sealed class InputProcessor(HfTokenizer? tokenizer, int vocabSize, int maxModelLen, IReadOnlyList<int> eosTokenIds, bool? structuredOutputs = null)
 {
     public (Request Request, string? Prompt) Process(string requestId, PromptInput prompt, SamplingParams sp, int priority = 0, string? cacheSalt = null)
     {
@@ -29,6 +30,8 @@ public sealed class InputProcessor(HfTokenizer? tokenizer, int vocabSize, int ma
             throw new SamplingParamsException("max_tokens", $"prompt ({ids.Count} tokens) plus max_tokens ({mt}) exceeds max_model_len ({maxModelLen})");
         if ((sp.Stop.Count > 0 || sp.BadWords is { Count: > 0 }) && tokenizer == null)
             throw new SamplingParamsException(sp.Stop.Count > 0 ? "stop" : "bad_words", "needs the model's tokenizer, which is not loaded");
+        if (sp.StructuredOutputs != null && !(structuredOutputs ?? tokenizer != null))
+            throw new SamplingParamsException("structured_outputs", "structured outputs need the model's tokenizer, which is not loaded");
         return (new Request(requestId, ids, sp, eosTokenIds, priority: priority, cacheSalt: cacheSalt), prompt.Text);
     }
 }

@@ -1,6 +1,7 @@
 using Pipeline.Actors.Output;
 using Pipeline.Models.Runner;
 using Pipeline.Models.Sampling;
+using Pipeline.Models.StructuredOutputs;
 
 namespace Pipeline.Actors.Engine;
 
@@ -22,11 +23,13 @@ public sealed class LLM : IDisposable
 
     public LLM(EngineArgs args) : this(ModelContext.Load(args), args) { }
 
-    public LLM(ModelContext ctx, EngineArgs args)
+    /// <param name="structuredOutputsVocab">The vocabulary grammars are matched over, for a model without a tokenizer.</param>
+    public LLM(ModelContext ctx, EngineArgs args, TokenizerVocab? structuredOutputsVocab = null)
     {
         _ctx = ctx;
-        (Core, _runner, SchedulerConfig) = EngineBuilder.Build(ctx, args);
-        _inputs = new InputProcessor(ctx.Tokenizer, ctx.Model.Config.VocabSize, ctx.MaxModelLen, ctx.EosTokenIds);
+        (Core, _runner, SchedulerConfig) = EngineBuilder.Build(ctx, args, structuredOutputsVocab);
+        _inputs = new InputProcessor(ctx.Tokenizer, ctx.Model.Config.VocabSize, ctx.MaxModelLen, ctx.EosTokenIds,
+            structuredOutputs: ctx.Tokenizer != null || structuredOutputsVocab != null);
     }
 
     /// <summary>The model's sampling defaults applied (generation_config.json with --generation-config auto).</summary>

@@ -2,6 +2,7 @@ using Pipeline.Models.Architectures;
 using Pipeline.Models.Config;
 using Pipeline.Models.Loading;
 using Pipeline.Models.Runtime;
+using Pipeline.Models.StructuredOutputs;
 using Pipeline.Models.Tokenizers;
 
 namespace Pipeline.Actors.Engine;
@@ -16,6 +17,11 @@ public sealed class ModelContext : IDisposable
     public required bool UseGenerationConfig { get; init; }
     public required TimeSpan LoadTime { get; init; }
     public required int MaxModelLen { get; init; }
+
+    /// <summary>The tokenizer's bytes per token for structured outputs, decoded once on first use (null without a tokenizer).</summary>
+    public Lazy<TokenizerVocab?> StructuredOutputsVocab => _vocab ??= new Lazy<TokenizerVocab?>(() =>
+        Tokenizer == null ? null : TokenizerVocabs.From(Tokenizer, EosTokenIds, Model.Config.VocabSize));
+    Lazy<TokenizerVocab?>? _vocab;
 
     /// <summary>EOS ids from config.json, generation_config.json and the tokenizer, together.</summary>
     public IReadOnlyList<int> EosTokenIds { get; init; } = [];

@@ -91,3 +91,15 @@ public sealed class TokenTrie
     public int MaxDepth { get; }
     public int NumNodes => NodeByte.Length;
 }
+
+/// <summary>Builds the grammar's view of a tokenizer.</summary>
+public static class TokenizerVocabs
+{
+    /// <param name="modelVocabSize">The logits' width (config vocab_size), which may exceed the tokenizer's ids.</param>
+    public static TokenizerVocab From(Pipeline.Models.Tokenizers.HfTokenizer tokenizer, IReadOnlyCollection<int> eosTokenIds, int modelVocabSize)
+    {
+        var bytes = tokenizer.TokenBytesTable();
+        if (bytes.Length > modelVocabSize) Array.Resize(ref bytes, modelVocabSize); // ids the model cannot emit
+        return new TokenizerVocab(bytes, eosTokenIds, modelVocabSize);
+    }
+}
