@@ -19,8 +19,6 @@ public sealed record ChatCompletionRequest : GenerationRequest
     public bool? AddGenerationPrompt { get; init; }
     /// <summary>OpenAI's tool_choice ("none" | "auto" | "required" | an object): accepted, not used yet.</summary>
     public JsonElement? ToolChoice { get; init; }
-    /// <summary>OpenAI's response_format: accepted, not used until structured outputs.</summary>
-    public JsonElement? ResponseFormat { get; init; }
     public bool? ParallelToolCalls { get; init; }
 
     [JsonIgnore]

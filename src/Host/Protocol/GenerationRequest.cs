@@ -34,6 +34,16 @@ public abstract record GenerationRequest : ProtocolRequest
     public StringList? BadWords { get; init; }
     public int? Priority { get; init; }
     public bool? ReturnTokensAsTokenIds { get; init; }
+    /// <summary>OpenAI's response_format (json_object, json_schema); see <see cref="StructuredOutputsMapping"/>.</summary>
+    public ResponseFormat? ResponseFormat { get; init; }
+    public StructuredOutputsRequest? StructuredOutputs { get; init; }
+    /// <summary>vLLM's older guided decoding fields (a schema as an object or a string, a regex, choices, a grammar).</summary>
+    public JsonElement? GuidedJson { get; init; }
+    public string? GuidedRegex { get; init; }
+    public string[]? GuidedChoice { get; init; }
+    public string? GuidedGrammar { get; init; }
+    public string? GuidedDecodingBackend { get; init; }
+    public string? GuidedWhitespacePattern { get; init; }
     /// <summary>OpenAI's end-user id: accepted, not used.</summary>
     public string? User { get; init; }
 

@@ -32,6 +32,7 @@ public static class SamplingParamsMapping
             LogitBias = r.LogitBias?.ToDictionary(b => int.Parse(b.Key), b => (float)Math.Clamp(b.Value, -100, 100)),
             AllowedTokenIds = r.AllowedTokenIds,
             BadWords = r.BadWords?.Items.ToArray(),
+            StructuredOutputs = r.ToStructuredOutputs(),
         };
     }
 }

@@ -12,7 +12,7 @@ public class ProtocolResponseShapeTests
     static string Write<T>(T value, JsonTypeInfo<T> type)
     {
         using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, Json.WriterOptions)) JsonSerializer.Serialize(w, value, type);
+        using (var w = new Utf8JsonWriter(ms, Pipeline.Host.Http.Json.WriterOptions)) JsonSerializer.Serialize(w, value, type);
         return Encoding.UTF8.GetString(ms.ToArray());
     }
 
