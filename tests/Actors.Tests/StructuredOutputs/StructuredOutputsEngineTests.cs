@@ -81,6 +81,7 @@ public class StructuredOutputsEngineTests
                 StructuredOutputs = Constraints[seed % Constraints.Length],
             });
         }
+        llm.Generate([prompts[0]], [sps[0]]); // fills the prefix cache with the shared prefix
         var outputs = llm.Generate(prompts, sps);
         for (int i = 0; i < outputs.Count; i++)
         {
