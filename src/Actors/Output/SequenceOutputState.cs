@@ -13,6 +13,7 @@ public sealed class SequenceOutputState
 {
     readonly IncrementalDetokenizer? _detok;
     readonly StopChecker? _stop;
+    readonly bool _includeStopToken;
     readonly List<int> _tokens = new();
     readonly List<TokenLogprobs> _logprobs = new();
     readonly System.Text.StringBuilder _text = new();
@@ -29,6 +30,7 @@ public sealed class SequenceOutputState
     {
         Index = index;
         WantsLogprobs = sp.Logprobs != null;
+        _includeStopToken = sp.IncludeStopStrInOutput;
         if (tokenizer != null && sp.Detokenize)
             _detok = new IncrementalDetokenizer(tokenizer, promptTokenIds, sp.SkipSpecialTokens, sp.SpacesBetweenSpecialTokens);
         if (sp.Stop.Count > 0)
@@ -48,6 +50,8 @@ public sealed class SequenceOutputState
             _tokens.Add(id);
             if (o.NewLogprobs != null && i < o.NewLogprobs.Count) _logprobs.Add(o.NewLogprobs[i]);
             if (_detok == null) continue;
+            // Like vLLM, the EOS or stop_token_ids token that ended the request is not text (it shows when special tokens are kept).
+            if (i == o.NewTokenIds.Count - 1 && o.FinishReason == Pipeline.Actors.Engine.FinishReason.Stop && !_includeStopToken) continue;
             var delta = _detok.Append(id);
             if (_stop == null) { _text.Append(delta); continue; }
             var r = _stop.Append(delta);

@@ -39,6 +39,9 @@ public static class ServeCommand
         new("disable-log-requests", "the same as --no-enable-log-requests (vLLM's older spelling)", IsFlag: true),
         new("max-request-body-bytes", "larger request bodies are refused with 413", "33554432"),
         new("max-pending-requests", "requests queued for admission before new ones get 429", "512"),
+        new("enable-auto-tool-choice", "parse tool calls out of chat answers for tool_choice \"auto\" (needs --tool-call-parser)", "false", IsFlag: true),
+        new("tool-call-parser", "how the model writes tool calls: " + string.Join(", ", Pipeline.Host.ToolParsers.ToolParserManager.Names), Metavar: "NAME"),
+        new("reasoning-parser", "separate the model's thinking into reasoning_content: " + string.Join(", ", Pipeline.Host.Reasoning.ReasoningParserManager.Names), Metavar: "NAME"),
         new("strict-request-fields", "answer 400 naming unknown request fields (a queue message is dead-lettered) instead of logging a warning and ignoring them", "false", IsFlag: true),
         new("task", "auto, generate, embed, classify, score or reward; must be one the model (as --runner/--convert make it) supports", "auto"),
         .. RunnerOptions.Options,
@@ -126,6 +129,9 @@ public static class ServeCommand
         var devices = (args.Get("devices") ?? engineArgs.Device).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var servedName = args.Get("served-model-name") ?? (model == DefaultModel.BuiltIn() ? DefaultModel.Name : model);
         int shutdownSeconds = args.Int("shutdown-timeout");
+        ChatParsingOptions chatParsing;
+        try { chatParsing = new ChatParsingOptions(args.Flag("enable-auto-tool-choice"), args.Get("tool-call-parser"), args.Get("reasoning-parser")).Validate(); }
+        catch (ArgumentException e) { throw new CliException(e.Message); }
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -177,7 +183,7 @@ public static class ServeCommand
             RejectWhenFull = true,
         }));
         var metrics = new ServingMetrics(servedName);
-        var ready = new ServerContext { Engine = engine, ServedModelName = servedName, Model = ctx, Chat = chat, ChatTemplateError = chatError, Metrics = metrics, Requests = Requests(args, app) };
+        var ready = new ServerContext { Engine = engine, ServedModelName = servedName, Model = ctx, Chat = chat, ChatTemplateError = chatError, Metrics = metrics, Requests = Requests(args, app), ChatParsing = chatParsing };
         var queue = StartQueue(args, ready, app.Logger);
         server = ready;
         app.Logger.LogInformation("serving {Model} as '{Name}' on {Urls} ({Replicas} replica(s), max_model_len {MaxLen})",

@@ -6,21 +6,25 @@ using Pipeline.Models.Sampling;
 
 namespace Pipeline.Host.Http;
 
-/// <summary>POST /v1/chat/completions: messages rendered with the model's chat template, then generated.</summary>
+/// <summary>
+/// POST /v1/chat/completions: messages rendered with the model's chat template, then generated; the output read by
+/// the request's reasoning and tool parsers (<see cref="ChatParsing"/>) into reasoning, content and tool calls.
+/// </summary>
 public static class ChatCompletionsEndpoint
 {
     public static async Task Handle(HttpContext http, ServerContext server, ChatCompletionRequest req)
     {
         server.CheckModel(req.Model);
-        var ids = PromptInputs.Of(req, server);
+        var (ids, rendered) = PromptInputs.Rendered(req, server);
+        var parsing = ChatParsing.For(req, server.ChatParsing, rendered);
 
         bool stream = req.IsStream;
         bool wantLogprobs = req.WantsLogprobs;
-        var sp = req.ToSamplingParams(server, ids.Length) with
+        var sp = parsing.Adjust(req.ToSamplingParams(server, ids.Length) with
         {
             Logprobs = wantLogprobs ? req.TopLogprobs ?? 0 : null,
             OutputKind = stream ? RequestOutputKind.Delta : RequestOutputKind.FinalOnly,
-        };
+        }, req.SkipSpecialTokens != null);
         var tokens = new TokenText(server.Model.Tokenizer, req.ReturnTokensAsTokenIds ?? false);
         var (includeUsage, continuous) = req.StreamUsage();
         var baseId = http.Items["request-id"] as string ?? Guid.NewGuid().ToString("N");
@@ -36,13 +40,22 @@ public static class ChatCompletionsEndpoint
             await Json.WriteAsync(http.Response, new ChatCompletionResponse
             {
                 Id = id, Created = created, Model = server.ServedModelName,
-                Choices = final!.Outputs.Select(c => new ChatChoice
+                Choices = final!.Outputs.Select(c =>
                 {
-                    Index = c.Index,
-                    Message = new ChatResponseMessage { Content = c.Text },
-                    Logprobs = Logprobs(c, wantLogprobs, tokens),
-                    FinishReason = c.FinishReason,
-                    StopReason = StopReason.Of(c.StopReason),
+                    var (reasoning, content, calls) = parsing.NewParser().Parse(c.Text);
+                    return new ChatChoice
+                    {
+                        Index = c.Index,
+                        Message = new ChatResponseMessage
+                        {
+                            Content = content,
+                            ReasoningContent = reasoning,
+                            ToolCalls = calls.Select(t => new ToolCall(t.Id, new FunctionCall(t.Name, t.Arguments))).ToList(),
+                        },
+                        Logprobs = Logprobs(c, wantLogprobs, tokens),
+                        FinishReason = parsing.FinishReason(c.FinishReason, calls.Count > 0),
+                        StopReason = StopReason.Of(c.StopReason),
+                    };
                 }).ToList(),
                 Usage = UsageInfo.Generation(final.PromptTokenIds.Count, final.Outputs.Sum(c => c.TokenIds.Count)),
             }, ProtocolJson.Default.ChatCompletionResponse);
@@ -51,6 +64,7 @@ public static class ChatCompletionsEndpoint
 
         ChatCompletionChunk Chunk(IReadOnlyList<ChatChunkChoice> choices, UsageInfo? usage) =>
             new() { Id = id, Created = created, Model = server.ServedModelName, Choices = choices, Usage = usage };
+        var parsers = new Dictionary<int, ChatOutputParser>();
         var sse = new SseWriter(http.Response);
         try
         {
@@ -60,15 +74,10 @@ public static class ChatCompletionsEndpoint
             {
                 foreach (var c in o.Outputs)
                 {
-                    var choice = new ChatChunkChoice
-                    {
-                        Index = c.Index,
-                        Delta = new ChatDelta { Content = c.Text.Length > 0 || c.FinishReason == null ? c.Text : null },
-                        Logprobs = Logprobs(c, wantLogprobs, tokens),
-                        FinishReason = c.FinishReason,
-                        StopReason = StopReason.Of(c.StopReason),
-                    };
-                    await sse.WriteAsync(Chunk([choice], continuous ? UsageInfo.Generation(run.PromptTokens, run.CompletionTokens) : null), ProtocolJson.Default.ChatCompletionChunk, ct);
+                    if (!parsers.TryGetValue(c.Index, out var parser)) parsers[c.Index] = parser = parsing.NewParser();
+                    var usage = continuous ? UsageInfo.Generation(run.PromptTokens, run.CompletionTokens) : null;
+                    foreach (var choice in StreamChoices(c, parser, parsing, Logprobs(c, wantLogprobs, tokens)))
+                        await sse.WriteAsync(Chunk([choice], usage), ProtocolJson.Default.ChatCompletionChunk, ct);
                 }
             }
             if (includeUsage)
@@ -79,6 +88,60 @@ public static class ChatCompletionsEndpoint
             await sse.ErrorAsync(e, ct);
         }
         await sse.DoneAsync(ct);
+    }
+
+    /// <summary>
+    /// The chunks one engine output makes: without parsers, its text; with them, the new reasoning, the new content,
+    /// and for each call found a chunk with its id, type and name, then one with its arguments (vLLM's shapes). The
+    /// output's logprobs go on its first chunk, the finish reason on its last; an output that adds nothing yet is
+    /// skipped unless it carries logprobs or the finish.
+    /// </summary>
+    static IEnumerable<ChatChunkChoice> StreamChoices(CompletionOutput c, ChatOutputParser parser, ChatParsing parsing, ChatLogprobs? logprobs)
+    {
+        bool finished = c.FinishReason != null;
+        if (!parser.IsActive)
+        {
+            yield return new ChatChunkChoice
+            {
+                Index = c.Index,
+                Delta = new ChatDelta { Content = c.Text.Length > 0 || !finished ? c.Text : null },
+                Logprobs = logprobs, FinishReason = c.FinishReason, StopReason = StopReason.Of(c.StopReason),
+            };
+            yield break;
+        }
+        var d = parser.Append(c.Text, finished);
+        var deltas = new List<ChatDelta>();
+        if (d.Reasoning.Length > 0) deltas.Add(new ChatDelta { ReasoningContent = d.Reasoning });
+        if (d.Content.Length > 0) deltas.Add(new ChatDelta { Content = d.Content });
+        foreach (var call in d.Calls)
+        {
+            int index = IndexOf(parser.Calls, call);
+            deltas.Add(new ChatDelta { ToolCalls = [new DeltaToolCall { Index = index, Id = call.Id, Type = "function", Function = new DeltaFunctionCall { Name = call.Name } }] });
+            deltas.Add(new ChatDelta { ToolCalls = [new DeltaToolCall { Index = index, Function = new DeltaFunctionCall { Arguments = call.Arguments } }] });
+        }
+        if (deltas.Count == 0)
+        {
+            if (!finished && logprobs == null) yield break;
+            deltas.Add(new ChatDelta());
+        }
+        for (int i = 0; i < deltas.Count; i++)
+        {
+            bool last = i == deltas.Count - 1;
+            yield return new ChatChunkChoice
+            {
+                Index = c.Index,
+                Delta = deltas[i],
+                Logprobs = i == 0 ? logprobs : null,
+                FinishReason = last ? parsing.FinishReason(c.FinishReason, parser.Calls.Count > 0) : null,
+                StopReason = last ? StopReason.Of(c.StopReason) : StopReason.None,
+            };
+        }
+    }
+
+    static int IndexOf(IReadOnlyList<IdentifiedToolCall> calls, IdentifiedToolCall call)
+    {
+        for (int i = 0; i < calls.Count; i++) if (ReferenceEquals(calls[i], call)) return i;
+        return -1;
     }
 
     static ChatLogprobs? Logprobs(CompletionOutput c, bool want, TokenText tokens) =>

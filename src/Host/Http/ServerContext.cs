@@ -17,6 +17,8 @@ public sealed class ServerContext
     public Pipeline.Host.Queue.QueueService? Queue { get; set; }
     /// <summary>Reads request bodies (HTTP and queue): how unknown fields are treated (--strict-request-fields).</summary>
     public Pipeline.Host.Protocol.RequestReader Requests { get; init; } = Pipeline.Host.Protocol.RequestReader.Lenient;
+    /// <summary>Tool calling and reasoning output: --enable-auto-tool-choice, --tool-call-parser, --reasoning-parser.</summary>
+    public Pipeline.Host.Protocol.ChatParsingOptions ChatParsing { get; init; } = Pipeline.Host.Protocol.ChatParsingOptions.None;
     public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
 
     public void CheckModel(string? requested) => ApiError.CheckModel(requested, ServedModelName);

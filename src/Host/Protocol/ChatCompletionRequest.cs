@@ -17,7 +17,7 @@ public sealed record ChatCompletionRequest : GenerationRequest
     public Dictionary<string, JsonElement>? ChatTemplateKwargs { get; init; }
     public bool? ContinueFinalMessage { get; init; }
     public bool? AddGenerationPrompt { get; init; }
-    /// <summary>OpenAI's tool_choice ("none" | "auto" | "required" | an object): accepted, not used yet.</summary>
+    /// <summary>OpenAI's tool_choice: "none" | "auto" | "required" | {"type": "function", "function": {"name"}} (see <see cref="ToolParsers.ToolChoice"/>).</summary>
     public JsonElement? ToolChoice { get; init; }
     public bool? ParallelToolCalls { get; init; }
 
@@ -32,6 +32,7 @@ public sealed record ChatCompletionRequest : GenerationRequest
     public override void Validate()
     {
         ChatMessages.Check(Messages);
+        ToolParsers.ToolChoice.From(ToolChoice, ToolParsers.ToolSet.From(Tools));
         if (TopLogprobs is < 0 or > 20) throw ApiError.BadRequest($"top_logprobs must be between 0 and 20, got {TopLogprobs}", "top_logprobs");
         if (TopLogprobs != null && !WantsLogprobs) throw ApiError.BadRequest("top_logprobs requires logprobs to be true", "top_logprobs");
         base.Validate();

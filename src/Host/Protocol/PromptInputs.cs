@@ -11,7 +11,10 @@ public static class PromptInputs
         r.Prompt!.Texts?.Select(PromptInput.FromText).ToList() ?? r.Prompt.TokenLists!.Select(ids => PromptInput.FromIds(ids)).ToList();
 
     /// <summary>The messages (with tools, documents, chat_template_kwargs) rendered by the chat template and tokenized; 400s name the field.</summary>
-    public static int[] Of(ChatCompletionRequest r, ServerContext server)
+    public static int[] Of(ChatCompletionRequest r, ServerContext server) => Rendered(r, server).Ids;
+
+    /// <summary>The rendered prompt and its token ids (reasoning parsers look at how the prompt ends).</summary>
+    public static (int[] Ids, string Text) Rendered(ChatCompletionRequest r, ServerContext server)
     {
         if (server.Chat == null) throw ApiError.BadRequest(server.ChatTemplateError ?? "this model has no chat template: start the server with --chat-template", "messages");
         var messages = r.TemplateMessages();
@@ -22,6 +25,6 @@ public static class PromptInputs
         try { rendered = server.Chat.Render(messages, r.Tools?.ToList(), r.Documents?.ToList(), addGen, continueFinal, kwargs); }
         catch (TemplateException e) { throw ApiError.BadRequest($"chat template error: {e.Message}", "messages"); }
         catch (ArgumentException e) { throw ApiError.BadRequest(e.Message, "messages"); }
-        return server.Chat.Tokenize(rendered);
+        return (server.Chat.Tokenize(rendered), rendered);
     }
 }

@@ -12,13 +12,18 @@ public static class QueueEvents
 {
     public const string Delta = "delta", Final = "final", Error = "error";
 
-    public sealed record Choice(int Index, string Text, IReadOnlyList<int> TokenIds, string? FinishReason, object? StopReason);
+    /// <param name="Message">A chat request's parsed answer (content, reasoning, tool calls) when it has parsers.</param>
+    public sealed record Choice(int Index, string Text, IReadOnlyList<int> TokenIds, string? FinishReason, object? StopReason, ChatResponseMessage? Message = null);
 
-    public static byte[] WriteDelta(string requestId, int seq, int index, string text, IReadOnlyList<int> tokenIds) => Write(Delta, requestId, seq, w =>
+    /// <param name="parsed">What the chat request's parsers made of the new text (reasoning, content, calls), when they ran.</param>
+    public static byte[] WriteDelta(string requestId, int seq, int index, string text, IReadOnlyList<int> tokenIds, ChatDelta? parsed = null) => Write(Delta, requestId, seq, w =>
     {
         w.WriteNumber("index", index);
         w.WriteString("text", text);
         Ids(w, "token_ids", tokenIds);
+        if (parsed == null) return;
+        w.WritePropertyName("delta");
+        JsonSerializer.Serialize(w, parsed, ProtocolJson.Default.ChatDelta);
     });
 
     public static byte[] WriteFinal(string requestId, int seq, string model, IReadOnlyList<Choice> choices, int promptTokens, int completionTokens) => Write(Final, requestId, seq, w =>
@@ -34,6 +39,11 @@ public static class QueueEvents
             if (c.FinishReason == null) w.WriteNull("finish_reason"); else w.WriteString("finish_reason", c.FinishReason);
             w.WritePropertyName("stop_reason");
             JsonSerializer.Serialize(w, StopReason.Of(c.StopReason), ProtocolJson.Default.StopReason);
+            if (c.Message != null)
+            {
+                w.WritePropertyName("message");
+                JsonSerializer.Serialize(w, c.Message, ProtocolJson.Default.ChatResponseMessage);
+            }
             w.WriteEndObject();
         }
         w.WriteEndArray();

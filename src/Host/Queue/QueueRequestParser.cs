@@ -59,7 +59,13 @@ public static partial class QueueRequestParser
             : server.Requests.Read<CompletionRequest>(root, id, QueueEnvelope.FieldNames);
         server.CheckModel(request.Model);
         PromptInput prompt;
-        if (request is ChatCompletionRequest c) prompt = PromptInput.FromIds(PromptInputs.Of(c, server));
+        ChatParsing? parsing = null;
+        if (request is ChatCompletionRequest c)
+        {
+            var (ids, rendered) = PromptInputs.Rendered(c, server);
+            prompt = PromptInput.FromIds(ids);
+            parsing = ChatParsing.For(c, server.ChatParsing, rendered);
+        }
         else
         {
             var prompts = PromptInputs.Of((CompletionRequest)request);
@@ -67,7 +73,8 @@ public static partial class QueueRequestParser
             prompt = prompts[0];
         }
         var sp = request.ToSamplingParams(server, prompt.TokenIds?.Count ?? 0) with { OutputKind = RequestOutputKind.Delta };
-        return new QueueRequest(id, prompt, sp, request.Priority ?? 0, props.ReplyTo ?? envelope.ReplyTo, props.CorrelationId ?? envelope.CorrelationId);
+        if (parsing != null) sp = parsing.Adjust(sp, request.SkipSpecialTokens != null);
+        return new QueueRequest(id, prompt, sp, request.Priority ?? 0, props.ReplyTo ?? envelope.ReplyTo, props.CorrelationId ?? envelope.CorrelationId, parsing);
     }
 
     static bool Present(JsonElement root, string name) => root.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;

@@ -3,6 +3,7 @@ using System.Text;
 using Pipeline.Actors.Output;
 using Pipeline.Actors.Stages;
 using Pipeline.Host.Http;
+using Pipeline.Host.Protocol;
 using Pipeline.Models.Sampling;
 using Pipeline.Streams;
 using Pipeline.Streams.Queue;
@@ -111,6 +112,7 @@ public sealed class QueueService(IQueueTransport transport, ServerContext server
         var texts = new SortedDictionary<int, StringBuilder>();
         var tokens = new SortedDictionary<int, List<int>>();
         var finals = new Dictionary<int, CompletionOutput>();
+        var parsers = new Dictionary<int, ChatOutputParser>();
         int promptTokens = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         double? ttft = null;
@@ -128,8 +130,14 @@ public sealed class QueueService(IQueueTransport transport, ServerContext server
                     (tokens.TryGetValue(c.Index, out var ids) ? ids : tokens[c.Index] = new List<int>()).AddRange(c.TokenIds);
                     if (c.Finished) finals[c.Index] = c;
                     if (c.TokenIds.Count > 0) ttft ??= clock.Elapsed.TotalSeconds;
-                    if (c.Text.Length > 0 || c.TokenIds.Count > 0)
-                        await events.PublishAsync(seq => QueueEvents.WriteDelta(req.RequestId, seq, c.Index, c.Text, c.TokenIds), QueueEvents.Delta, default).ConfigureAwait(false);
+                    ChatDelta? parsed = null;
+                    if (req.Parsing is { } parsing)
+                    {
+                        if (!parsers.TryGetValue(c.Index, out var parser)) parsers[c.Index] = parser = parsing.NewParser();
+                        if (parser.IsActive) parsed = ParsedDelta(parser.Append(c.Text, c.Finished), parser);
+                    }
+                    if (c.Text.Length > 0 || c.TokenIds.Count > 0 || parsed != null)
+                        await events.PublishAsync(seq => QueueEvents.WriteDelta(req.RequestId, seq, c.Index, c.Text, c.TokenIds, parsed), QueueEvents.Delta, default).ConfigureAwait(false);
                 }
             }
             aborted = finals.Values.Any(c => c.FinishReason == "abort") && !server.Engine.Accepting;
@@ -154,13 +162,50 @@ public sealed class QueueService(IQueueTransport transport, ServerContext server
             return;
         }
 
-        var choices = texts.Keys.Select(i => new QueueEvents.Choice(i, texts[i].ToString(), tokens[i],
-            finals.TryGetValue(i, out var f) ? f.FinishReason : "abort", finals.TryGetValue(i, out var f2) ? f2.StopReason : null)).ToList();
+        var choices = texts.Keys.Select(i => Choice(req, i, texts[i].ToString(), tokens[i], finals.GetValueOrDefault(i))).ToList();
         int completion = choices.Sum(c => c.TokenIds.Count);
         await events.PublishAsync(seq => QueueEvents.WriteFinal(req.RequestId, seq, server.ServedModelName, choices, promptTokens, completion), QueueEvents.Final, default).ConfigureAwait(false);
         server.Metrics.RequestFinished(promptTokens, completion, choices.LastOrDefault()?.FinishReason ?? "stop", clock.Elapsed.TotalSeconds, ttft, []);
         Interlocked.Increment(ref _completed);
         foreach (var d in Release(req.RequestId, finished: true)) await d.AckAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>A choice of the final event; a chat request with parsers gets its message (reasoning, content, tool calls) and finish_reason "tool_calls" after calls.</summary>
+    static QueueEvents.Choice Choice(QueueRequest req, int index, string text, IReadOnlyList<int> tokenIds, CompletionOutput? final)
+    {
+        var reason = final != null ? final.FinishReason : "abort";
+        var parser = req.Parsing?.NewParser();
+        if (parser is not { IsActive: true }) return new(index, text, tokenIds, reason, final?.StopReason);
+        var (reasoning, content, calls) = parser.Parse(text);
+        var message = new ChatResponseMessage
+        {
+            Content = content,
+            ReasoningContent = reasoning,
+            ToolCalls = calls.Select(t => new ToolCall(t.Id, new FunctionCall(t.Name, t.Arguments))).ToList(),
+        };
+        return new(index, text, tokenIds, req.Parsing!.FinishReason(reason, calls.Count > 0), final?.StopReason, message);
+    }
+
+    /// <summary>A delta event's parsed part: new reasoning, new content, and each call found (whole: id, name and arguments).</summary>
+    static ChatDelta? ParsedDelta(ChatOutputDelta d, ChatOutputParser parser)
+    {
+        if (d.IsEmpty) return null;
+        return new ChatDelta
+        {
+            ReasoningContent = d.Reasoning.Length > 0 ? d.Reasoning : null,
+            Content = d.Content.Length > 0 ? d.Content : null,
+            ToolCalls = d.Calls.Count == 0 ? null : d.Calls.Select(c => new DeltaToolCall
+            {
+                Index = IndexOf(parser.Calls, c), Id = c.Id, Type = "function",
+                Function = new DeltaFunctionCall { Name = c.Name, Arguments = c.Arguments },
+            }).ToList(),
+        };
+    }
+
+    static int IndexOf(IReadOnlyList<IdentifiedToolCall> calls, IdentifiedToolCall call)
+    {
+        for (int i = 0; i < calls.Count; i++) if (ReferenceEquals(calls[i], call)) return i;
+        return -1;
     }
 
     /// <summary>Ends a running request's bookkeeping and returns the deliveries to settle.</summary>

@@ -24,7 +24,39 @@ public sealed record ChatChoice
 public sealed record ChatResponseMessage
 {
     public string Role => "assistant";
-    public required string Content { get; init; }
+    /// <summary>Null when the answer is only tool calls (or only thinking).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public required string? Content { get; init; }
+    /// <summary>The thinking, under both names vLLM has used: reasoning_content (DeepSeek's, vLLM before 0.11) and reasoning (vLLM since).</summary>
+    public string? ReasoningContent { get; init; }
+    public string? Reasoning => ReasoningContent;
+    public IReadOnlyList<ToolCall> ToolCalls { get; init; } = [];
+}
+
+/// <summary>A tool call in a response: {"id", "type": "function", "function": {"name", "arguments"}}.</summary>
+public sealed record ToolCall(string Id, FunctionCall Function)
+{
+    public string Type => "function";
+}
+
+public sealed record FunctionCall(string Name, string Arguments);
+
+/// <summary>
+/// A streamed tool call piece (vLLM's DeltaToolCall): the first for a call carries index, id, type and the name;
+/// the next ones carry index and an arguments fragment.
+/// </summary>
+public sealed record DeltaToolCall
+{
+    public required int Index { get; init; }
+    public string? Id { get; init; }
+    public string? Type { get; init; }
+    public required DeltaFunctionCall Function { get; init; }
+}
+
+public sealed record DeltaFunctionCall
+{
+    public string? Name { get; init; }
+    public string? Arguments { get; init; }
 }
 
 /// <summary>A stream chunk of /v1/chat/completions (object chat.completion.chunk).</summary>
@@ -51,6 +83,9 @@ public sealed record ChatDelta
 {
     public string? Role { get; init; }
     public string? Content { get; init; }
+    public string? ReasoningContent { get; init; }
+    public string? Reasoning => ReasoningContent;
+    public IReadOnlyList<DeltaToolCall>? ToolCalls { get; init; }
 }
 
 /// <summary>Chat logprobs: {"content": [{"token", "logprob", "bytes", "top_logprobs": [...]}]}.</summary>
