@@ -1,0 +1,65 @@
+using Pipeline.Models.Architectures;
+using Pipeline.Models.Cache;
+using Pipeline.Models.Config;
+using Pipeline.Models.Forward;
+using static TorchSharp.torch;
+
+namespace Pipeline.Host.Tests.ToolCalling;
+
+/// <summary>
+/// Test-only: a real (random-weight) model whose logits are replaced so that greedy decoding writes a given token
+/// script, then EOS. Everything else (engine, scheduler, sampler, detokenizer, HTTP, parsers) is the real path. The
+/// model runs its layers as usual; the hidden row of each token carries its position, and the logits head picks the
+/// script's token for the position after the prompt (a prefill step, which starts at position 0 because prefix
+/// caching is off, fixes where the prompt ends). One request at a time.
+/// </summary>
+public sealed class ScriptedCausalLM(ICausalLM inner, int eosTokenId) : ICausalLM
+{
+    volatile int[] _script = [];
+    int _promptEnd;
+
+    /// <summary>The token ids of the last prompt the model saw whole (its prefill).</summary>
+    public int[] LastPrompt { get; private set; } = [];
+
+    /// <summary>The tokens the next request answers with (EOS follows).</summary>
+    public void Answer(int[] tokens) => _script = tokens;
+
+    public ModelConfig Config => inner.Config;
+    public ScalarType DType => inner.DType;
+    public Device Device => inner.Device;
+    public IReadOnlyList<Pipeline.Models.Layers.Attention> AttentionLayers => inner.AttentionLayers;
+    public KVCacheConfig KVCacheConfig(int blockSize) => inner.KVCacheConfig(blockSize);
+    public Tensor EmbedInputIds(Tensor inputIds) => inner.EmbedInputIds(inputIds);
+
+    public Tensor Forward(Tensor? inputIds, Tensor? inputsEmbeds, ForwardContext ctx)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = inner.Forward(inputIds, inputsEmbeds, ctx).clone();
+        var positions = ctx.Positions.to(ScalarType.Int64).cpu();
+        var p = positions.data<long>().ToArray();
+        if (p.Length > 1 && p.Contains(0))
+        {
+            _promptEnd = (int)p.Max();
+            if (inputIds is not null) LastPrompt = inputIds.to(ScalarType.Int64).cpu().data<long>().Select(x => (int)x).ToArray();
+        }
+        hidden[TensorIndex.Colon, 0] = positions.to(hidden.dtype).to(hidden.device);
+        return hidden.MoveToOuterDisposeScope();
+    }
+
+    public Tensor ComputeLogits(Tensor hidden)
+    {
+        using var scope = NewDisposeScope();
+        var rows = hidden[TensorIndex.Colon, 0].to(ScalarType.Float32).cpu().data<float>().ToArray();
+        var logits = full(rows.Length, Config.VocabSize, -30f, dtype: ScalarType.Float32);
+        var script = _script;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            int step = (int)MathF.Round(rows[i]) - _promptEnd;
+            int token = step >= 0 && step < script.Length ? script[step] : eosTokenId;
+            logits[i, token] = 30f;
+        }
+        return logits.to(hidden.device).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose() => inner.Dispose();
+}
