@@ -19,7 +19,8 @@ public sealed record ChatOutputDelta(string Reasoning, string Content, IReadOnly
 /// partial answers are prefixes of their final one, the deltas add up to exactly what <see cref="Parse"/> gives for the
 /// whole text. Model output never makes it throw.
 /// </summary>
-public sealed class ChatOutputParser(ReasoningParser? reasoning, ToolParser? tools, ToolSet toolSet, bool startsInReasoning)
+/// <param name="maxCalls">1 when the request says parallel_tool_calls: false (later calls are left out, as vLLM does).</param>
+public sealed class ChatOutputParser(ReasoningParser? reasoning, ToolParser? tools, ToolSet toolSet, bool startsInReasoning, int maxCalls = int.MaxValue)
 {
     readonly StringBuilder _text = new();
     readonly List<IdentifiedToolCall> _calls = new();
@@ -35,7 +36,7 @@ public sealed class ChatOutputParser(ReasoningParser? reasoning, ToolParser? too
     public (string? Reasoning, string? Content, IReadOnlyList<IdentifiedToolCall> Calls) Parse(string text)
     {
         var (r, parse) = Read(text, final: true);
-        var calls = parse.Calls.Select(c => new IdentifiedToolCall(NewId(), c.Name, c.Arguments)).ToList();
+        var calls = parse.Calls.Take(maxCalls).Select(c => new IdentifiedToolCall(NewId(), c.Name, c.Arguments)).ToList();
         string? content = parse.Content.Length == 0 && (calls.Count > 0 || r != null) ? null : parse.Content;
         return (r is { Length: > 0 } ? r : null, content, calls);
     }
@@ -51,7 +52,7 @@ public sealed class ChatOutputParser(ReasoningParser? reasoning, ToolParser? too
         var contentDelta = parse.Content.Length > _sentContent ? parse.Content[_sentContent..] : "";
         _sentContent = Math.Max(_sentContent, parse.Content.Length);
         var added = new List<IdentifiedToolCall>();
-        for (int i = _calls.Count; i < parse.Calls.Count; i++)
+        for (int i = _calls.Count; i < Math.Min(parse.Calls.Count, maxCalls); i++)
         {
             var call = new IdentifiedToolCall(NewId(), parse.Calls[i].Name, parse.Calls[i].Arguments);
             _calls.Add(call);

@@ -36,6 +36,8 @@ public sealed class ChatParsing
     public bool StartsInReasoning { get; init; }
     /// <summary>The JSON schema that enforces "required" or a named function, or null.</summary>
     public string? ConstraintSchema { get; init; }
+    /// <summary>parallel_tool_calls: false keeps only the first call.</summary>
+    public bool ParallelToolCalls { get; init; } = true;
 
     public static ChatParsing For(ChatCompletionRequest r, ChatParsingOptions options, string? renderedPrompt = null)
     {
@@ -62,10 +64,11 @@ public sealed class ChatParsing
             ToolParser = parser,
             StartsInReasoning = reasoning != null && renderedPrompt != null && reasoning.PromptOpensReasoning(renderedPrompt),
             ConstraintSchema = ToolChoiceSchema.For(choice, tools, r.ParallelToolCalls ?? true),
+            ParallelToolCalls = r.ParallelToolCalls ?? true,
         };
     }
 
-    public ChatOutputParser NewParser() => new(Reasoning, ToolParser, Tools, StartsInReasoning);
+    public ChatOutputParser NewParser() => new(Reasoning, ToolParser, Tools, StartsInReasoning, ParallelToolCalls ? int.MaxValue : 1);
 
     /// <summary>
     /// Sampling as the parsers need it: special tokens kept when a format is made of them (unless the request set

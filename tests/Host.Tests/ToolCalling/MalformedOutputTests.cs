@@ -91,3 +91,26 @@ public class MalformedOutputTests
         Assert.Equal("{\"tz\": ", named.Parse("{\"tz\": ", true, tools).Content);
     }
 }
+
+/// <summary>The JSON schema that enforces tool_choice "required" or a named function (vLLM's shape).</summary>
+public class ToolChoiceSchemaTests
+{
+    [Fact]
+    public void RequiredAndNamedSchemas()
+    {
+        var tools = ToolSet.From(System.Text.Json.Nodes.JsonNode.Parse("""
+            [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}},
+             {"type": "function", "function": {"name": "get_time"}}]
+            """)!.AsArray());
+        var named = System.Text.Json.Nodes.JsonNode.Parse(ToolChoiceSchema.For(new ToolChoice(ToolChoiceMode.Named, "get_weather"), tools)!)!;
+        Assert.Equal("""{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}""", named.ToJsonString());
+        var required = System.Text.Json.Nodes.JsonNode.Parse(ToolChoiceSchema.For(new ToolChoice(ToolChoiceMode.Required), tools, parallelToolCalls: false)!)!;
+        Assert.Equal("array", required["type"]!.GetValue<string>());
+        Assert.Equal(1, required["minItems"]!.GetValue<int>());
+        Assert.Equal(1, required["maxItems"]!.GetValue<int>());
+        var anyOf = required["items"]!["anyOf"]!.AsArray();
+        Assert.Equal(["get_weather", "get_time"], anyOf.Select(a => a!["properties"]!["name"]!["enum"]![0]!.GetValue<string>()));
+        Assert.Equal("""{"type":"object","properties":{}}""", anyOf[1]!["properties"]!["parameters"]!.ToJsonString());
+        Assert.Null(ToolChoiceSchema.For(new ToolChoice(ToolChoiceMode.Auto), tools));
+    }
+}

@@ -136,6 +136,24 @@ public class ToolCallingServerTests(ScriptedChatServer server) : IClassFixture<S
     }
 
     [Fact]
+    public async Task ParallelToolCallsFalseKeepsTheFirstCall()
+    {
+        server.Answer(Call + "\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>");
+        var full = await Post(new { model = ScriptedChatServer.ModelName, messages = new[] { new { role = "user", content = "x" } }, tools = RawTools, parallel_tool_calls = false, temperature = 0, max_tokens = 100 });
+        var calls = full["choices"]![0]!["message"]!["tool_calls"]!.AsArray();
+        Assert.Equal("{\"city\": \"Paris\"}", Assert.Single(calls)!["function"]!["arguments"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task TheEosTokenIsNotTextWhenSpecialTokensAreKept()
+    {
+        // As in vLLM, the token that stopped the request is not detokenized (formats like mistral's keep special tokens).
+        server.Answer("Hi.");
+        var full = await Post(new { model = ScriptedChatServer.ModelName, messages = new[] { new { role = "user", content = "x" } }, skip_special_tokens = false, temperature = 0, max_tokens = 20 });
+        Assert.Equal("Hi.", full["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task BadToolFieldsAre400s()
     {
         async Task<string> Error(object body)
@@ -191,5 +209,19 @@ public class ToolCallingQueueTests(ScriptedChatServer server) : IClassFixture<Sc
             Assert.Single(deltas, d => d.TryGetProperty("tool_calls", out _));
         }
         finally { await service.StopAsync(TimeSpan.FromSeconds(5)); }
+    }
+}
+
+public class ToolParserOptionsCliTests
+{
+    [Theory]
+    [InlineData("--enable-auto-tool-choice", "--enable-auto-tool-choice needs --tool-call-parser")]
+    [InlineData("--tool-call-parser=nope", "unknown tool call parser 'nope'")]
+    [InlineData("--reasoning-parser=nope", "unknown reasoning parser 'nope'")]
+    public void BadParserOptionsFailBeforeLoading(string option, string message)
+    {
+        var (exit, _, stderr) = PipelineProcess.Run(["serve", "--port", "1", .. option.Split('=')]);
+        Assert.Equal(2, exit);
+        Assert.Contains(message, stderr);
     }
 }
