@@ -55,6 +55,29 @@ public class PoolingRowsTests
             Assert.True(Vec.MaxAbsDiff(runner.Classify([Ids(e)], new PoolingParams { Activation = false })[0], Floats(e, "token_logits")) <= 1e-4);
     }
 
+    [Fact]
+    public void TheRerankerOverridesTurnACausalLmCheckpointIntoTheClassifier()
+    {
+        // Qwen3-Reranker as published: a Qwen3ForCausalLM config; vLLM's --hf-overrides make it the classifier.
+        var dir = Directory.CreateTempSubdirectory("qwen3-reranker").FullName;
+        try
+        {
+            var src = PoolingFixture.Dir("qwen3-reranker");
+            foreach (var f in new[] { "model.safetensors", "tokenizer.json" }) File.Copy(Path.Combine(src, f), Path.Combine(dir, f));
+            var cfg = JsonNode.Parse(File.ReadAllText(Path.Combine(src, "config.json")))!.AsObject();
+            cfg["architectures"] = new JsonArray("Qwen3ForCausalLM");
+            cfg.Remove("classifier_from_token");
+            cfg.Remove("is_original_qwen3_reranker");
+            File.WriteAllText(Path.Combine(dir, "config.json"), cfg.ToJsonString());
+            const string overrides = """{"architectures": ["Qwen3ForSequenceClassification"], "classifier_from_token": ["no", "yes"], "is_original_qwen3_reranker": true}""";
+            using var model = PoolingModelLoader.Load(dir, new LoadOptions { Dtype = "float32", HfOverrides = overrides }, torch.CPU).Model;
+            var runner = new PoolingRunner(model);
+            foreach (var e in Inputs("qwen3-reranker"))
+                Assert.Equal(Floats(e, "logits")[0], runner.Score(Ids(e), p: new PoolingParams { Activation = false }), 1e-4);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     static ModelConfig Config(string extra, string? dir = null) =>
         ModelConfig.FromJson(JsonNode.Parse($$"""
             {"architectures": ["Qwen3ForSequenceClassification"], "vocab_size": 512, "hidden_size": 64, "num_hidden_layers": 1,
