@@ -11,7 +11,7 @@ public static class PoolingFixture
     public static string Root => Path.Combine(AppContext.BaseDirectory, "fixtures", "pooling");
     public static string Dir(string name) => Path.Combine(Root, name);
 
-    public static readonly string[] BaseVariants = ["bert", "roberta", "qwen3-embed", "llama-embed", "qwen2-embed", "gemma2-embed", "modernbert"];
+    public static readonly string[] BaseVariants = ["bert", "roberta", "qwen3-embed", "llama-embed", "qwen2-embed", "gemma2-embed", "modernbert", "gritlm"];
     public static readonly string[] ClassifierVariants = ["bert-cls3", "roberta-cls2", "xlm-roberta-score", "qwen3-cls2", "gpt2-cls3", "qwen3-reranker",
         "qwen2-mxbai-rerank", "qwen2-tokens3", "gemma-reranker", "modernbert-cls2", "jamba-cls2"];
 

@@ -11,8 +11,9 @@ namespace Pipeline.Models.Tests.Pooling;
 
 /// <summary>
 /// The pooling rows on decoder families (scripts/fixtures/make_pooling_rows_fixtures.py): causal LMs converted to
-/// rerankers with classifier_from_token, checked against the causal LM's own logits for those tokens. Hidden states
-/// and logits of every variant are compared by <see cref="PoolingFixtureTests"/>.
+/// rerankers with classifier_from_token (checked against the causal LM's own logits for those tokens), and GritLM's
+/// instruction-aware mean over bidirectional hidden states. Hidden states and logits of every variant are compared
+/// by <see cref="PoolingFixtureTests"/>.
 /// </summary>
 public class PoolingRowsTests
 {
@@ -76,6 +77,34 @@ public class PoolingRowsTests
                 Assert.Equal(Floats(e, "logits")[0], runner.Score(Ids(e), p: new PoolingParams { Activation = false }), 1e-4);
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void GritLMEmbedsTheMeanAfterTheInstruction()
+    {
+        var inputs = Inputs("gritlm");
+        using var model = Load("gritlm");
+        var runner = new PoolingRunner(model);
+        var ids = inputs.Select(Ids).ToList();
+        for (int i = 0; i < inputs.Length; i++)
+            Assert.Equal(inputs[i].GetProperty("instruction_len").GetInt32(), model.InstructionLength(ids[i]));
+        var batched = runner.Embed(ids);
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            var want = Floats(inputs[i], "embedding");
+            Assert.True(Vec.MaxAbsDiff(batched[i], want) <= 1e-4, $"gritlm input {i}: cosine {Vec.Cosine(batched[i], want)}");
+            Assert.True(Vec.MaxAbsDiff(runner.Embed([ids[i]])[0], want) <= 1e-4, $"gritlm input {i} alone");
+        }
+    }
+
+    [Fact]
+    public void GritLMRefusesAnInputThatIsAllInstruction()
+    {
+        var withInstruction = Ids(Inputs("gritlm")[1]);
+        int len = Inputs("gritlm")[1].GetProperty("instruction_len").GetInt32();
+        using var model = Load("gritlm");
+        var ex = Assert.Throws<PoolingException>(() => new PoolingRunner(model).Embed([withInstruction[..len]]));
+        Assert.Contains("nothing follows the instruction", ex.Message);
     }
 
     static ModelConfig Config(string extra, string? dir = null) =>
