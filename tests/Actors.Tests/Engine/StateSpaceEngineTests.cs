@@ -50,12 +50,21 @@ public class StateSpaceEngineTests
 
     [Theory]
     [MemberData(nameof(Variants))]
-    public void ChunkedPrefillAndMemoryPreemptionMatchTransformers(string variant)
+    public void ChunkedPrefillAndMemoryPreemptionMatchTransformers(string variant) => UnderPressure(variant, async: false);
+
+    /// <summary>The same with two steps in flight: a step planned before a preemption may still write its old slot.</summary>
+    [Theory]
+    [InlineData("mamba2")]
+    [InlineData("jamba")]
+    [InlineData("falcon-h1")]
+    public void AsyncSchedulingUnderPressureMatchesTransformers(string variant) => UnderPressure(variant, async: true);
+
+    static void UnderPressure(string variant, bool async)
     {
         var (jobs, sps) = Jobs(variant, 8);
         // 8 tokens a step: every longer prompt is prefilled in chunks. 4 blocks of 16 tokens (one max_model_len sequence):
         // the hybrids' attention layers run out and preempt; a model of state-space layers only holds no blocks.
-        using var llm = new LLM(Args(variant, blocks: 4, budget: 8, maxSeqs: 4, maxModelLen: 64));
+        using var llm = new LLM(Args(variant, blocks: 4, budget: 8, maxSeqs: 4, maxModelLen: 64) with { AsyncScheduling = async });
         Assert.False(llm.SchedulerConfig.EnablePrefixCaching);
         Assert.Equal(4, llm.SchedulerConfig.NumStateSlots);
         var outputs = llm.Generate(jobs.Select(j => PromptInput.FromIds(j.Prompt.PromptTokenIds)).ToList(), sps);
