@@ -55,10 +55,12 @@ public static class CliApp
         }
         try
         {
-            return await cmd.Run(ParsedArgs.Parse(cmd.Spec, rest));
+            var parsed = ParsedArgs.Parse(cmd.Spec, rest);
+            CommonOptions.LoadPlugins(cmd.Spec, parsed);
+            return await cmd.Run(parsed);
         }
         catch (CliException e) { return Fail(e.Message, 2); }
-        catch (Exception e) when (e is Http.AddressInUseError or ModelNotFoundException or ModelConfigException or WeightLoadException or UnsupportedArchitectureException
+        catch (Exception e) when (e is Http.AddressInUseError or ModelNotFoundException or ModelConfigException or WeightLoadException or UnsupportedArchitectureException or ModelPluginException
                                       or SamplingParamsException or ArgumentException or InvalidOperationException or NotSupportedException
                                       or DirectoryNotFoundException or FileNotFoundException or HttpRequestException or TokenizerLoadException or Pipeline.Models.Pooling.PoolingException or Pipeline.Models.ChatTemplates.TemplateException)
         {

@@ -32,4 +32,9 @@ public sealed record EngineArgs
     /// <summary>Plan the next step while the current one runs (two steps in flight); see <see cref="SchedulerConfig.AsyncScheduling"/>.</summary>
     public bool AsyncScheduling { get; init; }
     public long Seed { get; init; }
+    /// <summary>
+    /// Model plugin assemblies or plugin folders to load before the model (see Pipeline.Models.Registry.IModelPlugin);
+    /// PIPELINE_MODEL_PLUGINS adds more.
+    /// </summary>
+    public IReadOnlyList<string> ModelPlugins { get; init; } = [];
 }

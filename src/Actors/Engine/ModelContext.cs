@@ -28,6 +28,7 @@ public sealed class ModelContext : IDisposable
 
     public static ModelContext Load(EngineArgs args)
     {
+        Pipeline.Models.Registry.ModelPlugins.Load([.. args.ModelPlugins, .. Pipeline.Models.Registry.ModelPlugins.FromEnvironment()]);
         var dir = ModelResolver.Resolve(args.Model, args.Revision);
         var device = TorchRuntime.ResolveDevice(args.Device, args.LibTorch);
         if (args.GenerationConfig is not ("auto" or "vllm"))

@@ -18,7 +18,25 @@ public static class CommonOptions
         new("generation-config", "auto: apply generation_config.json's sampling defaults; vllm: ignore them", "auto"),
         new("max-model-len", "longest prompt + output in tokens (default: derived from config.json)"),
         new("seed", "random seed: sampling of every request (prompt i uses seed + i) and dummy weights", "0"),
+        .. Plugins,
     ];
+
+    /// <summary>Model plugins (out-of-tree architectures), loaded by <see cref="LoadPlugins"/> before the command runs.</summary>
+    public static readonly OptionSpec[] Plugins =
+    [
+        new("model-plugin", $"model plugin assembly registering architectures (repeatable); ${Pipeline.Models.Registry.ModelPlugins.EnvironmentVariable} adds more", Repeats: true, Metavar: "PATH.dll"),
+        new("model-plugin-dir", "folder of model plugins: DIR/*.dll and DIR/NAME/NAME.dll", Metavar: "DIR"),
+    ];
+
+    /// <summary>Loads --model-plugin, --model-plugin-dir and PIPELINE_MODEL_PLUGINS when the command has these options.</summary>
+    public static void LoadPlugins(CommandSpec spec, ParsedArgs a)
+    {
+        if (!spec.Options.Any(o => o.Name == "model-plugin")) return;
+        var paths = new List<string>(a.GetAll("model-plugin"));
+        if (a.Get("model-plugin-dir") is string dir) paths.Add(dir);
+        paths.AddRange(Pipeline.Models.Registry.ModelPlugins.FromEnvironment());
+        Pipeline.Models.Registry.ModelPlugins.Load(paths);
+    }
 
     public static readonly OptionSpec[] Engine =
     [

@@ -79,15 +79,53 @@ public static class ModelRegistry
         Decoder("NemotronHForCausalLM", "nemotron_h", "nvidia/Nemotron-H-8B-Base-8K, nvidia/NVIDIA-Nemotron-Nano-9B-v2", (c, w, t, d) => new NemotronHForCausalLM(c, w, t, d)),
     ];
 
+    /// <summary>
+    /// vLLM's architecture names where transformers' class names (what config.json says) differ: one entry answers to
+    /// both. An alias whose entry has not landed yet answers nothing.
+    /// </summary>
+    static readonly (string Alias, string Architecture)[] Aliases =
+    [
+        ("MPTForCausalLM", "MptForCausalLM"),
+        ("PhiMoEForCausalLM", "PhimoeForCausalLM"),
+        ("OLMoForCausalLM", "OlmoForCausalLM"),
+        ("OLMo2ForCausalLM", "Olmo2ForCausalLM"),
+        ("OLMoEForCausalLM", "OlmoeForCausalLM"),
+        ("Ernie4_5_ForCausalLM", "Ernie4_5ForCausalLM"),
+    ];
+
     static ArchitectureEntry Decoder(string arch, string family, string examples, DecoderFactory create) =>
         new(arch, family, ["generate"], examples, create);
 
-    public static IReadOnlyList<ArchitectureEntry> Supported => Entries;
+    /// <summary>The architectures built into Pipeline.Models.</summary>
+    public static IReadOnlyList<ArchitectureEntry> BuiltIn => Entries;
+
+    /// <summary>Architectures registered by model plugins (<see cref="ModelPlugins"/>), in load order.</summary>
+    public static IReadOnlyList<ArchitectureEntry> Plugins => PluginRegistrations.CausalLMs;
+
+    /// <summary>Built-in and plugin architectures.</summary>
+    public static IReadOnlyList<ArchitectureEntry> Supported => [.. Entries, .. PluginRegistrations.CausalLMs];
+
+    /// <summary>The other names of <paramref name="architecture"/>'s entry (vLLM's spelling where it differs).</summary>
+    public static IEnumerable<string> AliasesOf(string architecture) =>
+        Aliases.Where(a => a.Architecture == architecture).Select(a => a.Alias);
+
+    /// <summary>The built-in entry answering to <paramref name="name"/>, by its own name or an alias.</summary>
+    public static ArchitectureEntry? FindBuiltIn(string name) =>
+        Entries.FirstOrDefault(e => e.Architecture == name)
+        ?? (Aliases.FirstOrDefault(a => a.Alias == name) is { Alias: not null } alias ? Entries.FirstOrDefault(e => e.Architecture == alias.Architecture) : null);
+
+    public static ArchitectureEntry? Find(string name) =>
+        FindBuiltIn(name) ?? PluginRegistrations.CausalLMs.FirstOrDefault(e => e.Architecture == name);
 
     public static ArchitectureEntry Get(string architecture) =>
-        Entries.FirstOrDefault(e => e.Architecture == architecture)
-        ?? throw new UnsupportedArchitectureException(
-            $"Model architecture '{architecture}' is not supported. Supported architectures: {string.Join(", ", Entries.Select(e => e.Architecture))}.");
+        Find(architecture) ?? throw UnsupportedArchitectureException.For(architecture);
 }
 
-public sealed class UnsupportedArchitectureException(string message) : Exception(message);
+/// <summary>config.json names an architecture neither built in nor registered by a plugin.</summary>
+public sealed class UnsupportedArchitectureException(string message) : Exception(message)
+{
+    /// <summary>One line: the architecture, and where the supported ones are listed.</summary>
+    public static UnsupportedArchitectureException For(string architecture) => new(
+        $"Model architecture '{architecture}' is not supported; the supported architectures are listed in docs/supported-models.md "
+        + "and by `pipeline models --supported` (a model plugin can add one: --model-plugin PATH.dll)");
+}

@@ -89,12 +89,20 @@ public static class PoolingModelRegistry
             (c, w, t, d) => new DecoderEmbeddingModel(c, generative.Create, head, w, t, d));
     }
 
-    public static IReadOnlyList<PoolingArchitectureEntry> Supported => Entries;
+    /// <summary>The pooling architectures built into Pipeline.Models.</summary>
+    public static IReadOnlyList<PoolingArchitectureEntry> BuiltIn => Entries;
 
-    public static bool IsPooling(string architecture) => Entries.Any(e => e.Architecture == architecture);
+    /// <summary>Pooling architectures registered by model plugins, in load order.</summary>
+    public static IReadOnlyList<PoolingArchitectureEntry> Plugins => PluginRegistrations.PoolingModels;
+
+    /// <summary>Built-in and plugin pooling architectures.</summary>
+    public static IReadOnlyList<PoolingArchitectureEntry> Supported => [.. Entries, .. PluginRegistrations.PoolingModels];
+
+    public static PoolingArchitectureEntry? Find(string architecture) =>
+        Entries.FirstOrDefault(e => e.Architecture == architecture) ?? PluginRegistrations.PoolingModels.FirstOrDefault(e => e.Architecture == architecture);
+
+    public static bool IsPooling(string architecture) => Find(architecture) != null;
 
     public static PoolingArchitectureEntry Get(string architecture) =>
-        Entries.FirstOrDefault(e => e.Architecture == architecture)
-        ?? throw new UnsupportedArchitectureException(
-            $"Pooling architecture '{architecture}' is not supported. Supported pooling architectures: {string.Join(", ", Entries.Select(e => e.Architecture))}.");
+        Find(architecture) ?? throw UnsupportedArchitectureException.For(architecture);
 }

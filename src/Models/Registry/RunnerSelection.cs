@@ -24,11 +24,9 @@ public sealed record RunnerSelection(RunnerType Runner, ConvertType Convert, Arc
     {
         if (!RunnerChoices.Contains(runner)) throw new ArgumentException($"--runner must be one of {string.Join(", ", RunnerChoices)}, got '{runner}'");
         if (!ConvertChoices.Contains(convert)) throw new ArgumentException($"--convert must be one of {string.Join(", ", ConvertChoices)}, got '{convert}'");
-        var pooling = PoolingModelRegistry.Supported.FirstOrDefault(e => e.Architecture == architecture);
-        var generative = ModelRegistry.Supported.FirstOrDefault(e => e.Architecture == architecture);
-        if (pooling == null && generative == null)
-            throw new UnsupportedArchitectureException(
-                $"Model architecture '{architecture}' is not supported. Supported architectures: {string.Join(", ", ModelRegistry.Supported.Select(e => e.Architecture).Concat(PoolingModelRegistry.Supported.Select(e => e.Architecture)))}.");
+        var pooling = PoolingModelRegistry.Find(architecture);
+        var generative = ModelRegistry.Find(architecture);
+        if (pooling == null && generative == null) throw UnsupportedArchitectureException.For(architecture);
         var convertType = convert switch
         {
             "embed" => ConvertType.Embed,
