@@ -5,6 +5,13 @@ namespace Pipeline.Host.Cli;
 /// <summary>Options every model-loading command shares, named as in vLLM.</summary>
 public static class CommonOptions
 {
+    /// <summary>Model plugins (out-of-tree architectures), loaded by <see cref="LoadPlugins"/> before the command runs.</summary>
+    public static readonly OptionSpec[] Plugins =
+    [
+        new("model-plugin", $"model plugin assembly registering architectures (repeatable); ${Pipeline.Models.Registry.ModelPlugins.EnvironmentVariable} adds more", Repeats: true, Metavar: "PATH.dll"),
+        new("model-plugin-dir", "folder of model plugins: DIR/*.dll and DIR/NAME/NAME.dll", Metavar: "DIR"),
+    ];
+
     public static readonly OptionSpec[] Model =
     [
         new("revision", "model revision (branch, tag or commit) to use from the Hugging Face cache"),
@@ -19,13 +26,6 @@ public static class CommonOptions
         new("max-model-len", "longest prompt + output in tokens (default: derived from config.json)"),
         new("seed", "random seed: sampling of every request (prompt i uses seed + i) and dummy weights", "0"),
         .. Plugins,
-    ];
-
-    /// <summary>Model plugins (out-of-tree architectures), loaded by <see cref="LoadPlugins"/> before the command runs.</summary>
-    public static readonly OptionSpec[] Plugins =
-    [
-        new("model-plugin", $"model plugin assembly registering architectures (repeatable); ${Pipeline.Models.Registry.ModelPlugins.EnvironmentVariable} adds more", Repeats: true, Metavar: "PATH.dll"),
-        new("model-plugin-dir", "folder of model plugins: DIR/*.dll and DIR/NAME/NAME.dll", Metavar: "DIR"),
     ];
 
     /// <summary>Loads --model-plugin, --model-plugin-dir and PIPELINE_MODEL_PLUGINS when the command has these options.</summary>

@@ -1,37 +1,33 @@
-using System.Text;
 using Pipeline.Host.Cli;
-using Pipeline.Models.Registry;
+using Pipeline.Host.SupportedModels;
 
 namespace Pipeline.Host.Commands;
 
-/// <summary>`pipeline models --supported`: every architecture of both registries (generation and pooling), as the README's table.</summary>
+/// <summary>
+/// `pipeline models --supported`: every row of vLLM's supported-models tables with its status here (supported and by
+/// which fixture, or not yet and why), the other built-in architectures, and those of loaded model plugins.
+/// `--format markdown` prints docs/supported-models.md (without plugins).
+/// </summary>
 public static class ModelsCommand
 {
     public static readonly CommandSpec Spec = new("models", "List supported model architectures.", [],
     [
         new("supported", "print the table of supported architectures", IsFlag: true),
+        new("format", "text, or markdown (docs/supported-models.md)", "text"),
+        .. CommonOptions.Plugins,
     ]);
-
-    /// <summary>The row that says causal LMs also run as pooling models (`--runner pooling --convert`).</summary>
-    public const string ConvertedRow = "any ...ForCausalLM above";
 
     public static int Run(ParsedArgs args)
     {
-        Console.Out.Write(Table());
+        var format = args.Choice("format", "text", "markdown");
+        Console.Out.Write(format == "markdown" ? Markdown() : Table());
         Console.Out.Flush();
         return 0;
     }
 
-    public static string Table()
-    {
-        var rows = ModelRegistry.Supported.Select(e => (e.Architecture, e.Family, Tasks: string.Join(",", e.Tasks), e.ExampleModels))
-            .Concat(PoolingModelRegistry.Supported.Select(e => (e.Architecture, e.Family, Tasks: string.Join(",", e.Tasks), e.ExampleModels)))
-            .Append((Architecture: ConvertedRow, Family: "decoder", Tasks: "embed,classify,reward", ExampleModels: "with --runner pooling --convert embed|classify|reward"))
-            .ToList();
-        int a = rows.Max(r => r.Architecture.Length), f = Math.Max(6, rows.Max(r => r.Family.Length)), t = rows.Max(r => r.Tasks.Length);
-        var sb = new StringBuilder();
-        sb.Append($"{"ARCHITECTURE".PadRight(a)}  {"FAMILY".PadRight(f)}  {"TASKS".PadRight(t)}  EXAMPLE MODELS\n");
-        foreach (var r in rows) sb.Append($"{r.Architecture.PadRight(a)}  {r.Family.PadRight(f)}  {r.Tasks.PadRight(t)}  {r.ExampleModels}\n");
-        return sb.ToString();
-    }
+    /// <summary>The text table, plugin architectures included.</summary>
+    public static string Table() => SupportedModelsFormat.Text(SupportedModelsTable.Rows(includePlugins: true));
+
+    /// <summary>docs/supported-models.md: built-in architectures only, so it is the same in every process.</summary>
+    public static string Markdown() => SupportedModelsFormat.Markdown(SupportedModelsTable.Rows(includePlugins: false));
 }

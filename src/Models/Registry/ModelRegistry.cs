@@ -44,7 +44,6 @@ public static class ModelRegistry
         Decoder("OPTForCausalLM", "opt", "facebook/opt-125m, facebook/opt-350m", (c, w, t, d) => new OPTForCausalLM(c, w, t, d)),
         Decoder("BloomForCausalLM", "bloom", "bigscience/bloom-560m, bigscience/bloomz-7b1", (c, w, t, d) => new BloomForCausalLM(c, w, t, d)),
         Decoder("MptForCausalLM", "mpt", "mosaicml/mpt-7b, mosaicml/mpt-7b-instruct", (c, w, t, d) => new MptForCausalLM(c, w, t, d)),
-        Decoder("MPTForCausalLM", "mpt", "mosaicml/mpt-7b, mosaicml/mpt-7b-instruct", (c, w, t, d) => new MptForCausalLM(c, w, t, d)),
         Decoder("Qwen3MoeForCausalLM", "qwen3_moe", "Qwen/Qwen3-30B-A3B", (c, w, t, d) => new Qwen3MoeForCausalLM(c, w, t, d)),
         Decoder("GPTJForCausalLM", "gptj", "EleutherAI/gpt-j-6b", (c, w, t, d) => new GPTJForCausalLM(c, w, t, d)),
         Decoder("GPTNeoXForCausalLM", "gpt_neox", "EleutherAI/pythia-1.4b, EleutherAI/gpt-neox-20b", (c, w, t, d) => new GPTNeoXForCausalLM(c, w, t, d)),
