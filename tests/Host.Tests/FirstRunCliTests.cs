@@ -77,9 +77,11 @@ public class FirstRunCliTests
         var (exit, stdout, _) = PipelineProcess.Run("models", "--supported");
         Assert.Equal(0, exit);
         Assert.EndsWith("\n", stdout);
-        var rows = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')[0]).ToHashSet();
-        foreach (var e in ModelRegistry.Supported) Assert.Contains(e.Architecture, rows);
-        foreach (var e in PoolingModelRegistry.Supported) Assert.Contains(e.Architecture, rows);
+        // A row names an architecture first, or (vLLM's spelling first) says "(as Name)" for the registered name.
+        var rows = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')[0])
+            .Concat(System.Text.RegularExpressions.Regex.Matches(stdout, @"\(as (\w+)\)").Select(m => m.Groups[1].Value)).ToHashSet();
+        foreach (var e in ModelRegistry.BuiltIn) Assert.Contains(e.Architecture, rows);
+        foreach (var e in PoolingModelRegistry.BuiltIn) Assert.Contains(e.Architecture, rows);
         Assert.Contains("--runner pooling", stdout);
     }
 
