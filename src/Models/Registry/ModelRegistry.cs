@@ -25,7 +25,6 @@ public static class ModelRegistry
         Decoder("Gemma2ForCausalLM", "gemma2", "google/gemma-2-9b, google/gemma-2-2b-it", (c, w, t, d) => new Gemma2ForCausalLM(c, w, t, d)),
         Decoder("Gemma3ForCausalLM", "gemma3_text", "google/gemma-3-1b-it, google/gemma-3-270m", (c, w, t, d) => new Gemma3ForCausalLM(c, w, t, d)),
         Decoder("Phi3ForCausalLM", "phi3", "microsoft/Phi-3-mini-4k-instruct, microsoft/Phi-3-medium-4k-instruct", (c, w, t, d) => new Phi3ForCausalLM(c, w, t, d)),
-        Decoder("PhiMoEForCausalLM", "phimoe", "microsoft/Phi-3.5-MoE-instruct", (c, w, t, d) => new PhiMoEForCausalLM(c, w, t, d)),
         Decoder("PhimoeForCausalLM", "phimoe", "microsoft/Phi-3.5-MoE-instruct", (c, w, t, d) => new PhiMoEForCausalLM(c, w, t, d)),
         Decoder("MixtralForCausalLM", "mixtral", "mistralai/Mixtral-8x7B-Instruct-v0.1", (c, w, t, d) => new MixtralForCausalLM(c, w, t, d)),
         Decoder("DbrxForCausalLM", "dbrx", "databricks/dbrx-instruct", (c, w, t, d) => new DbrxForCausalLM(c, w, t, d)),
@@ -59,7 +58,6 @@ public static class ModelRegistry
         Decoder("OlmoForCausalLM", "olmo", "allenai/OLMo-1B-hf, allenai/OLMo-7B-0724-hf", (c, w, t, d) => new OlmoForCausalLM(c, w, t, d)),
         Decoder("NemotronForCausalLM", "nemotron", "nvidia/Minitron-8B-Base, nvidia/Nemotron-4-340B-Base", (c, w, t, d) => new NemotronForCausalLM(c, w, t, d)),
         Decoder("FalconForCausalLM", "falcon", "tiiuae/falcon-7b, tiiuae/falcon-40b, tiiuae/falcon-180B", (c, w, t, d) => new FalconForCausalLM(c, w, t, d)),
-        Decoder("RWForCausalLM", "falcon", "tiiuae/falcon-40b (remote-code configs)", (c, w, t, d) => new FalconForCausalLM(c, w, t, d)),
         Decoder("PhiForCausalLM", "phi", "microsoft/phi-2, microsoft/phi-1_5", (c, w, t, d) => new PhiForCausalLM(c, w, t, d)),
         Decoder("PersimmonForCausalLM", "persimmon", "adept/persimmon-8b-base, adept/persimmon-8b-chat", (c, w, t, d) => new PersimmonForCausalLM(c, w, t, d)),
         Decoder("StableLmForCausalLM", "stablelm", "stabilityai/stablelm-2-1_6b, stabilityai/stablelm-3b-4e1t", (c, w, t, d) => new StableLmForCausalLM(c, w, t, d)),
@@ -90,6 +88,7 @@ public static class ModelRegistry
         ("OLMo2ForCausalLM", "Olmo2ForCausalLM"),
         ("OLMoEForCausalLM", "OlmoeForCausalLM"),
         ("Ernie4_5_ForCausalLM", "Ernie4_5ForCausalLM"),
+        ("RWForCausalLM", "FalconForCausalLM"),   // Falcon's remote-code configs (tiiuae/falcon-40b before transformers had it)
     ];
 
     static ArchitectureEntry Decoder(string arch, string family, string examples, DecoderFactory create) =>

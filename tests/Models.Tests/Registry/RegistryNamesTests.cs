@@ -14,6 +14,8 @@ public class RegistryNamesTests
     [InlineData("OLMoEForCausalLM", "OlmoeForCausalLM")]
     [InlineData("MPTForCausalLM", "MptForCausalLM")]
     [InlineData("Ernie4_5_ForCausalLM", "Ernie4_5ForCausalLM")]
+    [InlineData("PhiMoEForCausalLM", "PhimoeForCausalLM")]
+    [InlineData("RWForCausalLM", "FalconForCausalLM")]
     public void VllmsNameFindsTransformersEntry(string vllm, string transformers)
     {
         Assert.Same(ModelRegistry.Get(transformers), ModelRegistry.Get(vllm));
