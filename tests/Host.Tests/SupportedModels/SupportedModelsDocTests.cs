@@ -20,7 +20,6 @@ public class SupportedModelsDocTests
     {
         ["XLMRobertaModel"] = "the XLM-RoBERTa encoder is checked by pooling/xlm-roberta-score (XLMRobertaForSequenceClassification)",
         ["MistralModel"] = "the Mistral decoder is checked by models/mistral-slidingwindow, its pooling by pooling/llama-embed",
-        ["GritLM"] = "the gritlm entry of scripts/fixtures/make_pooling_rows_fixtures.py is to be made on the GPU machine; its instruction pooling has unit tests",
         ["Qwen2ForProcessRewardModel"] = "the Qwen2 reward head is checked by pooling/qwen2-reward (Qwen2ForRewardModel); STEP pooling by unit tests",
     };
 
