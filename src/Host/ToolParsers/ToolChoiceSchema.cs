@@ -32,7 +32,8 @@ public static class ToolChoiceSchema
                 {
                     ["type"] = "array",
                     ["minItems"] = 1,
-                    ["items"] = new JsonObject { ["type"] = "object", ["anyOf"] = anyOf },
+                    // vLLM also puts "type": "object" beside anyOf; each alternative says it already.
+                    ["items"] = new JsonObject { ["anyOf"] = anyOf },
                 };
                 if (!parallelToolCalls) schema["maxItems"] = 1;
                 return schema.ToJsonString();

@@ -15,14 +15,14 @@ namespace Pipeline.Host.Tests.ToolCalling;
 /// </summary>
 public sealed class ScriptedCausalLM(ICausalLM inner, int eosTokenId) : ICausalLM
 {
-    volatile int[] _script = [];
+    volatile int[]? _script = [];
     int _promptEnd;
 
     /// <summary>The token ids of the last prompt the model saw whole (its prefill).</summary>
     public int[] LastPrompt { get; private set; } = [];
 
-    /// <summary>The tokens the next request answers with (EOS follows).</summary>
-    public void Answer(int[] tokens) => _script = tokens;
+    /// <summary>The tokens the next request answers with (EOS follows); null: the random model's own logits.</summary>
+    public void Answer(int[]? tokens) => _script = tokens;
 
     public ModelConfig Config => inner.Config;
     public ScalarType DType => inner.DType;
@@ -48,10 +48,11 @@ public sealed class ScriptedCausalLM(ICausalLM inner, int eosTokenId) : ICausalL
 
     public Tensor ComputeLogits(Tensor hidden)
     {
+        var script = _script;
+        if (script == null) return inner.ComputeLogits(hidden);
         using var scope = NewDisposeScope();
         var rows = hidden[TensorIndex.Colon, 0].to(ScalarType.Float32).cpu().data<float>().ToArray();
         var logits = full(rows.Length, Config.VocabSize, -30f, dtype: ScalarType.Float32);
-        var script = _script;
         for (int i = 0; i < rows.Length; i++)
         {
             int step = (int)MathF.Round(rows[i]) - _promptEnd;

@@ -34,6 +34,9 @@ public sealed class ScriptedChatServer : IAsyncLifetime
 
     public ChatClient Chat() => new(ModelName, new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(BaseUrl + "/v1") });
 
+    /// <summary>The next requests are answered by the random-weight model itself.</summary>
+    public void RandomAnswers() => Model.Answer(null);
+
     /// <summary>Makes the next request's answer exactly this text.</summary>
     public void Answer(string text) => Model.Answer(_model!.Tokenizer!.Encode(text, addSpecialTokens: false).ToArray());
 

@@ -1,3 +1,4 @@
+#pragma warning disable OPENAI001 // ChatCompletionOptions.Seed
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -135,6 +136,36 @@ public class ToolCallingServerTests(ScriptedChatServer server) : IClassFixture<S
         Assert.Equal("stop", full["choices"]![0]!["finish_reason"]!.GetValue<string>());
     }
 
+    static readonly ChatTool CityWeather = ChatTool.CreateFunctionTool("get_weather", "Current weather in a city",
+        BinaryData.FromString("""{"type": "object", "properties": {"city": {"enum": ["Paris", "Oslo"]}}, "required": ["city"], "additionalProperties": false}"""));
+
+    [Fact]
+    public async Task NamedAndRequiredChoicesAreEnforcedOnARandomModel()
+    {
+        // The random-weight model writes whatever it likes; structured outputs keep it to the call's JSON.
+        server.RandomAnswers();
+        var chat = server.Chat();
+        foreach (var seed in new[] { 1L, 2L, 3L })
+        {
+            var named = new ChatCompletionOptions { Tools = { CityWeather }, ToolChoice = ChatToolChoice.CreateFunctionChoice("get_weather"), Temperature = 1, Seed = seed, MaxOutputTokenCount = 60 };
+            ChatCompletion c = await chat.CompleteChatAsync([new UserChatMessage("Weather?")], named);
+            var call = Assert.Single(c.ToolCalls);
+            Assert.Equal("get_weather", call.FunctionName);
+            Assert.Contains(JsonDocument.Parse(call.FunctionArguments).RootElement.GetProperty("city").GetString(), new[] { "Paris", "Oslo" });
+            Assert.Equal(ChatFinishReason.Stop, c.FinishReason);
+
+            var required = new ChatCompletionOptions { Tools = { CityWeather }, ToolChoice = ChatToolChoice.CreateRequiredChoice(), AllowParallelToolCalls = false, Temperature = 1, Seed = seed, MaxOutputTokenCount = 80 };
+            ChatCompletion r = await chat.CompleteChatAsync([new UserChatMessage("Weather?")], required);
+            Assert.Equal("get_weather", Assert.Single(r.ToolCalls).FunctionName);
+            Assert.Equal(ChatFinishReason.ToolCalls, r.FinishReason);
+        }
+        var streamed = new StringBuilder();
+        await foreach (var u in chat.CompleteChatStreamingAsync([new UserChatMessage("Weather?")],
+            new ChatCompletionOptions { Tools = { CityWeather }, ToolChoice = ChatToolChoice.CreateFunctionChoice("get_weather"), Temperature = 0, MaxOutputTokenCount = 60 }))
+            foreach (var t in u.ToolCallUpdates) if (t.FunctionArgumentsUpdate is { } a && !a.ToMemory().IsEmpty) streamed.Append(a.ToString());
+        Assert.True(JsonDocument.Parse(streamed.ToString()).RootElement.TryGetProperty("city", out _), streamed.ToString());
+    }
+
     [Fact]
     public async Task ParallelToolCallsFalseKeepsTheFirstCall()
     {
@@ -166,6 +197,7 @@ public class ToolCallingServerTests(ScriptedChatServer server) : IClassFixture<S
         Assert.Contains("not among the tools", await Error(new { messages = msgs, tools = RawTools, tool_choice = new { type = "function", function = new { name = "nope" } } }));
         Assert.Contains("tools[0] type must be", await Error(new { messages = msgs, tools = new[] { new { type = "retrieval" } } }));
         Assert.Contains("tool_choice must be", await Error(new { messages = msgs, tools = RawTools, tool_choice = "sometimes" }));
+        Assert.Contains("cannot be combined with response_format", await Error(new { messages = msgs, tools = RawTools, tool_choice = "required", response_format = new { type = "json_object" } }));
     }
 }
 
