@@ -24,7 +24,7 @@ public static class ChatCompletionsEndpoint
         {
             Logprobs = wantLogprobs ? req.TopLogprobs ?? 0 : null,
             OutputKind = stream ? RequestOutputKind.Delta : RequestOutputKind.FinalOnly,
-        }, req.SkipSpecialTokens != null);
+        }, req.SkipSpecialTokens != null, ChatParsing.Encoder(server));
         var tokens = new TokenText(server.Model.Tokenizer, req.ReturnTokensAsTokenIds ?? false);
         var (includeUsage, continuous) = req.StreamUsage();
         var baseId = http.Items["request-id"] as string ?? Guid.NewGuid().ToString("N");

@@ -72,14 +72,22 @@ public sealed class ChatParsing
 
     /// <summary>
     /// Sampling as the parsers need it: special tokens kept when a format is made of them (unless the request set
-    /// skip_special_tokens itself), and the tool_choice constraint (see <see cref="ConstraintSchema"/>).
+    /// skip_special_tokens itself), the tool_choice constraint (see <see cref="ConstraintSchema"/>), and any
+    /// constraint held back until the thinking ends when the output starts inside it (vLLM's order).
     /// </summary>
-    public SamplingParams Adjust(SamplingParams sp, bool requestSetSkipSpecialTokens)
+    public SamplingParams Adjust(SamplingParams sp, bool requestSetSkipSpecialTokens, Func<string, int[]>? encode)
     {
         bool keep = (ToolParser?.KeepsSpecialTokens ?? false) || (Reasoning?.KeepsSpecialTokens ?? false);
         if (keep && !requestSetSkipSpecialTokens) sp = sp with { SkipSpecialTokens = false };
-        return ToolChoiceConstraint.Apply(sp, ConstraintSchema);
+        sp = ToolChoiceConstraint.Apply(sp, ConstraintSchema);
+        if (sp.StructuredOutputs is { } so && encode != null && Reasoning is { EndMarker: { } end } r && r.OutputStartsInReasoning(StartsInReasoning))
+            sp = sp with { StructuredOutputs = so with { StartAfterTokenIds = encode(end) } };
+        return sp;
     }
+
+    /// <summary>The served model's tokenizer as a marker encoder (null without one).</summary>
+    public static Func<string, int[]>? Encoder(ServerContext server) =>
+        server.Model.Tokenizer is { } tok ? text => tok.Encode(text, addSpecialTokens: false) : null;
 
     /// <summary>finish_reason "tool_calls" when the model stopped after calling tools (OpenAI's; a named function choice keeps "stop", as OpenAI does).</summary>
     public string? FinishReason(string? engineReason, bool calledTools) =>

@@ -73,7 +73,7 @@ public static partial class QueueRequestParser
             prompt = prompts[0];
         }
         var sp = request.ToSamplingParams(server, prompt.TokenIds?.Count ?? 0) with { OutputKind = RequestOutputKind.Delta };
-        if (parsing != null) sp = parsing.Adjust(sp, request.SkipSpecialTokens != null);
+        if (parsing != null) sp = parsing.Adjust(sp, request.SkipSpecialTokens != null, ChatParsing.Encoder(server));
         return new QueueRequest(id, prompt, sp, request.Priority ?? 0, props.ReplyTo ?? envelope.ReplyTo, props.CorrelationId ?? envelope.CorrelationId, parsing);
     }
 

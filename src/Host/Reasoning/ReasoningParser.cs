@@ -20,6 +20,12 @@ public abstract class ReasoningParser
     /// <summary>Whether the rendered prompt leaves the model inside its thinking (a chat template that ends with &lt;think&gt;).</summary>
     public virtual bool PromptOpensReasoning(string prompt) => false;
 
+    /// <summary>The text that ends the thinking, when it is one marker (structured outputs start after it); null otherwise.</summary>
+    public virtual string? EndMarker => null;
+
+    /// <summary>Whether the output begins inside the thinking (so a constraint waits for <see cref="EndMarker"/>).</summary>
+    public virtual bool OutputStartsInReasoning(bool promptOpensReasoning) => promptOpensReasoning;
+
     /// <summary>Reads what is left after the thinking when no tool parser does (gpt-oss's harmony messages); null for plain text.</summary>
     public virtual ToolParser? ContentParser => null;
 

@@ -11,6 +11,8 @@ namespace Pipeline.Host.Reasoning;
 public sealed class ThinkTagReasoningParser(string name, string[] starts, string[] ends, bool alwaysStartsInReasoning) : ReasoningParser
 {
     public override string Name => name;
+    public override string? EndMarker => ends.Length == 1 ? ends[0] : null;
+    public override bool OutputStartsInReasoning(bool promptOpensReasoning) => alwaysStartsInReasoning || promptOpensReasoning;
 
     public override bool PromptOpensReasoning(string prompt)
     {

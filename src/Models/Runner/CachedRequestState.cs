@@ -20,7 +20,8 @@ public sealed class CachedRequestState : IDisposable
     public IReadOnlyCollection<int> StopIds { get; init; } = [];
     public IReadOnlyList<int[]>? BadWordsTokenIds { get; init; }
     /// <summary>The grammar position of a request with structured outputs; advanced by every token sampled.</summary>
-    public GrammarMatcher? Matcher { get; init; }
+    /// <summary>Null until a constraint with StructuredOutputsParams.StartAfterTokenIds has seen them.</summary>
+    public GrammarMatcher? Matcher { get; set; }
 
     public int NumOutputTokens => TokenIds.Count - PromptTokenIds.Count;
     public IReadOnlyList<int> OutputTokenIds => TokenIds.GetRange(PromptTokenIds.Count, NumOutputTokens);

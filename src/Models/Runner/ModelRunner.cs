@@ -141,7 +141,10 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
             if (k < sampleRows.Count && sampleRows[k] == r)
             {
                 st.TokenIds.Add(sampled[k]);
-                st.Matcher?.AcceptToken(sampled[k]);
+                if (st.Matcher != null) st.Matcher.AcceptToken(sampled[k]);
+                else if (st.SamplingParams.StructuredOutputs is { StartAfterTokenIds: { Count: > 0 } marker } so
+                    && st.NumOutputTokens >= marker.Count && EndsWith(st.TokenIds, st.TokenIds.Count, marker))
+                    st.Matcher = _structured!.NewMatcher(so);
                 output.SampledTokenIds.Add([sampled[k]]);
                 output.Logprobs.Add(lps[k] is { } lp ? [lp] : null);
                 k++;
@@ -220,11 +223,29 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
             StopIds = stops,
             BadWordsTokenIds = sp.BadWords is { Count: > 0 } bw && _encodeBadWord != null ? BadWordIds(bw) : null,
             // A request resumed after preemption replays its output through the grammar.
-            Matcher = sp.StructuredOutputs is { } so
-                ? (_structured ?? throw new InvalidOperationException("structured outputs need the model's tokenizer, which is not loaded"))
-                    .NewMatcher(so, n.AllTokenIds.Skip(n.PromptTokenIds.Count))
-                : null,
+            Matcher = sp.StructuredOutputs is { } so ? StartedMatcher(so, n.AllTokenIds.Skip(n.PromptTokenIds.Count).ToList()) : null,
         };
+    }
+
+    /// <summary>
+    /// The request's matcher advanced over its output so far; with StartAfterTokenIds, over what follows them, and
+    /// null while they have not appeared (the thinking of a reasoning model is not constrained).
+    /// </summary>
+    GrammarMatcher? StartedMatcher(StructuredOutputsParams so, IReadOnlyList<int> output)
+    {
+        var manager = _structured ?? throw new InvalidOperationException("structured outputs need the model's tokenizer, which is not loaded");
+        if (so.StartAfterTokenIds is not { Count: > 0 } marker) return manager.NewMatcher(so, output);
+        for (int end = marker.Count; end <= output.Count; end++)
+            if (EndsWith(output, end, marker)) return manager.NewMatcher(so, output.Skip(end));
+        return null;
+    }
+
+    /// <summary>Whether tokens[..end] ends with the marker.</summary>
+    static bool EndsWith(IReadOnlyList<int> tokens, int end, IReadOnlyList<int> marker)
+    {
+        if (end < marker.Count) return false;
+        for (int j = 0; j < marker.Count; j++) if (tokens[end - marker.Count + j] != marker[j]) return false;
+        return true;
     }
 
     /// <summary>Each bad word with and without a leading space, as vLLM tokenizes them.</summary>

@@ -15,6 +15,11 @@ public sealed record StructuredOutputsParams
     public string? Regex { get; init; }
     public IReadOnlyList<string>? Choice { get; init; }
     public string? Grammar { get; init; }
+    /// <summary>
+    /// Reasoning models: the constraint starts once the output has these tokens (the end of the thinking, such as
+    /// &lt;/think&gt;), as vLLM starts it when the reasoning parser says the reasoning ended. Not part of <see cref="Key"/>.
+    /// </summary>
+    public IReadOnlyList<int>? StartAfterTokenIds { get; init; }
 
     public string Kind => Json != null ? "json" : JsonObject ? "json_object" : Regex != null ? "regex" : Choice != null ? "choice" : Grammar != null ? "grammar" : "none";
 

@@ -16,13 +16,18 @@ namespace Pipeline.Host.Tests.ToolCalling;
 public sealed class ScriptedCausalLM(ICausalLM inner, int eosTokenId) : ICausalLM
 {
     volatile int[]? _script = [];
+    volatile bool _thenRandom;
     int _promptEnd;
 
     /// <summary>The token ids of the last prompt the model saw whole (its prefill).</summary>
     public int[] LastPrompt { get; private set; } = [];
 
     /// <summary>The tokens the next request answers with (EOS follows); null: the random model's own logits.</summary>
-    public void Answer(int[]? tokens) => _script = tokens;
+    public void Answer(int[]? tokens, bool thenRandom = false)
+    {
+        _thenRandom = thenRandom;
+        _script = tokens;
+    }
 
     public ModelConfig Config => inner.Config;
     public ScalarType DType => inner.DType;
@@ -52,12 +57,15 @@ public sealed class ScriptedCausalLM(ICausalLM inner, int eosTokenId) : ICausalL
         if (script == null) return inner.ComputeLogits(hidden);
         using var scope = NewDisposeScope();
         var rows = hidden[TensorIndex.Colon, 0].to(ScalarType.Float32).cpu().data<float>().ToArray();
-        var logits = full(rows.Length, Config.VocabSize, -30f, dtype: ScalarType.Float32);
+        // After the script: EOS, or the random model's own logits (which a constraint may then shape).
+        var logits = _thenRandom ? inner.ComputeLogits(hidden).to(ScalarType.Float32).cpu().clone() : full(rows.Length, Config.VocabSize, -30f, dtype: ScalarType.Float32);
         for (int i = 0; i < rows.Length; i++)
         {
             int step = (int)MathF.Round(rows[i]) - _promptEnd;
-            int token = step >= 0 && step < script.Length ? script[step] : eosTokenId;
-            logits[i, token] = 30f;
+            bool scripted = step >= 0 && step < script.Length;
+            if (!scripted && _thenRandom) continue;
+            logits[i] = full(Config.VocabSize, -30f, dtype: ScalarType.Float32);
+            logits[i, scripted ? script[step] : eosTokenId] = 30f;
         }
         return logits.to(hidden.device).MoveToOuterDisposeScope();
     }

@@ -167,6 +167,28 @@ public class ToolCallingServerTests(ScriptedChatServer server) : IClassFixture<S
     }
 
     [Fact]
+    public async Task ConstraintStartsAfterTheThinking()
+    {
+        // The prompt opens the thinking (as Qwen3 thinking-2507 templates do); the scripted thinking would be refused by a
+        // JSON constraint applied from the first token, so it getting through shows the constraint waited for </think>.
+        var tok = server.Server.Model.Tokenizer!;
+        int[] Ids(string s) => tok.Encode(s, addSpecialTokens: false);
+        server.Model.Answer([.. Ids("Let me think.\n"), .. Ids("</think>"), .. Ids("\n\n")], thenRandom: true);
+        var schema = new { type = "object", properties = new { city = new { @enum = new[] { "Paris", "Oslo" } } }, required = new[] { "city" }, additionalProperties = false };
+        var full = await Post(new
+        {
+            model = ScriptedChatServer.ModelName,
+            messages = new object[] { new { role = "user", content = "Weather as JSON" }, new { role = "assistant", content = "<think>\n" } },
+            continue_final_message = true, add_generation_prompt = false, temperature = 0, max_tokens = 60,
+            response_format = new { type = "json_schema", json_schema = new { name = "w", schema } },
+        });
+        var message = full["choices"]![0]!["message"]!;
+        Assert.Equal("Let me think.\n", message["reasoning_content"]!.GetValue<string>());
+        var content = message["content"]!.GetValue<string>();
+        Assert.Contains(JsonDocument.Parse(content).RootElement.GetProperty("city").GetString(), new[] { "Paris", "Oslo" });
+    }
+
+    [Fact]
     public async Task ParallelToolCallsFalseKeepsTheFirstCall()
     {
         server.Answer(Call + "\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>");
