@@ -9,7 +9,7 @@ namespace Pipeline.Streams;
 
 /// <summary>
 /// The request path as a back-pressured stream: ingress channel -> tokenize (actor pool, bounded parallelism)
-/// -> preprocess -> engine admission (which answers only when the engine has room) -> done. A request refused
+/// -> preprocess (actor pool; images fetched and processed asynchronously) -> engine admission (which answers only when the engine has room) -> done. A request refused
 /// or failed on the way ends at its subscriber with the error; a crashed stage is retried, then fails the request.
 /// </summary>
 public static class IngressFlow
@@ -21,8 +21,9 @@ public static class IngressFlow
             .ViaMaterialized(KillSwitches.Single<GenerateCommand>(), Keep.Right)
             .SelectAsync(options.TokenizerParallelism, cmd => AskWithRetry<Tokenized>(tokenizer, cmd, "tokenizer", cmd, options))
             .Where(t => t != null && Accepted(t))
-            .SelectAsync(1, t => AskWithRetry<Tokenized>(preprocessor, t!, "preprocessor", t!.Command, options))
-            .Where(t => t != null)
+            // Unordered: a request waiting on a slow image URL does not hold back the ones behind it.
+            .SelectAsyncUnordered(options.PreprocessorParallelism, t => AskWithRetry<Tokenized>(preprocessor, t!, "preprocessor", t!.Command, options))
+            .Where(t => t != null && Accepted(t))
             .SelectAsync(1, t => admission.Ask<Admitted>(new Admit(t!), Timeout.InfiniteTimeSpan))
             .ToMaterialized(Sink.Ignore<Admitted>(), Keep.Both)
             .Run(materializer);

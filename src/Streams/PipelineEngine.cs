@@ -6,6 +6,7 @@ using Akka.Routing;
 using Akka.Streams;
 using Pipeline.Actors.Engine;
 using Pipeline.Actors.Output;
+using Pipeline.Actors.Multimodal;
 using Pipeline.Actors.Stages;
 using Pipeline.Models.Runner;
 using Pipeline.Models.Sampling;
@@ -50,7 +51,10 @@ public sealed class PipelineEngine : IAsyncDisposable
         var tokenizer = system.ActorOf(TokenizerActor.Props(inputs, faults)
             .WithRouter(new RoundRobinPool(options.TokenizerParallelism).WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart)))
             .WithDispatcher(Dispatchers.Cpu), "tokenizer");
-        var preprocessor = system.ActorOf(PreprocessorActor.Props(faults), "preprocessor");
+        var multimodal = new MultiModalInputProcessor(MultiModalSupport.Placeholders(ctx), new MediaConnector(options.Media), ctx.MaxModelLen);
+        var preprocessor = system.ActorOf(PreprocessorActor.Props(multimodal, faults)
+            .WithRouter(new RoundRobinPool(options.PreprocessorParallelism).WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart)))
+            .WithDispatcher(Dispatchers.Cpu), "preprocessor");
         var configs = replicas.Select(r => EngineBuilder.SchedulerConfigFor(r.Context, r.Args)).ToList();
         _admission = system.ActorOf(ReplicaRouterActor.Props((self, i) => EngineCoreActor.Props(i, configs[i],
             RunnerFactory(replicas[i], configs[i]), detokenizer, self, options.MaxWaitingPerReplica, faults), replicas.Count), "replicas");

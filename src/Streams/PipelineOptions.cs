@@ -9,6 +9,10 @@ public sealed record PipelineOptions
     public int IngressCapacity { get; init; } = 256;
     /// <summary>Tokenizer actors in the pool, and requests tokenized at once.</summary>
     public int TokenizerParallelism { get; init; } = 4;
+    /// <summary>Preprocessor actors in the pool, and requests whose images are fetched and processed at once.</summary>
+    public int PreprocessorParallelism { get; init; } = 4;
+    /// <summary>Where images may come from, their size limits and the fetch timeout.</summary>
+    public Pipeline.Actors.Multimodal.MediaOptions Media { get; init; } = Pipeline.Actors.Multimodal.MediaOptions.Default;
     /// <summary>Requests an engine core holds in its waiting queue before admission pauses (back-pressure).</summary>
     public int MaxWaitingPerReplica { get; init; } = 256;
     /// <summary>Retries of a request whose tokenizer or preprocessor crashed before it fails explicitly.</summary>

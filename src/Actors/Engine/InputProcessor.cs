@@ -24,14 +24,20 @@ public sealed class InputProcessor(HfTokenizer? tokenizer, int vocabSize, int ma
         foreach (var id in ids)
             if (id < 0 || id >= vocabSize) throw new SamplingParamsException("prompt", $"prompt token id {id} is out of vocabulary range [0, {vocabSize})");
         sp.Validate(vocabSize);
-        if (ids.Count >= maxModelLen)
-            throw new SamplingParamsException("prompt", $"prompt has {ids.Count} tokens, but max_model_len is {maxModelLen}: nothing can be generated");
-        if (sp.MaxTokens is int mt && ids.Count + mt > maxModelLen)
-            throw new SamplingParamsException("max_tokens", $"prompt ({ids.Count} tokens) plus max_tokens ({mt}) exceeds max_model_len ({maxModelLen})");
+        CheckLength(ids.Count, sp, maxModelLen);
         if ((sp.Stop.Count > 0 || sp.BadWords is { Count: > 0 }) && tokenizer == null)
             throw new SamplingParamsException(sp.Stop.Count > 0 ? "stop" : "bad_words", "needs the model's tokenizer, which is not loaded");
         if (sp.StructuredOutputs != null && !(structuredOutputs ?? tokenizer != null))
             throw new SamplingParamsException("structured_outputs", "structured outputs need the model's tokenizer, which is not loaded");
         return (new Request(requestId, ids, sp, eosTokenIds, priority: priority, cacheSalt: cacheSalt), prompt.Text);
+    }
+
+    /// <summary>The prompt must leave room to generate within max_model_len (checked again after images expand it).</summary>
+    public static void CheckLength(int promptTokens, SamplingParams sp, int maxModelLen)
+    {
+        if (promptTokens >= maxModelLen)
+            throw new SamplingParamsException("prompt", $"prompt has {promptTokens} tokens, but max_model_len is {maxModelLen}: nothing can be generated");
+        if (sp.MaxTokens is int mt && promptTokens + mt > maxModelLen)
+            throw new SamplingParamsException("max_tokens", $"prompt ({promptTokens} tokens) plus max_tokens ({mt}) exceeds max_model_len ({maxModelLen})");
     }
 }

@@ -14,6 +14,7 @@ public sealed class LLM : IDisposable
     readonly ModelContext _ctx;
     readonly ModelRunner _runner;
     readonly InputProcessor _inputs;
+    readonly Multimodal.MultiModalInputProcessor _multimodal;
     long _nextId;
 
     public EngineCore Core { get; }
@@ -24,12 +25,14 @@ public sealed class LLM : IDisposable
     public LLM(EngineArgs args) : this(ModelContext.Load(args), args) { }
 
     /// <param name="structuredOutputsVocab">The vocabulary grammars are matched over, for a model without a tokenizer.</param>
-    public LLM(ModelContext ctx, EngineArgs args, TokenizerVocab? structuredOutputsVocab = null)
+    public LLM(ModelContext ctx, EngineArgs args, TokenizerVocab? structuredOutputsVocab = null, Multimodal.MediaOptions? media = null)
     {
         _ctx = ctx;
         (Core, _runner, SchedulerConfig) = EngineBuilder.Build(ctx, args, structuredOutputsVocab);
         _inputs = new InputProcessor(ctx.Tokenizer, ctx.Model.Config.VocabSize, ctx.MaxModelLen, ctx.EosTokenIds,
             structuredOutputs: ctx.Tokenizer != null || structuredOutputsVocab != null);
+        _multimodal = new Multimodal.MultiModalInputProcessor(Multimodal.MultiModalSupport.Placeholders(ctx),
+            new Multimodal.MediaConnector(media ?? Multimodal.MediaOptions.Default), ctx.MaxModelLen);
     }
 
     /// <summary>The model's sampling defaults applied (generation_config.json with --generation-config auto).</summary>
@@ -53,6 +56,8 @@ public sealed class LLM : IDisposable
             ids[i] = (_nextId++).ToString(System.Globalization.CultureInfo.InvariantCulture);
             var final = sps[i] with { OutputKind = RequestOutputKind.FinalOnly };
             var (req, text) = _inputs.Process(ids[i], prompts[i], final, priorities?[i] ?? 0);
+            if (prompts[i].HasImages || _multimodal.Placeholders != null)
+                req = _multimodal.ProcessAsync(req, prompts[i].Images ?? [], prompts[i].MaxTokensFillContext).GetAwaiter().GetResult();
             requests.AddRange(processor.AddRequest(req, text));
         }
         foreach (var r in requests) Core.Admit(r);

@@ -1,9 +1,18 @@
 namespace Pipeline.Actors.Engine;
 
-/// <summary>A prompt as text (tokenized with the model's tokenizer) or as token ids.</summary>
-public sealed record PromptInput(string? Text, IReadOnlyList<int>? TokenIds)
+/// <summary>
+/// A prompt as text (tokenized with the model's tokenizer) or as token ids, with the images it refers to: each image's
+/// placeholder token appears once in the prompt, in order, and is expanded by the preprocessing stage.
+/// </summary>
+public sealed record PromptInput(string? Text, IReadOnlyList<int>? TokenIds, IReadOnlyList<ImageInput>? Images = null)
 {
     public static PromptInput FromText(string text) => new(text, null);
     public static PromptInput FromIds(IReadOnlyList<int> ids) => new(null, ids);
     public static implicit operator PromptInput(string text) => FromText(text);
+    public bool HasImages => Images is { Count: > 0 };
+    /// <summary>
+    /// max_tokens was not given and defaults to what is left of max_model_len (chat): recomputed once images have
+    /// expanded the prompt.
+    /// </summary>
+    public bool MaxTokensFillContext { get; init; }
 }

@@ -1,16 +1,40 @@
 using Akka.Actor;
+using Pipeline.Actors.Multimodal;
 
 namespace Pipeline.Actors.Stages;
 
-/// <summary>The multimodal preprocessing stage: images and audio will be decoded here; text passes through.</summary>
+/// <summary>
+/// The multimodal preprocessing stage (run as a supervised pool): a request with images has them fetched, decoded and
+/// processed asynchronously (<see cref="MultiModalInputProcessor"/>, off this actor's thread, so a slow URL holds up only
+/// its own request) and its prompt's placeholders expanded; text passes through. A bad image answers the request with a
+/// <see cref="Tokenized"/> carrying the error, failing that request alone.
+/// </summary>
 public sealed class PreprocessorActor : ReceiveActor
 {
-    public PreprocessorActor(FaultInjector faults)
+    public PreprocessorActor(MultiModalInputProcessor? multimodal, FaultInjector faults)
     {
         Receive<Tokenized>(t =>
         {
             faults.MaybeThrow("preprocessor");
-            Sender.Tell(t);
+            var images = t.Command.Prompt.Images ?? [];
+            if (t.Request == null || t.Error != null || (images.Count == 0 && multimodal?.Placeholders == null))
+            {
+                Sender.Tell(t);
+                return;
+            }
+            if (multimodal == null)
+            {
+                Sender.Tell(t with { Request = null, Error = new Pipeline.Models.Multimodal.MediaException("this model does not take images") });
+                return;
+            }
+            var sender = Sender;
+            Task<Pipeline.Actors.Engine.Request> work;
+            try { work = multimodal.ProcessAsync(t.Request, images, t.Command.Prompt.MaxTokensFillContext); }
+            catch (Exception e) { work = Task.FromException<Pipeline.Actors.Engine.Request>(e); }
+            work.ContinueWith(task => task.IsCompletedSuccessfully
+                    ? t with { Request = task.Result }
+                    : t with { Request = null, Error = task.Exception!.InnerExceptions.Count == 1 ? task.Exception.InnerException : task.Exception },
+                TaskScheduler.Default).PipeTo(sender);
         });
     }
 
@@ -20,5 +44,6 @@ public sealed class PreprocessorActor : ReceiveActor
         base.PreRestart(reason, message);
     }
 
-    public static Props Props(FaultInjector faults) => Akka.Actor.Props.Create(() => new PreprocessorActor(faults));
+    public static Props Props(MultiModalInputProcessor? multimodal, FaultInjector faults) =>
+        Akka.Actor.Props.Create(() => new PreprocessorActor(multimodal, faults));
 }

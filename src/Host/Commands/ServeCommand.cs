@@ -45,6 +45,7 @@ public static class ServeCommand
         new("strict-request-fields", "answer 400 naming unknown request fields (a queue message is dead-lettered) instead of logging a warning and ignoring them", "false", IsFlag: true),
         new("task", "auto, generate, embed, classify, score or reward; must be one the model (as --runner/--convert make it) supports", "auto"),
         .. RunnerOptions.Options,
+        .. MediaCliOptions.Options,
         new("override-pooler-config", "pooling models: JSON pooler settings, e.g. {\"pooling_type\":\"MEAN\",\"normalize\":true}", Metavar: "JSON"),
         new("queue", "message-queue service mode: inproc (an in-process queue, fed by POST /v1/queue/requests), an amqp://user:pass@host:5672/vhost RabbitMQ broker, or off", "inproc", Metavar: "URL"),
         .. QueueOptions.Topology,
@@ -181,6 +182,7 @@ public static class ServeCommand
             IngressCapacity = Math.Max(1, args.Int("max-pending-requests")),
             MaxWaitingPerReplica = engineArgs.MaxNumSeqs,
             RejectWhenFull = true,
+            Media = MediaCliOptions.From(args),
         }));
         var metrics = new ServingMetrics(servedName);
         var ready = new ServerContext { Engine = engine, ServedModelName = servedName, Model = ctx, Chat = chat, ChatTemplateError = chatError, Metrics = metrics, Requests = Requests(args, app), ChatParsing = chatParsing };

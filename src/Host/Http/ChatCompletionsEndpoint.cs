@@ -15,12 +15,13 @@ public static class ChatCompletionsEndpoint
     public static async Task Handle(HttpContext http, ServerContext server, ChatCompletionRequest req)
     {
         server.CheckModel(req.Model);
-        var (ids, rendered) = PromptInputs.Rendered(req, server);
+        var (prompt, rendered) = PromptInputs.Rendered(req, server);
+        var ids = prompt.TokenIds!;
         var parsing = ChatParsing.For(req, server.ChatParsing, rendered);
 
         bool stream = req.IsStream;
         bool wantLogprobs = req.WantsLogprobs;
-        var sp = parsing.Adjust(req.ToSamplingParams(server, ids.Length) with
+        var sp = parsing.Adjust(req.ToSamplingParams(server, ids.Count) with
         {
             Logprobs = wantLogprobs ? req.TopLogprobs ?? 0 : null,
             OutputKind = stream ? RequestOutputKind.Delta : RequestOutputKind.FinalOnly,
@@ -30,7 +31,7 @@ public static class ChatCompletionsEndpoint
         var baseId = http.Items["request-id"] as string ?? Guid.NewGuid().ToString("N");
         var id = "chatcmpl-" + baseId;
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var run = RequestLog.Track(http, new GenerationRun(server, baseId, PromptInput.FromIds(ids), sp, req.Priority ?? 0));
+        var run = RequestLog.Track(http, new GenerationRun(server, baseId, prompt, sp, req.Priority ?? 0));
         var ct = http.RequestAborted;
 
         if (!stream)

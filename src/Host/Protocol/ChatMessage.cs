@@ -16,7 +16,7 @@ public sealed record ChatMessage
     public JsonObject ToTemplateNode()
     {
         var node = new JsonObject { ["role"] = Role };
-        if (Content != null) node["content"] = Content.Joined;
+        if (Content != null) node["content"] = Content.TemplateContent();
         foreach (var (k, v) in Extra ?? []) node[k] = JsonNode.Parse(v.GetRawText());
         ArgumentsAsObjects(node["tool_calls"]);
         // Templates read the thinking of earlier turns as reasoning_content (Qwen3); newer clients send it as reasoning.

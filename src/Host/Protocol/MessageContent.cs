@@ -1,22 +1,45 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace Pipeline.Host.Protocol;
 
+/// <summary>One part of a chat message's content: text, or an image (OpenAI's image_url part; detail is accepted).</summary>
+public sealed record ContentPart(string Type, string? Text = null, string? ImageUrl = null, string? Detail = null)
+{
+    public static ContentPart OfText(string text) => new("text", Text: text);
+    public static ContentPart OfImage(string url, string? detail = null) => new("image_url", ImageUrl: url, Detail: detail);
+}
+
 /// <summary>
-/// A chat message's content: a string, a list of text parts, or an explicit null (an assistant turn with tool calls).
-/// Only text parts are read for now; multimodal parts come with the Preprocess stage.
+/// A chat message's content: a string, a list of parts (text and image_url), or an explicit null (an assistant turn with
+/// tool calls).
 /// </summary>
 [JsonConverter(typeof(MessageContentConverter))]
-public sealed record MessageContent(string? Text, IReadOnlyList<string>? Parts)
+public sealed record MessageContent(string? Text, IReadOnlyList<ContentPart>? Parts)
 {
-    /// <summary>The text the chat template sees: the string, or the parts joined with newlines (as vLLM's string format does).</summary>
-    public string? Joined => Text ?? (Parts == null ? null : string.Join("\n", Parts));
+    /// <summary>The text the chat template sees: the string, or the text parts joined with newlines (as vLLM's string format does).</summary>
+    public string? Joined => Text ?? (Parts == null ? null : string.Join("\n", Parts.Where(p => p.Type == "text").Select(p => p.Text)));
+
+    public IEnumerable<string> ImageUrls => Parts?.Where(p => p.Type == "image_url").Select(p => p.ImageUrl!) ?? [];
+
+    /// <summary>
+    /// What the chat template's message.content is: the joined text, or, when there are images, the parts as
+    /// transformers passes them to a vision-language template ({"type": "image"} and {"type": "text", "text": ...}).
+    /// </summary>
+    public JsonNode? TemplateContent()
+    {
+        if (!ImageUrls.Any()) return Joined;
+        var parts = new JsonArray();
+        foreach (var p in Parts!)
+            parts.Add(p.Type == "text" ? new JsonObject { ["type"] = "text", ["text"] = p.Text } : new JsonObject { ["type"] = "image" });
+        return parts;
+    }
 }
 
 public sealed class MessageContentConverter : JsonConverter<MessageContent>
 {
-    const string Forms = "must be a string or a list of text parts (multimodal input comes later)";
+    const string Forms = "must be a string or a list of content parts (text, image_url)";
 
     public override bool HandleNull => true;
 
@@ -28,21 +51,57 @@ public sealed class MessageContentConverter : JsonConverter<MessageContent>
             case JsonTokenType.String: return new(reader.GetString(), null);
             case JsonTokenType.StartArray:
                 using (var doc = JsonDocument.ParseValue(ref reader))
-                    return new(null, doc.RootElement.EnumerateArray().Select(Text).ToList());
+                    return new(null, doc.RootElement.EnumerateArray().Select(Part).ToList());
             default: throw new ProtocolValueException(Forms);
         }
     }
 
-    static string Text(JsonElement part) =>
-        part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "text"
-        && part.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String
-            ? text.GetString()! : throw new ProtocolValueException(Forms);
+    static ContentPart Part(JsonElement part)
+    {
+        if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+            throw new ProtocolValueException("must be a string or a list of content parts, each an object with a string 'type' (text, image_url)");
+        switch (type.GetString())
+        {
+            case "text":
+                return part.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String
+                    ? ContentPart.OfText(text.GetString()!) : throw new ProtocolValueException("must have 'text' (a string) in each text part");
+            case "image_url":
+                if (!part.TryGetProperty("image_url", out var image))
+                    throw new ProtocolValueException("must have 'image_url' (a URL string or {\"url\": ...}) in each image_url part");
+                if (image.ValueKind == JsonValueKind.String) return ContentPart.OfImage(image.GetString()!);
+                if (image.ValueKind != JsonValueKind.Object || !image.TryGetProperty("url", out var url) || url.ValueKind != JsonValueKind.String)
+                    throw new ProtocolValueException("must have image_url as a URL string or an object with 'url' (a string)");
+                string? detail = null;
+                if (image.TryGetProperty("detail", out var d) && d.ValueKind != JsonValueKind.Null)
+                {
+                    detail = d.ValueKind == JsonValueKind.String ? d.GetString() : null;
+                    if (detail is not ("auto" or "low" or "high"))
+                        throw new ProtocolValueException("must have image_url.detail as one of auto, low, high");
+                }
+                return ContentPart.OfImage(url.GetString()!, detail);
+            case var other:
+                throw new ProtocolValueException($"must not have a part of type '{other}' (supported: text, image_url)");
+        }
+    }
 
     public override void Write(Utf8JsonWriter writer, MessageContent value, JsonSerializerOptions options)
     {
         if (value.Parts == null) { if (value.Text == null) writer.WriteNullValue(); else writer.WriteStringValue(value.Text); return; }
         writer.WriteStartArray();
-        foreach (var p in value.Parts) { writer.WriteStartObject(); writer.WriteString("type", "text"); writer.WriteString("text", p); writer.WriteEndObject(); }
+        foreach (var p in value.Parts)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type", p.Type);
+            if (p.Type == "text") writer.WriteString("text", p.Text);
+            else
+            {
+                writer.WriteStartObject("image_url");
+                writer.WriteString("url", p.ImageUrl);
+                if (p.Detail != null) writer.WriteString("detail", p.Detail);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndObject();
+        }
         writer.WriteEndArray();
     }
 }

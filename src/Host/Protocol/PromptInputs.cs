@@ -10,11 +10,14 @@ public static class PromptInputs
     public static List<PromptInput> Of(CompletionRequest r) =>
         r.Prompt!.Texts?.Select(PromptInput.FromText).ToList() ?? r.Prompt.TokenLists!.Select(ids => PromptInput.FromIds(ids)).ToList();
 
-    /// <summary>The messages (with tools, documents, chat_template_kwargs) rendered by the chat template and tokenized; 400s name the field.</summary>
-    public static int[] Of(ChatCompletionRequest r, ServerContext server) => Rendered(r, server).Ids;
+    /// <summary>
+    /// The messages (with tools, documents, chat_template_kwargs) rendered by the chat template and tokenized, with their
+    /// images in order; 400s name the field.
+    /// </summary>
+    public static PromptInput Of(ChatCompletionRequest r, ServerContext server) => Rendered(r, server).Prompt;
 
-    /// <summary>The rendered prompt and its token ids (reasoning parsers look at how the prompt ends).</summary>
-    public static (int[] Ids, string Text) Rendered(ChatCompletionRequest r, ServerContext server)
+    /// <summary>The prompt and the rendered text (reasoning parsers look at how the prompt ends).</summary>
+    public static (PromptInput Prompt, string Text) Rendered(ChatCompletionRequest r, ServerContext server)
     {
         if (server.Chat == null) throw ApiError.BadRequest(server.ChatTemplateError ?? "this model has no chat template: start the server with --chat-template", "messages");
         var messages = r.TemplateMessages();
@@ -25,6 +28,11 @@ public static class PromptInputs
         try { rendered = server.Chat.Render(messages, r.Tools?.ToList(), r.Documents?.ToList(), addGen, continueFinal, kwargs); }
         catch (TemplateException e) { throw ApiError.BadRequest($"chat template error: {e.Message}", "messages"); }
         catch (ArgumentException e) { throw ApiError.BadRequest(e.Message, "messages"); }
-        return (server.Chat.Tokenize(rendered), rendered);
+        var images = (r.Messages ?? []).SelectMany(m => m.Content?.ImageUrls ?? []).Select(ImageInput.FromUrl).ToList();
+        var prompt = new PromptInput(null, server.Chat.Tokenize(rendered), images.Count > 0 ? images : null)
+        {
+            MaxTokensFillContext = images.Count > 0 && r.RequestedMaxTokens == null,
+        };
+        return (prompt, rendered);
     }
 }

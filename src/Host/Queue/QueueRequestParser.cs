@@ -62,8 +62,7 @@ public static partial class QueueRequestParser
         ChatParsing? parsing = null;
         if (request is ChatCompletionRequest c)
         {
-            var (ids, rendered) = PromptInputs.Rendered(c, server);
-            prompt = PromptInput.FromIds(ids);
+            (prompt, var rendered) = PromptInputs.Rendered(c, server);
             parsing = ChatParsing.For(c, server.ChatParsing, rendered);
         }
         else

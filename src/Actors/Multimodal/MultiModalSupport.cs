@@ -1,0 +1,21 @@
+using Pipeline.Actors.Engine;
+using Pipeline.Models.Multimodal;
+
+namespace Pipeline.Actors.Multimodal;
+
+/// <summary>Whether a loaded model takes images, and its placeholder rule when it does.</summary>
+public static class MultiModalSupport
+{
+    /// <summary>
+    /// The placeholder rule of a vision-language model (config.json has a vision_config and the directory a processor
+    /// config); null for a text-only model, whose requests with images are refused.
+    /// </summary>
+    public static ImagePlaceholders? Placeholders(ModelContext ctx)
+    {
+        var raw = ctx.Model.Config.Raw;
+        if (raw["vision_config"] == null) return null;
+        var processor = ImageProcessorConfig.FromDirectory(ctx.ModelDir);
+        if (processor == null) return null;
+        return ImagePlaceholders.Create(raw, processor, ctx.Tokenizer == null ? null : ctx.Tokenizer.TokenToId);
+    }
+}
