@@ -62,6 +62,7 @@ public sealed class MediaConnector(MediaOptions options, HttpClient? http = null
         var path = Path.GetFullPath(uri.LocalPath);
         var allowed = Path.GetFullPath(root);
         // Resolve symbolic links so a link inside the folder cannot point out of it.
+        if (!File.Exists(path)) throw new MediaException($"image file '{uri.LocalPath}' does not exist");
         var resolved = new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
         if (!IsUnder(resolved, allowed))
             throw new MediaException($"image path '{uri.LocalPath}' is outside the allowed local media folder ({allowed})");

@@ -23,9 +23,11 @@ public static class ImageDecoder
         using var stream = new SKMemoryStream(data);
         using var codec = SKCodec.Create(stream, out var created);
         if (codec == null)
-            throw new MediaException(created == SKCodecResult.IncompleteInput
-                ? "the image is truncated (its data ends before the image does)"
-                : $"the image could not be decoded: not a known image format (supported: {Supported})");
+            throw new MediaException(Sniff(bytes) is not string sniffed
+                ? $"the image could not be decoded: not a known image format (supported: {Supported})"
+                : created == SKCodecResult.IncompleteInput
+                    ? $"the {sniffed} image is truncated (its data ends before the image does)"
+                    : $"the {sniffed} image could not be decoded ({created})");
         var format = codec.EncodedFormat;
         if (format is not (SKEncodedImageFormat.Png or SKEncodedImageFormat.Jpeg or SKEncodedImageFormat.Webp
             or SKEncodedImageFormat.Gif or SKEncodedImageFormat.Bmp))

@@ -48,7 +48,9 @@ public abstract class ImagePlaceholders(ImageProcessor images, int imageTokenId)
         var images = ImageProcessor.Create(processorConfig);
         var p = processorConfig.Processor;
         string modelType = modelConfig["model_type"]?.GetValue<string>() ?? "";
-        int? Int(JsonNode? n) => n is JsonValue v && v.TryGetValue<double>(out var d) ? (int)d : null;
+        static int? Int(JsonNode? n) => n is JsonValue v
+            ? v.TryGetValue<int>(out var i) ? i : v.TryGetValue<long>(out var l) ? (int)l : v.TryGetValue<double>(out var d) ? (int)d : null
+            : null;
         int TokenId(string fallbackToken)
         {
             var token = p["image_token"]?.GetValue<string>() ?? fallbackToken;
