@@ -40,7 +40,7 @@ public class ImageProcessorFixtureTests(ITestOutputHelper output)
         if (image.StartsWith('(')) return;
         var decoded = ImageDecoder.Decode(File.ReadAllBytes(Path.Combine(Root, "images", image)));
         var reference = Decoded();
-        Assert.Equal(reference.Shape(image), [decoded.Height, decoded.Width, 3]);
+        Assert.Equal(reference.Shape(image), new[] { decoded.Height, decoded.Width, 3 });
         var want = reference.Bytes(image);
         int maxDiff = 0, differing = 0;
         for (int i = 0; i < want.Length; i++)
@@ -72,7 +72,7 @@ public class ImageProcessorFixtureTests(ITestOutputHelper output)
         if (outputs.Has($"{image}.image_grid_thw"))
             Assert.Equal(outputs.Longs($"{image}.image_grid_thw").Select(x => (int)x).ToArray(), processed.GridThw);
         if (outputs.Has($"{image}.image_sizes"))
-            Assert.Equal(outputs.Longs($"{image}.image_sizes").Select(x => (int)x).ToArray(), [processed.Height, processed.Width]);
+            Assert.Equal(outputs.Longs($"{image}.image_sizes").Select(x => (int)x).ToArray(), new[] { processed.Height, processed.Width });
     }
 
     [Theory]
