@@ -148,6 +148,20 @@ public class OpenAiApiTests(ServerFixture server) : IClassFixture<ServerFixture>
         Assert.Equal(status, err.GetProperty("code").GetInt32());
     }
 
+    [Theory]
+    [InlineData("data:image/png;base64,iVBORw0KGgo=", "this model does not take images")]
+    [InlineData("https://images.example/cat.png", "this model does not take images")]
+    public async Task ImagesToATextModelGetA400NamingTheProblem(string url, string message)
+    {
+        var json = $$$"""{"messages":[{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"{{{url}}}","detail":"low"}}]}],"max_tokens":2}""";
+        var (code, body, raw) = await Post("/v1/chat/completions", json);
+        Assert.True(code == HttpStatusCode.BadRequest, raw);
+        Assert.Contains(message, body.GetProperty("error").GetProperty("message").GetString());
+        // The same server keeps serving text.
+        var (ok, _, raw2) = await Post("/v1/chat/completions", """{"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}],"max_tokens":2}""");
+        Assert.True(ok == HttpStatusCode.OK, raw2);
+    }
+
     [Fact]
     public async Task UnknownFieldsAreServedAndLoggedOnceNamingThem()
     {

@@ -29,7 +29,7 @@ public sealed class PipelineHarness : IAsyncDisposable
 
     public static EngineArgs Args(string variant, int blocks = 256, int maxNumSeqs = 64, int budget = 256) => new()
     {
-        Model = ModelFixture.Dir(variant),
+        Model = Path.IsPathRooted(variant) ? variant : ModelFixture.Dir(variant),
         Dtype = "float32",
         Device = "cpu",
         MaxModelLen = 128,

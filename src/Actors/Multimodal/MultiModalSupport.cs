@@ -6,6 +6,11 @@ namespace Pipeline.Actors.Multimodal;
 /// <summary>Whether a loaded model takes images, and its placeholder rule when it does.</summary>
 public static class MultiModalSupport
 {
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ModelContext, object> Takes = new();
+
+    /// <summary>Whether the model takes images (cached per loaded model), for refusing image input before any work.</summary>
+    public static bool TakesImages(ModelContext ctx) => (bool)Takes.GetValue(ctx, c => Placeholders(c) != null);
+
     /// <summary>
     /// The placeholder rule of a vision-language model (config.json has a vision_config and the directory a processor
     /// config); null for a text-only model, whose requests with images are refused.

@@ -21,6 +21,9 @@ public static class PromptInputs
     {
         if (server.Chat == null) throw ApiError.BadRequest(server.ChatTemplateError ?? "this model has no chat template: start the server with --chat-template", "messages");
         var messages = r.TemplateMessages();
+        bool hasImages = (r.Messages ?? []).Any(m => m.Content?.ImageUrls.Any() == true);
+        if (hasImages && !Pipeline.Actors.Multimodal.MultiModalSupport.TakesImages(server.Model))
+            throw ApiError.BadRequest($"this model does not take images ({server.ServedModelName} has no vision-language architecture and image processor config): send text only", "messages");
         var kwargs = (r.ChatTemplateKwargs ?? []).ToDictionary(k => k.Key, k => (object?)System.Text.Json.Nodes.JsonNode.Parse(k.Value.GetRawText()));
         bool continueFinal = r.ContinueFinalMessage ?? false;
         bool addGen = r.AddGenerationPrompt ?? !continueFinal;

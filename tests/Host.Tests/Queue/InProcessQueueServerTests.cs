@@ -54,5 +54,10 @@ public class InProcessQueueServerTests(ServerFixture server) : IClassFixture<Ser
         var error = Assert.Single(events);
         Assert.Equal(QueueEvents.Error, error.Type);
         Assert.Contains("temperature", error.Json.GetProperty("error").GetProperty("message").GetString());
+        r = await Send(HttpMethod.Post, "/v1/queue/requests", """{"request_id": "image-to-text-model", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "data:image/png;base64,iVBORw0KGgo="}]}]}""");
+        Assert.Equal(HttpStatusCode.Accepted, r.StatusCode);
+        error = Assert.Single(await Follow("image-to-text-model"));
+        Assert.Equal(QueueEvents.Error, error.Type);
+        Assert.Contains("this model does not take images", error.Json.GetProperty("error").GetProperty("message").GetString());
     }
 }
