@@ -128,6 +128,21 @@ public class ToolCallingServerTests(ScriptedChatServer server) : IClassFixture<S
     }
 
     [Fact]
+    public async Task EachChoiceOfNGetsItsOwnCalls()
+    {
+        server.Answer(Call);
+        var chunks = await Stream(new { model = ScriptedChatServer.ModelName, messages = new[] { new { role = "user", content = "x" } }, tools = RawTools, n = 2, temperature = 0, max_tokens = 100, stream = true });
+        foreach (var index in new[] { 0, 1 })
+        {
+            var mine = chunks.Where(c => c["choices"]!.AsArray().Count > 0 && c["choices"]![0]!["index"]!.GetValue<int>() == index).Select(c => c["choices"]![0]!).ToList();
+            var calls = mine.Where(c => c["delta"]!["tool_calls"] != null).Select(c => c["delta"]!["tool_calls"]![0]!).ToList();
+            Assert.Equal(2, calls.Count);
+            Assert.All(calls, c => Assert.Equal(0, c["index"]!.GetValue<int>()));
+            Assert.Equal("tool_calls", mine[^1]["finish_reason"]!.GetValue<string>());
+        }
+    }
+
+    [Fact]
     public async Task ToolChoiceNoneLeavesTheTextAlone()
     {
         server.Answer(Call);
