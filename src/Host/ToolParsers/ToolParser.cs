@@ -37,6 +37,7 @@ public static class ToolParserManager
     static readonly Dictionary<string, Func<ToolParser>> Parsers = new(StringComparer.Ordinal)
     {
         ["hermes"] = () => new HermesToolParser(),
+        ["qwen3_coder"] = () => new Qwen3CoderToolParser(),
         ["llama3_json"] = () => new Llama3JsonToolParser(),
         ["llama4_json"] = () => new Llama3JsonToolParser(),
         ["mistral"] = () => new MistralToolParser(),

@@ -47,6 +47,20 @@ public class ToolParserFormatTests
         Assert.Equal([("get_current_temperature", "{\"location\": \"Paris, France\", \"unit\": \"celsius\"}")], r.Calls);
     }
 
+    // Qwen3-Coder's chat template (tokenizer_config.json of Qwen/Qwen3-Coder-30B-A3B-Instruct) writes calls as XML.
+    [Fact]
+    public void Qwen3CoderXml()
+    {
+        var tools = ToolSet.From(System.Text.Json.Nodes.JsonNode.Parse("""
+            [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}, "zip": {"type": "string"}}}}}]
+            """)!.AsArray());
+        var r = Check("qwen3_coder", tools, "I'll check.\n<tool_call>\n<function=get_weather>\n<parameter=city>\nSan Francisco\n</parameter>\n<parameter=days>\n3\n</parameter>\n<parameter=zip>\n94103\n</parameter>\n</function>\n</tool_call>");
+        Assert.Equal("I'll check.\n", r.Content);
+        Assert.Equal([("get_weather", "{\"city\": \"San Francisco\", \"days\": 3, \"zip\": \"94103\"}")], r.Calls);
+        var bad = Check("qwen3_coder", tools, "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</function>\n</tool_call>");
+        Assert.Empty(bad.Calls);
+    }
+
     // Llama 3.1 prompt format (meta-llama/llama-models, models/llama3_1/prompt_format.md, "JSON based tool calling"):
     // the assistant answers with the call as JSON (before <|eot_id|>, a stop token).
     [Theory]
