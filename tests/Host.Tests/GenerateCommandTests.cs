@@ -87,15 +87,16 @@ public class GenerateCommandTests
     }
 
     [Fact]
-    public void UnknownArchitectureExitNonZeroListingSupported()
+    public void UnknownArchitectureExitNonZeroPointingToSupportedList()
     {
         var dir = Directory.CreateTempSubdirectory("arch").FullName;
         foreach (var f in Directory.GetFiles(PipelineProcess.Fixture("llama"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-        File.WriteAllText(Path.Combine(dir, "config.json"), File.ReadAllText(Path.Combine(dir, "config.json")).Replace("LlamaForCausalLM", "GPTNeoXForCausalLM"));
+        File.WriteAllText(Path.Combine(dir, "config.json"), File.ReadAllText(Path.Combine(dir, "config.json")).Replace("LlamaForCausalLM", "FancyNewForCausalLM"));
         var (exit, _, stderr) = PipelineProcess.Run("generate", dir, "--prompt-ids", "1,2");
         Assert.Equal(1, exit);
-        Assert.Contains("GPTNeoXForCausalLM", stderr);
-        Assert.Contains("Qwen3ForCausalLM", stderr);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Contains("'FancyNewForCausalLM' is not supported", line);
+        Assert.Contains("pipeline models --supported", line);
     }
 
     [Theory]
