@@ -17,6 +17,14 @@ public sealed class StructuredOutputManager
     readonly Lazy<TokenizerVocab> _vocab;
     readonly LruCache<string, CompiledGrammar> _compiled = new(Capacity);
     int[] _packed = [];
+    Tensor? _unpacked;
+    /// <summary>Per byte value, eight bools (as one ulong): true where the bit is clear (the token is disallowed).</summary>
+    static readonly ulong[] ClearBits = Enumerable.Range(0, 256).Select(b =>
+    {
+        ulong v = 0;
+        for (int j = 0; j < 8; j++) if ((b >> j & 1) == 0) v |= 1UL << (8 * j);
+        return v;
+    }).ToArray();
     Tensor? _bitWeights;
 
     /// <param name="vocab">Built on first use: decoding every token's bytes takes a moment on large vocabularies.</param>
@@ -54,21 +62,47 @@ public sealed class StructuredOutputManager
         return _packed;
     }
 
-    /// <summary>Sets the logits of disallowed tokens to -inf in place: one upload, one unpack, one masked_fill.</summary>
+    /// <summary>
+    /// On the CPU the device is the host: the packed rows are unpacked here with a table (eight tokens per byte read),
+    /// which costs less than the tensor ops that unpack them on a GPU.
+    /// </summary>
+    Tensor UnpackOnHost(ReadOnlySpan<byte> bytes, int rows, int words)
+    {
+        long cols = (long)words * 32;
+        if (_unpacked is null || _unpacked.shape[0] < rows)
+        {
+            _unpacked?.Dispose();
+            _unpacked = torch.empty([Math.Max(rows, 64), cols], ScalarType.Bool).DetachFromDisposeScope();
+        }
+        var dst = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(_unpacked.bytes);
+        for (int k = 0; k < bytes.Length; k++) dst[k] = ClearBits[bytes[k]];
+        return _unpacked.narrow(0, 0, rows);
+    }
+
+    /// <summary>
+    /// Sets the logits of disallowed tokens to -inf in place: the packed rows go up once (as bytes: the same memory,
+    /// little-endian), are unpacked on the device by one AND against the eight bit values and one compare (on the CPU,
+    /// by a table on the host), and one masked_fill applies them. Rows wider than the logits are cut; logits wider than the vocabulary are disallowed.
+    /// </summary>
     public void ApplyBitmask(Tensor logits, int[] packed, int rows)
     {
         using var scope = NewDisposeScope();
         int words = Vocab.MaskWords;
         long width = logits.shape[1];
         var device = logits.device;
-        if (_bitWeights is null || _bitWeights.device != device)
+        if (_bitWeights is null || _bitWeights.device_type != device.type || _bitWeights.device_index != device.index)
         {
             _bitWeights?.Dispose();
-            _bitWeights = torch.tensor(Enumerable.Range(0, 32).Select(i => 1 << i).ToArray(), device: device).DetachFromDisposeScope();
+            _bitWeights = torch.tensor(new byte[] { 1, 2, 4, 8, 16, 32, 64, 128 }, device: device).DetachFromDisposeScope();
         }
-        var bits = torch.tensor(packed.AsSpan(0, rows * words).ToArray(), [rows, words], ScalarType.Int32);
-        if (device.type != DeviceType.CPU) bits = bits.pin_memory().to(device, non_blocking: true);
-        var disallowed = bits.unsqueeze(2).bitwise_and(_bitWeights).eq(0).view(rows, (long)words * 32);
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(packed.AsSpan(0, rows * words));
+        Tensor disallowed;
+        if (device.type == DeviceType.CPU) disallowed = UnpackOnHost(bytes, rows, words);
+        else
+        {
+            var bits = torch.tensor(bytes.ToArray(), [rows, (long)words * 4], ScalarType.Byte).pin_memory().to(device, non_blocking: true);
+            disallowed = bits.unsqueeze(2).bitwise_and(_bitWeights).eq(0).view(rows, (long)words * 32);
+        }
         if (disallowed.shape[1] > width) disallowed = disallowed.narrow(1, 0, width);
         else if (disallowed.shape[1] < width)
             disallowed = torch.cat([disallowed, torch.ones(rows, width - disallowed.shape[1], ScalarType.Bool, device)], 1);
