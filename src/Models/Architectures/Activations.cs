@@ -14,7 +14,8 @@ public static class Activations
         "relu" => x => nn.functional.relu(x),
         "relu2" => x => nn.functional.relu(x).square(),
         "silu" or "swish" => x => nn.functional.silu(x),
-        _ => throw new ModelConfigException($"hidden_act '{name}' is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu, relu2, silu)"),
+        "quick_gelu" => x => x * torch.sigmoid(x * 1.702), // CLIP's
+        _ => throw new ModelConfigException($"hidden_act '{name}' is not supported (gelu, gelu_new, gelu_pytorch_tanh, quick_gelu, relu, relu2, silu)"),
     };
 
     static Tensor GeluTanh(Tensor x)
