@@ -205,7 +205,9 @@ public sealed class Scheduler
             output.ScheduledNewReqs.Add(new NewRequestData(
                 request.RequestId, request.PromptTokenIds, request.SamplingParams, request.AllTokenIds.ToArray(),
                 KVCacheManager.GetBlockIds(request.RequestId), request.NumComputedTokens, request.NumOutputTokens, request.Pooling,
-                KVCacheManager.GetStateSlot(request.RequestId)));
+                KVCacheManager.GetStateSlot(request.RequestId),
+                request.MultiModalFeatures.Count == 0 ? null
+                    : request.MultiModalFeatures.Where(f => f.Image != null).Select(f => new MultiModalInput(f.Hash, f.Offset, f.Length, f.Image!)).ToList()));
             MarkScheduled(request, output.NumScheduledTokens[request.RequestId]);
         }
         for (int i = 0; i < scheduledRunning.Count; i++)

@@ -18,6 +18,7 @@ public static class ModelRegistry
     static readonly ArchitectureEntry[] Entries =
     [
         Decoder("LlamaForCausalLM", "llama", "meta-llama/Llama-3.1-8B-Instruct, TinyLlama", (c, w, t, d) => new LlamaForCausalLM(c, w, t, d)),
+        Decoder("LlavaForConditionalGeneration", "llava", "llava-hf/llava-1.5-7b-hf (images: docs/multimodal.md)", (c, w, t, d) => new LlavaForConditionalGeneration(c, w, t, d)),
         Decoder("MistralForCausalLM", "mistral", "mistralai/Mistral-7B-Instruct-v0.3", (c, w, t, d) => new LlamaForCausalLM(c, w, t, d)),
         Decoder("Qwen2ForCausalLM", "qwen2", "Qwen/Qwen2.5-7B-Instruct", (c, w, t, d) => new Qwen2ForCausalLM(c, w, t, d)),
         Decoder("Qwen3ForCausalLM", "qwen3", "Qwen/Qwen3-8B", (c, w, t, d) => new Qwen3ForCausalLM(c, w, t, d)),

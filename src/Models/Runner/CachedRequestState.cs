@@ -23,8 +23,17 @@ public sealed class CachedRequestState : IDisposable
     /// <summary>Null until a constraint with StructuredOutputsParams.StartAfterTokenIds has seen them.</summary>
     public GrammarMatcher? Matcher { get; set; }
 
+    /// <summary>The request's images, and each one's encoder output once computed (kept until the request leaves).</summary>
+    public IReadOnlyList<MultiModalInput> MmInputs { get; init; } = [];
+    public Dictionary<int, Tensor> EncoderOutputs { get; } = new();
+
     public int NumOutputTokens => TokenIds.Count - PromptTokenIds.Count;
     public IReadOnlyList<int> OutputTokenIds => TokenIds.GetRange(PromptTokenIds.Count, NumOutputTokens);
 
-    public void Dispose() => Generator?.Dispose();
+    public void Dispose()
+    {
+        Generator?.Dispose();
+        foreach (var t in EncoderOutputs.Values) t.Dispose();
+        EncoderOutputs.Clear();
+    }
 }

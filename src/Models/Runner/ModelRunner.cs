@@ -81,6 +81,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         var seqs = new List<SequenceSlice>(order.Count);
         var tokens = new List<long>(plan.TotalNumScheduledTokens);
         var sampleRows = new List<int>();      // index into order of requests that sample this step
+        List<(CachedRequestState State, int Row, int Start, int Count)>? images = null;
         foreach (var id in order)
         {
             var st = _requests[id];
@@ -88,6 +89,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
             int start = st.NumComputedTokens;
             if (start + n > st.TokenIds.Count)
                 throw new InvalidOperationException($"request {id}: scheduled {n} tokens from {start} but it has {st.TokenIds.Count}");
+            if (st.MmInputs.Count > 0) (images ??= new()).Add((st, tokens.Count, start, n));
             seqs.Add(new SequenceSlice(tokens.Count, n, start + n, st.BlockIds.ToArray(), st.PromptTokenIds.Count, st.StateSlot));
             for (int t = start; t < start + n; t++) tokens.Add(st.TokenIds[t]);
             if (start + n == st.TokenIds.Count) sampleRows.Add(seqs.Count - 1);
@@ -99,7 +101,8 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         int[] sampled = [];
         TokenLogprobs?[] lps = [];
         Tensor? hidden = null, logits = null;
-        bool replay = _graphs != null && sampleRows.Count == seqs.Count && _graphs.Supports(seqs);
+        var imageRows = images == null ? null : ImageRows(images);
+        bool replay = _graphs != null && imageRows == null && sampleRows.Count == seqs.Count && _graphs.Supports(seqs);
         long t1;
         if (replay)
         {
@@ -111,7 +114,9 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
             var batch = _inputs.Prepare(seqs, tokens);
             using var meta = _backend.BuildMetadata(batch, Cache.Config);
             t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-            hidden = _model.Forward(batch.InputIds, null, new ForwardContext(_backend, meta, Cache));
+            hidden = imageRows == null
+                ? _model.Forward(batch.InputIds, null, new ForwardContext(_backend, meta, Cache))
+                : _model.Forward(null, WithImages(batch.InputIds, imageRows), new ForwardContext(_backend, meta, Cache));
             if (sampleRows.Count > 0)
             {
                 var rowsIdx = torch.tensor(sampleRows.Select(r => (long)(seqs[r].QueryStart + seqs[r].QueryLen - 1)).ToArray(), device: _model.Device);
@@ -200,6 +205,48 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         return result;
     }
 
+    /// <summary>
+    /// For each image whose placeholder positions this step computes: the flat-batch rows and the matching rows of its
+    /// encoder output (computed the first time it is needed and kept with the request). Null when no image row runs.
+    /// </summary>
+    List<(Tensor Features, long[] Rows, long[] FeatureRows)>? ImageRows(List<(CachedRequestState State, int Row, int Start, int Count)> images)
+    {
+        List<(Tensor, long[], long[])>? result = null;
+        foreach (var (st, row, start, count) in images)
+            for (int i = 0; i < st.MmInputs.Count; i++)
+            {
+                var mm = st.MmInputs[i];
+                int from = Math.Max(start, mm.Offset), to = Math.Min(start + count, mm.Offset + mm.Length);
+                if (from >= to) continue;
+                if (_model is not IMultiModalModel vision)
+                    throw new InvalidOperationException($"request {st.ReqId} has images but the model ({_model.Config.Architecture}) does not take them");
+                if (!st.EncoderOutputs.TryGetValue(i, out var features))
+                {
+                    features = vision.EncodeImage(mm.Image).DetachFromDisposeScope();
+                    if (features.shape[0] != mm.Length)
+                        throw new InvalidOperationException($"request {st.ReqId}: image {i} gives {features.shape[0]} feature rows for {mm.Length} placeholder tokens");
+                    st.EncoderOutputs[i] = features;
+                }
+                (result ??= new()).Add((features,
+                    Enumerable.Range(from, to - from).Select(p => (long)(row + p - start)).ToArray(),
+                    Enumerable.Range(from, to - from).Select(p => (long)(p - mm.Offset)).ToArray()));
+            }
+        return result;
+    }
+
+    /// <summary>The token embeddings with each image's feature rows in place of its placeholder embeddings.</summary>
+    Tensor WithImages(Tensor inputIds, List<(Tensor Features, long[] Rows, long[] FeatureRows)> imageRows)
+    {
+        var embeds = _model.EmbedInputIds(inputIds);
+        foreach (var (features, rows, featureRows) in imageRows)
+        {
+            using var r = torch.tensor(rows, device: embeds.device);
+            using var f = torch.tensor(featureRows, device: embeds.device);
+            embeds.index_copy_(0, r, features.index_select(0, f).to_type(embeds.dtype));
+        }
+        return embeds;
+    }
+
     void Add(NewRequestData n)
     {
         Remove(n.ReqId);
@@ -218,6 +265,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
             TokenIds = new List<int>(n.AllTokenIds),
             BlockIds = new List<int>(n.BlockIds),
             StateSlot = n.StateSlot,
+            MmInputs = n.MmInputs ?? [],
             NumComputedTokens = n.NumComputedTokens,
             Generator = gen,
             StopIds = stops,

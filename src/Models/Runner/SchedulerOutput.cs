@@ -34,7 +34,9 @@ public sealed record NewRequestData(
     /// <summary>Set for a pooling request: the whole prompt runs in this step, with no KV blocks, and is pooled.</summary>
     PoolingItem? Pooling = null,
     /// <summary>The request's state slot for state-space layers (-1 when the model has none).</summary>
-    int StateSlot = -1);
+    int StateSlot = -1,
+    /// <summary>The request's images (their encoder outputs replace the placeholder embeddings); null when none.</summary>
+    IReadOnlyList<MultiModalInput>? MmInputs = null);
 
 /// <summary>Requests the runner already holds: what changed for each since the last step (parallel lists).</summary>
 public sealed class CachedRequestData

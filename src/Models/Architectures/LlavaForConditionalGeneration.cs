@@ -1,0 +1,63 @@
+using Pipeline.Models.Cache;
+using Pipeline.Models.Config;
+using Pipeline.Models.Forward;
+using Pipeline.Models.Loading;
+using Pipeline.Models.Multimodal;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pipeline.Models.Architectures;
+
+/// <summary>
+/// LLaVA-1.5: a CLIP vision tower and an MLP projector (<see cref="LlavaImageEncoder"/>) in front of a Llama-family
+/// language model; the runner puts each image's projected features in place of its placeholder embeddings and runs the
+/// decoder on those. Checkpoints of transformers 5 (model.language_model.*, model.vision_tower.*) and 4
+/// (language_model.model.*, vision_tower.*) both load.
+/// </summary>
+public sealed class LlavaForConditionalGeneration : ICausalLM, IMultiModalModel, ISkipsWeights
+{
+    readonly ICausalLM _text;
+    readonly LlavaImageEncoder _encoder;
+
+    public LlavaForConditionalGeneration(ModelConfig config, IWeightSource weights, ScalarType dtype, Device device)
+    {
+        var textType = config.StringField("model_type");
+        if (textType is not ("llama" or "mistral"))
+            throw new ModelConfigException($"LLaVA with a '{textType}' language model is not supported yet (llama, mistral)");
+        bool v5 = weights.Contains("model.vision_tower.vision_model.embeddings.class_embedding");
+        var textWeights = v5
+            ? new RenamedWeightSource(weights, n => n.StartsWith("model.", StringComparison.Ordinal) ? "model.language_model." + n[6..] : n)
+            : new RenamedWeightSource(weights, n => "language_model." + n);
+        var tower = v5 ? "model.vision_tower.vision_model." : "vision_tower.vision_model.";
+        var options = LlavaVisionOptions.From(config.Raw);
+        _text = new LlamaForCausalLM(config, textWeights, dtype, device);
+        try { _encoder = new LlavaImageEncoder(options, weights, tower, v5 ? "model.multi_modal_projector." : "multi_modal_projector.", dtype, device); }
+        catch { _text.Dispose(); throw; }
+        // The tower runs only up to the feature layer: later layers and post_layernorm are never read (as in vLLM).
+        int used = ClipVisionTower.LayersFor(options.FeatureLayer, options.Vision.NumLayers);
+        SkipPrefixes = [.. Enumerable.Range(used, options.Vision.NumLayers - used).Select(i => $"{tower}encoder.layers.{i}."), tower + "post_layernorm."];
+    }
+
+    public IReadOnlyList<string> SkipPrefixes { get; }
+    public ModelConfig Config => _text.Config;
+    public ScalarType DType => _text.DType;
+    public Device Device => _text.Device;
+    public IReadOnlyList<Layers.Attention> AttentionLayers => _text.AttentionLayers;
+    public Tensor EmbedInputIds(Tensor inputIds) => _text.EmbedInputIds(inputIds);
+    public Tensor Forward(Tensor? inputIds, Tensor? inputsEmbeds, ForwardContext ctx) => _text.Forward(inputIds, inputsEmbeds, ctx);
+    public Tensor ComputeLogits(Tensor hidden) => _text.ComputeLogits(hidden);
+    public KVCacheConfig KVCacheConfig(int blockSize) => _text.KVCacheConfig(blockSize);
+
+    public Tensor EncodeImage(ProcessedImage image)
+    {
+        using var scope = NewDisposeScope();
+        using var pixels = torch.tensor(image.PixelValues, [1, .. image.Shape.Select(x => (long)x)]).to(Device);
+        return _encoder.Encode(pixels).squeeze(0).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        _text.Dispose();
+        _encoder.Dispose();
+    }
+}
