@@ -11,8 +11,8 @@ namespace Pipeline.Models.Architectures;
 /// <summary>
 /// LLaVA-1.5: a CLIP vision tower and an MLP projector (<see cref="LlavaImageEncoder"/>) in front of a Llama-family
 /// language model; the runner puts each image's projected features in place of its placeholder embeddings and runs the
-/// decoder on those. Checkpoints of transformers 5 (model.language_model.*, model.vision_tower.*) and 4
-/// (language_model.model.*, vision_tower.*) both load.
+/// decoder on those. The checkpoint layouts transformers has saved (model.language_model.* / language_model.model.*,
+/// with or without model. and vision_model. around the tower) all load.
 /// </summary>
 public sealed class LlavaForConditionalGeneration : ICausalLM, IMultiModalModel, ISkipsWeights
 {
@@ -24,19 +24,25 @@ public sealed class LlavaForConditionalGeneration : ICausalLM, IMultiModalModel,
         var textType = config.StringField("model_type");
         if (textType is not ("llama" or "mistral"))
             throw new ModelConfigException($"LLaVA with a '{textType}' language model is not supported yet (llama, mistral)");
-        bool v5 = weights.Contains("model.vision_tower.vision_model.embeddings.class_embedding");
-        var textWeights = v5
+        var tower = TowerPrefix(weights);
+        IWeightSource textWeights = weights.Contains("model.language_model.embed_tokens.weight")
             ? new RenamedWeightSource(weights, n => n.StartsWith("model.", StringComparison.Ordinal) ? "model.language_model." + n[6..] : n)
-            : new RenamedWeightSource(weights, n => "language_model." + n);
-        var tower = v5 ? "model.vision_tower.vision_model." : "vision_tower.vision_model.";
+            : weights.Contains("language_model.model.embed_tokens.weight") ? new RenamedWeightSource(weights, n => "language_model." + n) : weights;
+        var projector = weights.Contains("model.multi_modal_projector.linear_1.weight") ? "model.multi_modal_projector." : "multi_modal_projector.";
         var options = LlavaVisionOptions.From(config.Raw);
         _text = new LlamaForCausalLM(config, textWeights, dtype, device);
-        try { _encoder = new LlavaImageEncoder(options, weights, tower, v5 ? "model.multi_modal_projector." : "multi_modal_projector.", dtype, device); }
+        try { _encoder = new LlavaImageEncoder(options, weights, tower, projector, dtype, device); }
         catch { _text.Dispose(); throw; }
         // The tower runs only up to the feature layer: later layers and post_layernorm are never read (as in vLLM).
         int used = ClipVisionTower.LayersFor(options.FeatureLayer, options.Vision.NumLayers);
         SkipPrefixes = [.. Enumerable.Range(used, options.Vision.NumLayers - used).Select(i => $"{tower}encoder.layers.{i}."), tower + "post_layernorm."];
     }
+
+    /// <summary>Where the CLIP tower's weights are: checkpoints name it with or without "model." and "vision_model.".</summary>
+    public static string TowerPrefix(IWeightSource weights) =>
+        new[] { "model.vision_tower.vision_model.", "vision_tower.vision_model.", "model.vision_tower.", "vision_tower." }
+            .FirstOrDefault(p => weights.Contains(p + "embeddings.class_embedding"))
+        ?? throw new WeightLoadException("LLaVA checkpoint has no CLIP vision tower (vision_tower.*.embeddings.class_embedding)");
 
     public IReadOnlyList<string> SkipPrefixes { get; }
     public ModelConfig Config => _text.Config;

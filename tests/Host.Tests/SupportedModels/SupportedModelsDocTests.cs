@@ -20,6 +20,7 @@ public class SupportedModelsDocTests
     {
         ["XLMRobertaModel"] = "the XLM-RoBERTa encoder is checked by pooling/xlm-roberta-score (XLMRobertaForSequenceClassification)",
         ["MistralModel"] = "the Mistral decoder is checked by models/mistral-slidingwindow, its pooling by pooling/llama-embed",
+        ["LlavaForConditionalGeneration"] = "checked by multimodal/models/llava-1.5 (images through the engine: Actors.Tests LlavaGenerationTests; tower and projector: Models.Tests LlavaFixtureTests)",
         ["Qwen2ForProcessRewardModel"] = "the Qwen2 reward head is checked by pooling/qwen2-reward (Qwen2ForRewardModel); STEP pooling by unit tests",
     };
 

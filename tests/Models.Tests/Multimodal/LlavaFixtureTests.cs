@@ -46,7 +46,12 @@ public class LlavaFixtureTests(ITestOutputHelper output)
         var want = inputs.Floats($"p{p}.pixel_values");
         var got = images.SelectMany(i => i.PixelValues).ToArray();
         Assert.Equal(want.Length, got.Length);
-        Assert.Equal(0f, want.Zip(got, (a, b) => Math.Abs(a - b)).Max());
+        // The fixture's processor is transformers 5's default (torchvision) backend, whose bicubic resize on 8 bits
+        // differs from PIL's by at most one level; ours is PIL's, bit-exact against the PIL backend
+        // (ImageProcessorFixtureTests). So the bound is one level: 1/255 over the smallest std.
+        float max = want.Zip(got, (a, b) => Math.Abs(a - b)).Max();
+        output.WriteLine($"prompt {p}: pixel_values max |diff| {max:g3} against the torchvision backend");
+        Assert.True(max <= 1 / 255f / 0.26130258f + 1e-6f, $"pixel values differ by {max}, more than one 8-bit level");
     }
 
     [Theory]
@@ -57,8 +62,8 @@ public class LlavaFixtureTests(ITestOutputHelper output)
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(Dir, "config.json")))!.AsObject();
         var options = LlavaVisionOptions.From(config);
         using var weights = new SafetensorsWeightSource(WeightStore.Open(Dir));
-        var tower = weights.Contains("model.vision_tower.vision_model.embeddings.class_embedding") ? "model.vision_tower.vision_model." : "vision_tower.vision_model.";
-        var projector = tower.StartsWith("model.") ? "model.multi_modal_projector." : "multi_modal_projector.";
+        var tower = Pipeline.Models.Architectures.LlavaForConditionalGeneration.TowerPrefix(weights);
+        var projector = weights.Contains("model.multi_modal_projector.linear_1.weight") ? "model.multi_modal_projector." : "multi_modal_projector.";
         using var encoder = new LlavaImageEncoder(options, weights, tower, projector, ScalarType.Float32, CPU);
         var inputs = new SafetensorsArrays(Path.Combine(Dir, "inputs.safetensors"));
         var shape = inputs.Shape($"p{p}.pixel_values").Select(x => (long)x).ToArray();
