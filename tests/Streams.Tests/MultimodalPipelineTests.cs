@@ -11,24 +11,19 @@ using SkiaSharp;
 namespace Pipeline.Streams.Tests;
 
 /// <summary>
-/// The preprocessing stage in the running pipeline. The model is the tiny llama fixture with a vision_config, an image
-/// token and a CLIP processor config added: it has no vision tower, so this checks the stage (placeholder expansion,
-/// refusals, non-blocking fetches), not what a vision-language model makes of the image.
+/// The preprocessing stage in the running pipeline, over the tiny LLaVA-1.5 fixture made by transformers (image token
+/// 3, a 28-pixel CLIP tower with 14-pixel patches: 4 placeholder tokens per image). This checks the stage (placeholder
+/// expansion, refusals, non-blocking fetches); LlavaFixtureTests check what the model makes of the image.
 /// </summary>
 public sealed class MultimodalPipelineTests : IDisposable
 {
-    const int ImageToken = 7;
-    readonly string _dir = Directory.CreateTempSubdirectory("vision-llama-").FullName;
+    const int ImageToken = 3;
+    readonly string _dir = Directory.CreateTempSubdirectory("llava-").FullName;
 
     public MultimodalPipelineTests()
     {
-        foreach (var f in Directory.GetFiles(ModelFixture.Dir("llama"))) File.Copy(f, Path.Combine(_dir, Path.GetFileName(f)));
-        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "config.json")))!.AsObject();
-        config["vision_config"] = new JsonObject { ["patch_size"] = 14, ["image_size"] = 28 };
-        config["image_token_index"] = ImageToken;
-        File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
-        File.WriteAllText(Path.Combine(_dir, "preprocessor_config.json"),
-            """{"image_processor_type": "CLIPImageProcessor", "size": {"shortest_edge": 28}, "crop_size": {"height": 28, "width": 28}}""");
+        var fixture = Path.Combine(AppContext.BaseDirectory, "fixtures", "multimodal", "models", "llava-1.5");
+        foreach (var f in Directory.GetFiles(fixture)) File.Copy(f, Path.Combine(_dir, Path.GetFileName(f)));
     }
 
     public void Dispose() => Directory.Delete(_dir, true);
@@ -53,7 +48,7 @@ public sealed class MultimodalPipelineTests : IDisposable
         var mismatch = h.Engine.GenerateFinalAsync(new PromptInput(null, [1, ImageToken, ImageToken], [ImageInput.FromUrl(url)]), Greedy);
         var text = h.Engine.GenerateFinalAsync(PromptInput.FromIds([1, 20, 30]), Greedy);
         var r = await good.WaitAsync(TimeSpan.FromSeconds(60));
-        Assert.Equal([1, 7, 7, 7, 7, 20, 7, 7, 7, 7, 30], r.PromptTokenIds);
+        Assert.Equal([1, 3, 3, 3, 3, 20, 3, 3, 3, 3, 30], r.PromptTokenIds);
         Assert.Equal(3, r.Outputs[0].TokenIds.Count);
         Assert.Contains("not valid base64", (await Assert.ThrowsAnyAsync<ArgumentException>(() => bad)).Message);
         Assert.Contains("2 image placeholder token(s)", (await Assert.ThrowsAnyAsync<ArgumentException>(() => mismatch)).Message);
