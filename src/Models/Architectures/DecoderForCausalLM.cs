@@ -166,6 +166,12 @@ public abstract class DecoderForCausalLM : ICausalLM
     RotaryCosSin RopeFor(RotaryEmbedding rotary, ForwardContext ctx)
     {
         // The table covers every position a captured CUDA graph can reach (CudaGraphOptions.MaxCapturedContext).
+        // M-RoPE models get 3 x T positions from the input batch (none for text-only forwards, which rotate as usual).
+        if (rotary.IsMRope && ctx.Batch.MRopePositions is { } mrope)
+        {
+            var (mcos, msin) = rotary.ForMRopePositions(mrope, DType);
+            return new RotaryCosSin(mcos, msin);
+        }
         int rows = Math.Max(Math.Max(Config.MaxPositionEmbeddings, Config.DerivedMaxModelLen), Runner.CudaGraphOptions.MaxCapturedContext);
         if (RotaryFusable && ctx.Backend.FusesRotary && !rotary.Interleaved && ctx.Batch.MaxSeqLen <= rows && rotary.CosSinCache(rows) is { } table)
             return new RotaryCosSin(null, null, table);

@@ -26,6 +26,11 @@ public sealed record RopeConfig
     /// <summary>LongRoPE (Phi-3): per-frequency divisors for sequences up to / beyond original_max_position_embeddings.</summary>
     public double[] ShortFactor { get; init; } = [];
     public double[] LongFactor { get; init; } = [];
+    /// <summary>
+    /// Multimodal rotary (Qwen2-VL's M-RoPE): how many of the rotary frequencies the temporal, height and width
+    /// positions each drive; null for ordinary rotary.
+    /// </summary>
+    public int[]? MRopeSection { get; init; }
 
     public static readonly string[] Supported = ["default", "linear", "dynamic", "llama3", "yarn", "longrope"];
 
@@ -44,6 +49,7 @@ public sealed record RopeConfig
         var src = p ?? scaling;
         string type = (src?["rope_type"] ?? src?["type"])?.GetValue<string>() ?? "default";
         if (type == "su") type = "longrope"; // the name Phi-3's first checkpoints used
+        if (type == "mrope") type = "default"; // transformers 4's name for Qwen2-VL's rotary, whose frequencies are the default ones
         if (!Supported.Contains(type))
             throw new ModelConfigException($"rope type '{type}' is not supported (supported: {string.Join(", ", Supported)})");
         var partial = Num(p, "partial_rotary_factor") ?? Num(config, "partial_rotary_factor") ?? 1.0;
@@ -67,6 +73,7 @@ public sealed record RopeConfig
             Truncate = src?["truncate"]?.GetValue<bool>() ?? true,
             ShortFactor = Nums(src, "short_factor"),
             LongFactor = Nums(src, "long_factor"),
+            MRopeSection = src?["mrope_section"] is JsonArray sections ? sections.Select(x => (int)x!.GetValue<double>()).ToArray() : null,
         };
     }
 

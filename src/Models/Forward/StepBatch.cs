@@ -14,6 +14,8 @@ public sealed class StepBatch
     public required Tensor InputIds { get; init; }
     /// <summary>[T] int64.</summary>
     public required Tensor Positions { get; init; }
+    /// <summary>[3, T] int64 temporal/height/width positions for M-RoPE models (Qwen2-VL); null for the others.</summary>
+    public Tensor? MRopePositions { get; init; }
     /// <summary>[T] int64: where each token's K/V go (block id * block size + offset).</summary>
     public required Tensor SlotMapping { get; init; }
     /// <summary>[numSeqs, maxBlocksPerSeq] int32, padded; null unless the backend asked for it.</summary>

@@ -199,6 +199,33 @@ public sealed class RotaryEmbedding : IDisposable
         return (cos.to_type(dtype).MoveToOuterDisposeScope(), sin.to_type(dtype).MoveToOuterDisposeScope());
     }
 
+    /// <summary>Whether this rotary takes 3 x T positions (M-RoPE: <see cref="RopeConfig.MRopeSection"/>).</summary>
+    public bool IsMRope => _rope.MRopeSection is not null;
+
+    /// <summary>
+    /// M-RoPE (Qwen2-VL): cos and sin, each [T, rotaryDim], for positions [3, T] (temporal, height, width). The
+    /// rotary frequencies are split into mrope_section chunks and chunk i turns by position row i, in both halves
+    /// of the rotate-half layout (transformers' apply_multimodal_rotary_pos_emb). Equal rows give ordinary rotary.
+    /// </summary>
+    public (Tensor Cos, Tensor Sin) ForMRopePositions(Tensor positions, ScalarType dtype)
+    {
+        var sections = _rope.MRopeSection ?? throw new InvalidOperationException("this rotary embedding has no mrope_section");
+        if (sections.Sum() != _rotaryDim / 2)
+            throw new ModelConfigException($"mrope_section [{string.Join(", ", sections)}] must add up to half the rotary dim ({_rotaryDim / 2})");
+        using var scope = NewDisposeScope();
+        var freqs = positions.to_type(ScalarType.Float32).unsqueeze(2) * _invFreq.view(1, 1, -1); // [3, T, dim/2]
+        var chunks = new List<Tensor>(sections.Length);
+        int from = 0;
+        for (int i = 0; i < sections.Length; i++)
+        {
+            chunks.Add(freqs.select(0, i % 3).narrow(-1, from, sections[i]));
+            from += sections[i];
+        }
+        var f = torch.cat(chunks, -1);
+        var emb = torch.cat([f, f], -1);
+        return (emb.cos().to_type(dtype).MoveToOuterDisposeScope(), emb.sin().to_type(dtype).MoveToOuterDisposeScope());
+    }
+
     Tensor DynamicInvFreq(int seqLen)
     {
         int orig = _rope.OriginalMaxPositionEmbeddings ?? _maxPositions;

@@ -26,6 +26,8 @@ public sealed class CachedRequestState : IDisposable
     /// <summary>The request's images, and each one's encoder output once computed (kept until the request leaves).</summary>
     public IReadOnlyList<MultiModalInput> MmInputs { get; init; } = [];
     public Dictionary<int, Tensor> EncoderOutputs { get; } = new();
+    /// <summary>The prompt's M-RoPE positions and delta, for models that rotate by them (vLLM's mrope_positions).</summary>
+    public Forward.MRopePositions? MRope { get; init; }
 
     public int NumOutputTokens => TokenIds.Count - PromptTokenIds.Count;
     public IReadOnlyList<int> OutputTokenIds => TokenIds.GetRange(PromptTokenIds.Count, NumOutputTokens);

@@ -15,6 +15,9 @@ public sealed class InputBatch : IDisposable
     readonly Device _device;
     readonly bool _withBlockTable;
     readonly bool _withState;
+    readonly bool _withMRope;
+    long[] _mrope = [];
+    Tensor? _mropeT;
     long[] _ids = [], _positions = [], _slots = [];
     int[] _blockTable = [], _seqLens = [], _queryStart = [];
     Tensor? _idsT, _positionsT, _slotsT, _blockTableT, _seqLensT, _queryStartT;
@@ -24,8 +27,10 @@ public sealed class InputBatch : IDisposable
     Tensor? _stateSlotsT, _queryLensT, _paddedRowsT, _flatPositionsT, _hasInitialT, _maskT;
 
     /// <param name="withState">Also lay out the step for state-space layers (<see cref="StepBatch.Mamba"/>).</param>
-    public InputBatch(int blockSize, Device device, bool withBlockTable, bool withState = false)
+    /// <param name="withMRope">Also fill 3 x T M-RoPE positions (<see cref="StepBatch.MRopePositions"/>).</param>
+    public InputBatch(int blockSize, Device device, bool withBlockTable, bool withState = false, bool withMRope = false)
     {
+        _withMRope = withMRope;
         BlockSize = blockSize;
         _device = device;
         _withBlockTable = withBlockTable;
@@ -61,6 +66,7 @@ public sealed class InputBatch : IDisposable
             Positions = Upload(_positions, _positionsT!, total),
             SlotMapping = Upload(_slots, _slotsT!, total),
             Mamba = _withState ? PrepareState(seqs, total) : null,
+            MRopePositions = _withMRope ? PrepareMRope(seqs, total) : null,
         };
         if (!_withBlockTable) return batch;
         int n = seqs.Count, maxBlocks = Math.Max(1, seqs.Count == 0 ? 1 : seqs.Max(s => s.BlockTable.Length));
@@ -85,7 +91,24 @@ public sealed class InputBatch : IDisposable
             SeqLens = Upload(_seqLens, _seqLensT!, n),
             QueryStartLoc = Upload(_queryStart, _queryStartT!, n + 1),
             Mamba = batch.Mamba,
+            MRopePositions = batch.MRopePositions,
         };
+    }
+
+    /// <summary>Rows temporal, height, width of [3, T]: the request's prompt positions, then p + delta (vLLM's _calc_mrope_positions).</summary>
+    Tensor PrepareMRope(IReadOnlyList<SequenceSlice> seqs, int total)
+    {
+        Grow(ref _mrope, ref _mropeT, 3 * total, ScalarType.Int64);
+        foreach (var s in seqs)
+            for (int i = 0; i < s.QueryLen; i++)
+            {
+                int pos = s.Start + i, row = s.QueryStart + i;
+                var (t, h, w) = s.MRope?.At(pos) ?? (pos, pos, pos);
+                _mrope[row] = t;
+                _mrope[total + row] = h;
+                _mrope[2 * total + row] = w;
+            }
+        return Upload(_mrope, _mropeT!, 3 * total).view(3, total);
     }
 
     MambaStepInputs PrepareState(IReadOnlyList<SequenceSlice> seqs, int total)
@@ -153,6 +176,6 @@ public sealed class InputBatch : IDisposable
     public void Dispose()
     {
         foreach (var t in new[] { _idsT, _positionsT, _slotsT, _blockTableT, _seqLensT, _queryStartT,
-            _stateSlotsT, _queryLensT, _paddedRowsT, _flatPositionsT, _hasInitialT, _maskT }) t?.Dispose();
+            _stateSlotsT, _queryLensT, _paddedRowsT, _flatPositionsT, _hasInitialT, _maskT, _mropeT }) t?.Dispose();
     }
 }

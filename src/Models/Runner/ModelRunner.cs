@@ -51,9 +51,10 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         _encodeBadWord = encodeBadWord;
         _backend = backend ?? AttentionBackends.For(model);
         Cache = OneShotForward.AllocateCache(model, numBlocks, blockSize, _backend, numStateSlots);
-        _inputs = new InputBatch(blockSize, model.Device, _backend.NeedsBlockTable, Cache.Config.HasState);
+        _inputs = new InputBatch(blockSize, model.Device, _backend.NeedsBlockTable, Cache.Config.HasState, withMRope: model is ISupportsMRope);
         if (graphs is { EnforceEager: false } g && _backend is NativeAttentionBackend
             && !Cache.Config.HasState  // state-space layers scan on the host-laid-out padded batch: not captured
+            && model is not ISupportsMRope  // decode positions continue by a per-request delta the captured positions lack
             && model.Config.Rope.RopeType is not ("dynamic" or "longrope"))  // their rotation is computed on the host per sequence
         {
             _graphs = new CudaGraphRunner(model, Cache, _backend, g.MaxNumSeqs, Math.Min(g.MaxModelLen, CudaGraphOptions.MaxCapturedContext));
@@ -90,7 +91,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
             if (start + n > st.TokenIds.Count)
                 throw new InvalidOperationException($"request {id}: scheduled {n} tokens from {start} but it has {st.TokenIds.Count}");
             if (st.MmInputs.Count > 0) (images ??= new()).Add((st, tokens.Count, start, n));
-            seqs.Add(new SequenceSlice(tokens.Count, n, start + n, st.BlockIds.ToArray(), st.PromptTokenIds.Count, st.StateSlot));
+            seqs.Add(new SequenceSlice(tokens.Count, n, start + n, st.BlockIds.ToArray(), st.PromptTokenIds.Count, st.StateSlot, st.MRope));
             for (int t = start; t < start + n; t++) tokens.Add(st.TokenIds[t]);
             if (start + n == st.TokenIds.Count) sampleRows.Add(seqs.Count - 1);
         }
@@ -266,6 +267,9 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
             BlockIds = new List<int>(n.BlockIds),
             StateSlot = n.StateSlot,
             MmInputs = n.MmInputs ?? [],
+            MRope = _model is ISupportsMRope mrope
+                ? mrope.GetMRopeInputPositions(n.PromptTokenIds.Count, (n.MmInputs ?? []).Select(m => (m.Offset, m.Image)).ToList())
+                : null,
             NumComputedTokens = n.NumComputedTokens,
             Generator = gen,
             StopIds = stops,
