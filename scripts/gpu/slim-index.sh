@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The tracked tree (default model, tokenizer and pooling fixtures) is larger than the 64 MiB a GPU call carries.
+# The tracked tree (default model, tokenizer, pooling, decoder and multimodal fixtures) is larger than the 64 MiB a GPU call carries.
 # `slim-index.sh on` takes those folders out of git's index (the files stay on disk, ignored through
 # .git/info/exclude) for the duration of a GPU call; `slim-index.sh off` puts them back. Never commit in between.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-paths=(models tests/fixtures/tokenizers tests/fixtures/pooling scripts/fixtures/pending-models)
+paths=(models tests/fixtures/tokenizers tests/fixtures/pooling tests/fixtures/models tests/fixtures/multimodal scripts/fixtures/pending-models)
 exclude=.git/info/exclude
 case "${1:-}" in
   on)
