@@ -1,0 +1,68 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Pipeline.Models.Tests.Fixtures;
+
+namespace Pipeline.Host.Tests;
+
+/// <summary>`pipeline serve` over one of the tiny random vision-language models of scripts/fixtures/make_vlm_fixtures.py.</summary>
+public abstract class VisionModelServer(string model) : ServerFixture
+{
+    public string Model => model;
+    public override string ModelDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "multimodal", "models", model);
+    protected override string[] ServeArgs => ["--dtype", "float32", "--max-model-len", "128"];
+}
+
+public sealed class LlavaServer() : VisionModelServer("llava-1.5");
+public sealed class Qwen2VLServer() : VisionModelServer("qwen2-vl");
+public sealed class Qwen2_5_VLServer() : VisionModelServer("qwen2.5-vl");
+
+/// <summary>
+/// The fixture's one- and two-image chats sent to /v1/chat/completions as OpenAI clients send them (image_url parts
+/// with base64 data: URLs of the PNG files): greedy tokens and top-5 logprobs match transformers' by vLLM's rule, and
+/// the prompt is transformers' expanded prompt.
+/// </summary>
+public abstract class VisionChatTests<TServer>(TServer server) where TServer : VisionModelServer
+{
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task Base64_image_chats_match_transformers(int p)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(server.ModelDir, "expected.json")));
+        var prompt = doc.RootElement.GetProperty("prompts")[p];
+        var want = ModelFixture.Expected(Path.Combine("..", "multimodal", "models", server.Model))[p];
+        var content = new JsonArray();
+        foreach (var image in prompt.GetProperty("images").EnumerateArray())
+        {
+            var png = File.ReadAllBytes(Path.Combine(server.ModelDir, "images", image.GetString()!));
+            content.Add(new JsonObject { ["type"] = "image_url", ["image_url"] = new JsonObject { ["url"] = "data:image/png;base64," + Convert.ToBase64String(png) } });
+        }
+        var question = prompt.GetProperty("messages")[0].GetProperty("content").EnumerateArray().Single(c => c.GetProperty("type").GetString() == "text");
+        content.Add(new JsonObject { ["type"] = "text", ["text"] = question.GetProperty("text").GetString() });
+        var body = new JsonObject
+        {
+            ["model"] = ServerFixture.ModelName,
+            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = content }),
+            ["max_tokens"] = want.TokenIds.Length, ["temperature"] = 0, ["ignore_eos"] = true,
+            ["logprobs"] = true, ["top_logprobs"] = 5, ["return_tokens_as_token_ids"] = true,
+        };
+        var req = new HttpRequestMessage(HttpMethod.Post, server.BaseUrl + "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
+        req.Headers.Authorization = new("Bearer", ServerFixture.ApiKey);
+        var response = await server.Http.SendAsync(req);
+        var raw = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, raw);
+        var result = JsonDocument.Parse(raw).RootElement;
+        Assert.Equal(want.PromptTokenIds.Length, result.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        static int Id(JsonElement e) => int.Parse(e.GetProperty("token").GetString()!["token_id:".Length..]);
+        var steps = result.GetProperty("choices")[0].GetProperty("logprobs").GetProperty("content").EnumerateArray().ToList();
+        GreedyComparison.AssertMatches(want, steps.Select(Id).ToList(),
+            steps.Select(s => s.GetProperty("top_logprobs").EnumerateArray().Select(t => (Id(t), (float)t.GetProperty("logprob").GetDouble())).ToArray()).ToList(),
+            steps.Select(s => (float)s.GetProperty("logprob").GetDouble()).ToList(), 1e-3, $"{server.Model} prompt {p} over HTTP");
+    }
+}
+
+public sealed class LlavaChatTests(LlavaServer server) : VisionChatTests<LlavaServer>(server), IClassFixture<LlavaServer>;
+public sealed class Qwen2VLChatTests(Qwen2VLServer server) : VisionChatTests<Qwen2VLServer>(server), IClassFixture<Qwen2VLServer>;
+public sealed class Qwen2_5_VLChatTests(Qwen2_5_VLServer server) : VisionChatTests<Qwen2_5_VLServer>(server), IClassFixture<Qwen2_5_VLServer>;
