@@ -57,7 +57,11 @@ public static class ApiServer
         app.MapGet("/v1/models", http =>
         {
             var s = Ready();
-            var card = new ModelCard { Id = s.ServedModelName, Created = s.Started.ToUnixTimeSeconds(), Root = s.Model.ModelDir, MaxModelLen = s.Model.MaxModelLen };
+            var card = new ModelCard
+            {
+                Id = s.ServedModelName, Created = s.Started.ToUnixTimeSeconds(), Root = s.Model.ModelDir, MaxModelLen = s.Model.MaxModelLen,
+                InputModalities = Pipeline.Actors.Multimodal.MultiModalSupport.TakesImages(s.Model) ? ["text", "image"] : ["text"],
+            };
             return Json.WriteAsync(http.Response, new ModelList { Data = [card] }, ProtocolJson.Default.ModelList);
         });
         app.MapPost("/v1/completions", async http => { var s = Ready(); await CompletionsEndpoint.Handle(http, s, await Read<CompletionRequest>(http, s.Requests)); });
@@ -77,6 +81,7 @@ public static class ApiServer
             await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(http.Response.Body, http.RequestAborted);
         });
         PoolingRoutesOnGenerator.Map(app, () => server()?.ServedModelName);
+        Pipeline.Host.ChatPage.ChatPageRoutes.Map(app);
         app.MapFallback(http => throw new ApiError(404, $"no route {http.Request.Method} {http.Request.Path}"));
     }
 

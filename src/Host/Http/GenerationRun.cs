@@ -29,24 +29,33 @@ public sealed class GenerationRun(ServerContext server, string requestId, Prompt
         var stream = server.Engine.GenerateAsync(prompt, sp, RequestId, priority, ct: ct);
         await using var e = stream.GetAsyncEnumerator(ct);
         RequestOutput? last = null;
-        while (true)
+        try
         {
-            RequestOutput current;
-            try
+            while (true)
             {
-                if (!await e.MoveNextAsync()) break;
-                current = e.Current;
+                RequestOutput current;
+                try
+                {
+                    if (!await e.MoveNextAsync()) break;
+                    current = e.Current;
+                }
+                catch (SamplingParamsException ex) { throw ApiError.BadRequest(ex.Message, ex.Field); }
+                catch (ArgumentException ex) { throw ApiError.BadRequest(ex.Message); }
+                catch (PipelineStageException ex) { throw new ApiError(500, $"{ex.Message} (request id {RequestId})"); }
+                catch (EngineShuttingDownException ex) { throw new ApiError(503, ex.Message); }
+                catch (EngineOverloadedException ex) { throw new ApiError(429, ex.Message); }
+                Observe(current);
+                last = current;
+                yield return current;
             }
-            catch (SamplingParamsException ex) { throw ApiError.BadRequest(ex.Message, ex.Field); }
-            catch (ArgumentException ex) { throw ApiError.BadRequest(ex.Message); }
-            catch (PipelineStageException ex) { throw new ApiError(500, $"{ex.Message} (request id {RequestId})"); }
-            catch (EngineShuttingDownException ex) { throw new ApiError(503, ex.Message); }
-            catch (EngineOverloadedException ex) { throw new ApiError(429, ex.Message); }
-            Observe(current);
-            last = current;
-            yield return current;
+            if (last != null && last.Finished) Finish(last.Outputs.Select(c => c.FinishReason).LastOrDefault(r => r != null) ?? "stop");
         }
-        if (last != null && last.Finished) Finish(last);
+        finally
+        {
+            // The client went away (a closed connection, the chat page's stop button) while the request ran: the
+            // engine aborts it (cancelling ct does), and it counts as vLLM counts an aborted request, finished_reason "abort".
+            if (FinishReason == null && ct.IsCancellationRequested) Finish("abort");
+        }
     }
 
     void Observe(RequestOutput o)
@@ -62,9 +71,8 @@ public sealed class GenerationRun(ServerContext server, string requestId, Prompt
         _lastToken = now;
     }
 
-    void Finish(RequestOutput o)
+    void Finish(string reason)
     {
-        var reason = o.Outputs.Select(c => c.FinishReason).LastOrDefault(r => r != null) ?? "stop";
         FinishReason = reason;
         server.Metrics.RequestFinished(PromptTokens, CompletionTokens, reason, _clock.Elapsed.TotalSeconds, _ttft, _itl);
     }

@@ -16,4 +16,9 @@ public sealed record ModelCard
     public string OwnedBy => "pipeline";
     public required string Root { get; init; }
     public required int MaxModelLen { get; init; }
+    /// <summary>
+    /// What the model reads: ["text"], or ["text", "image"] for a vision-language model. Not in vLLM's card; an extra
+    /// field (named as OpenRouter's model list names it) that OpenAI clients ignore and the chat page reads.
+    /// </summary>
+    public IReadOnlyList<string>? InputModalities { get; init; }
 }
