@@ -182,13 +182,13 @@
     meta.className = "meta";
     bubble.append(details, content);
     el.append(meta);
-    let pending = false;
+    let pending = false, finished = false;
     const view = {
       text: "", reasoning: "",
       schedule() {
         if (pending) return;
         pending = true;
-        requestAnimationFrame(() => { pending = false; view.render(); });
+        requestAnimationFrame(() => { pending = false; if (!finished) view.render(); });
       },
       render() {
         const follow = nearBottom();
@@ -198,12 +198,13 @@
       },
       finish(metaText, error) {
         view.render();
+        finished = true; // a render still scheduled must not redraw over what follows
         content.classList.remove("streaming");
         if (error) {
           el.classList.add("error");
           const p = document.createElement("p");
           p.className = "error-text"; p.textContent = error;
-          content.append(p);
+          bubble.append(p);
         }
         meta.textContent = metaText;
         el.dataset.finishReason = view.finishReason || "";
