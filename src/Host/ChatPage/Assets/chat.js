@@ -237,6 +237,7 @@
       ? [...images.map((url) => ({ type: "image_url", image_url: { url } })), { type: "text", text }]
       : text;
     history.push({ role: "user", content });
+    const turns = history;
     attachments = []; renderAttachments();
     addUserMessage(text, images);
     const system = $("system").value.trim();
@@ -290,7 +291,8 @@
       controller = null;
       setBusy(false);
     }
-    if (error && !view.text) history.pop(); // nothing came back: the message can be sent again
+    if (turns !== history) { /* New chat was pressed meanwhile: this answer belongs to no conversation */ }
+    else if (error && !view.text) history.pop(); // nothing came back: the message can be sent again
     else history.push({ role: "assistant", content: view.text });
     const seconds = (performance.now() - started) / 1000;
     // Without usage (a stopped answer) the streamed chunks count the tokens: one chunk a step, one token each.
