@@ -63,6 +63,37 @@ public abstract class VisionChatTests<TServer>(TServer server) where TServer : V
     }
 }
 
+/// <summary>
+/// The two-image chat through `pipeline generate --image` (the rendered prompt and the PNG files), with a 5-token step
+/// budget so prefill chunks cut through the image tokens: greedy tokens and top-5 logprobs match transformers'.
+/// </summary>
+public abstract class VisionGenerateCommandTests(string model)
+{
+    [Fact]
+    public void Generate_with_images_matches_transformers()
+    {
+        var dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "multimodal", "models", model);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "expected.json")));
+        var prompt = doc.RootElement.GetProperty("prompts")[1];
+        var want = ModelFixture.Expected(Path.Combine("..", "multimodal", "models", model))[1];
+        var images = prompt.GetProperty("images").EnumerateArray().SelectMany(i => new[] { "--image", Path.Combine(dir, "images", i.GetString()!) });
+        var (exit, stdout, stderr) = PipelineProcess.Run(["generate", dir, "--prompt", prompt.GetProperty("text").GetString()!, .. images,
+            "--temperature", "0", "--max-tokens", "16", "--ignore-eos", "--output", "json", "--logprobs", "5", "--dtype", "float32",
+            "--max-model-len", "128", "--max-num-seqs", "4", "--max-num-batched-tokens", "5"]);
+        Assert.True(exit == 0, stderr);
+        var got = JsonDocument.Parse(stdout.Trim()).RootElement;
+        Assert.Equal(want.PromptTokenIds, got.GetProperty("prompt_token_ids").EnumerateArray().Select(x => x.GetInt32()));
+        var top = got.GetProperty("logprobs").EnumerateArray()
+            .Select(o => o.EnumerateObject().Select(k => (int.Parse(k.Name), (float)k.Value.GetDouble())).ToArray()).ToList();
+        var tokens = got.GetProperty("token_ids").EnumerateArray().Select(x => x.GetInt32()).ToList();
+        GreedyComparison.AssertMatches(want, tokens, top, tokens.Select((t, i) => top[i].Single(x => x.Item1 == t).Item2).ToList(), 1e-3, $"{model} pipeline generate");
+    }
+}
+
+public sealed class LlavaGenerateCommandTests() : VisionGenerateCommandTests("llava-1.5");
+public sealed class Qwen2VLGenerateCommandTests() : VisionGenerateCommandTests("qwen2-vl");
+public sealed class Qwen2_5_VLGenerateCommandTests() : VisionGenerateCommandTests("qwen2.5-vl");
+
 public sealed class LlavaChatTests(LlavaServer server) : VisionChatTests<LlavaServer>(server), IClassFixture<LlavaServer>;
 public sealed class Qwen2VLChatTests(Qwen2VLServer server) : VisionChatTests<Qwen2VLServer>(server), IClassFixture<Qwen2VLServer>;
 public sealed class Qwen2_5_VLChatTests(Qwen2_5_VLServer server) : VisionChatTests<Qwen2_5_VLServer>(server), IClassFixture<Qwen2_5_VLServer>;
