@@ -14,10 +14,11 @@ namespace Pipeline.Models.Architectures;
 /// decoder on those. The checkpoint layouts transformers has saved (model.language_model.* / language_model.model.*,
 /// with or without model. and vision_model. around the tower) all load.
 /// </summary>
-public sealed class LlavaForConditionalGeneration : ICausalLM, IMultiModalModel, ISkipsWeights
+public class LlavaForConditionalGeneration : ICausalLM, IMultiModalModel, ISkipsWeights
 {
     readonly ICausalLM _text;
     readonly LlavaImageEncoder _encoder;
+    protected LlavaImageEncoder Encoder => _encoder;
 
     public LlavaForConditionalGeneration(ModelConfig config, IWeightSource weights, ScalarType dtype, Device device)
     {
@@ -54,14 +55,14 @@ public sealed class LlavaForConditionalGeneration : ICausalLM, IMultiModalModel,
     public Tensor ComputeLogits(Tensor hidden) => _text.ComputeLogits(hidden);
     public KVCacheConfig KVCacheConfig(int blockSize) => _text.KVCacheConfig(blockSize);
 
-    public Tensor EncodeImage(ProcessedImage image)
+    public virtual Tensor EncodeImage(ProcessedImage image)
     {
         using var scope = NewDisposeScope();
         using var pixels = torch.tensor(image.PixelValues, [1, .. image.Shape.Select(x => (long)x)]).to(Device);
         return _encoder.Encode(pixels).squeeze(0).MoveToOuterDisposeScope();
     }
 
-    public void Dispose()
+    public virtual void Dispose()
     {
         _text.Dispose();
         _encoder.Dispose();

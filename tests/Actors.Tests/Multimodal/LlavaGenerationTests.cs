@@ -6,20 +6,21 @@ using Pipeline.Models.Tests.Fixtures;
 namespace Pipeline.Actors.Tests.Multimodal;
 
 /// <summary>
-/// The tiny random LLaVA-1.5 (scripts/fixtures/make_vlm_fixtures.py) through the whole engine: the prompt as the chat
+/// The tiny random LLaVA-1.5 and LLaVA-NeXT (scripts/fixtures/make_vlm_fixtures.py) through the whole engine: the prompt as the chat
 /// template rendered it plus the image files, expanded by the preprocessing code, the image features put in place of
 /// the placeholders by the runner, with a step budget small enough that prefill chunks cut through the image tokens.
 /// Greedy tokens and top-5 logprobs are compared with transformers by vLLM's rule.
 /// </summary>
 public class LlavaGenerationTests
 {
-    static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "multimodal", "models", "llava-1.5");
-
     [Theory]
-    [InlineData(64)]
-    [InlineData(5)]
-    public void One_and_two_image_chats_match_transformers(int budget)
+    [InlineData("llava-1.5", 64)]
+    [InlineData("llava-1.5", 5)]
+    [InlineData("llava-next", 128)]
+    [InlineData("llava-next", 7)]
+    public void One_and_two_image_chats_match_transformers(string fixture, int budget)
     {
+        var Dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "multimodal", "models", fixture);
         if (!File.Exists(Path.Combine(Dir, "expected.json"))) return;
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "expected.json")));
         var expected = doc.RootElement.GetProperty("prompts").EnumerateArray().ToList();
@@ -41,7 +42,7 @@ public class LlavaGenerationTests
                 e.GetProperty("top_logprobs").EnumerateArray().Select(o => o.EnumerateObject().ToDictionary(k => int.Parse(k.Name), k => k.Value.GetDouble())).ToArray());
             Assert.Equal(want.PromptTokenIds, outputs[p].PromptTokenIds);
             var o = outputs[p].Outputs.Single();
-            GreedyComparison.AssertMatches(want, o.TokenIds, o.Logprobs!.Select(l => l.Top).ToList(), o.Logprobs!.Select(l => l.Logprob).ToList(), 1e-3, $"llava prompt {p} budget {budget}");
+            GreedyComparison.AssertMatches(want, o.TokenIds, o.Logprobs!.Select(l => l.Top).ToList(), o.Logprobs!.Select(l => l.Logprob).ToList(), 1e-3, $"{fixture} prompt {p} budget {budget}");
         }
     }
 }
