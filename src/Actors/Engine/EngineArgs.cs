@@ -20,6 +20,10 @@ public sealed record EngineArgs
     public int BlockSize { get; init; } = 16;
     public int MaxNumSeqs { get; init; } = 256;
     public int? MaxNumBatchedTokens { get; init; }
+    /// <summary>Image embedding rows encoded per step (vLLM's max_num_encoder_input_tokens; default max(max_num_batched_tokens, max_model_len)).</summary>
+    public int? MaxNumEncoderInputTokens { get; init; }
+    /// <summary>Image embedding rows the encoder cache holds (vLLM's encoder_cache_size; same default).</summary>
+    public int? EncoderCacheSize { get; init; }
     public double GpuMemoryUtilization { get; init; } = 0.9;
     public long? KvCacheMemoryBytes { get; init; }
     /// <summary>Overrides the computed number of KV blocks (tests and benchmarks).</summary>

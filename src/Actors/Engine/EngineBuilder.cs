@@ -62,6 +62,8 @@ public static class EngineBuilder
             EnableChunkedPrefill = args.EnableChunkedPrefill,
             Policy = policy,
             AsyncScheduling = args.AsyncScheduling,
+            MaxNumEncoderInputTokens = args.MaxNumEncoderInputTokens,
+            EncoderCacheSize = args.EncoderCacheSize,
         };
         config.Validate();
         return config;

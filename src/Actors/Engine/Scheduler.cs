@@ -32,10 +32,12 @@ public sealed class Scheduler
         KVCacheManager = new KVCacheManager(config.NumGpuBlocks, config.BlockSize, config.EnablePrefixCaching,
             config.NumStateSlots, config.HasAttention, config.SlidingWindow);
         _waiting = RequestQueue.Create(config.Policy);
+        EncoderCacheManager = new EncoderCacheManager(config.EncoderCacheTokens);
     }
 
     public SchedulerConfig Config { get; }
     public KVCacheManager KVCacheManager { get; }
+    public EncoderCacheManager EncoderCacheManager { get; }
 
     public int NumRunning => _running.Count;
     public int NumWaiting => _waiting.Count;
@@ -81,6 +83,10 @@ public sealed class Scheduler
             if (request.NumPromptTokens >= Config.MaxModelLen)
                 throw new ArgumentException($"The prompt ({request.NumPromptTokens} tokens) must be shorter than max_model_len ({Config.MaxModelLen}).", nameof(request));
             request.SamplingParams.Validate();
+            foreach (var f in EncoderInputs(request))
+                if (f.Length > Math.Min(Config.EncoderComputeBudget, Config.EncoderCacheTokens))
+                    throw new ArgumentException($"An image of the prompt takes {f.Length} tokens, more than the encoder can compute in one step " +
+                        $"(max_num_encoder_input_tokens {Config.EncoderComputeBudget}, encoder cache {Config.EncoderCacheTokens} tokens).", nameof(request));
         }
         if (_requests.ContainsKey(request.RequestId)) throw new ArgumentException($"Request id {request.RequestId} is already in use.", nameof(request));
         request.Sequence = _nextSequence++;
@@ -119,6 +125,10 @@ public sealed class Scheduler
         var scheduledRunning = new List<Request>();
         var newBlockIds = new List<IReadOnlyList<int>>(); // parallel to scheduledRunning
         var preempted = new List<Request>();
+        // Images to encode this step, per request; resolved against the encoder cache once the step is settled.
+        var encoderPending = new Dictionary<string, List<int>>();
+        var encoderHashes = new HashSet<string>();
+        int encoderBudget = Config.EncoderComputeBudget, encoderRows = 0;
 
         // 1. Running requests: decodes and unfinished chunked prefills.
         int index = 0;
@@ -127,6 +137,8 @@ public sealed class Scheduler
             var request = _running[index];
             int numNew = AtLengthLimit(request) ? 0
                 : Math.Min(CapPrefill(request.NumTokens + request.NumOutputPlaceholders - PlannedTokens(request)), budget);
+            if (numNew > 0 && request.MultiModalFeatures.Count > 0)
+                numNew = ScheduleEncoderInputs(request, PlannedTokens(request), numNew, encoderPending, encoderHashes, ref encoderBudget, ref encoderRows);
             if (numNew <= 0)
             {
                 index++;
@@ -149,6 +161,7 @@ public sealed class Scheduler
                     scheduledRunning.RemoveAt(at);
                     newBlockIds.RemoveAt(at);
                 }
+                encoderPending.Remove(victim.RequestId);
                 Preempt(victim, firstValidStep: stepSeq);
                 preempted.Add(victim);
                 if (victim == request)
@@ -188,7 +201,23 @@ public sealed class Scheduler
                 int numNew = CapPrefill(request.NumTokens - computed.NumComputedTokens);
                 if (!Config.EnableChunkedPrefill && numNew > budget) break;
                 numNew = Math.Min(numNew, budget);
-                if (KVCacheManager.AllocateSlots(request, numNew, computed) is null) break;
+                if (request.MultiModalFeatures.Count > 0)
+                {
+                    int wanted = numNew;
+                    numNew = ScheduleEncoderInputs(request, computed.NumComputedTokens, numNew, encoderPending, encoderHashes, ref encoderBudget, ref encoderRows);
+                    if (numNew <= 0 || (!Config.EnableChunkedPrefill && numNew < wanted))
+                    {
+                        encoderPending.Remove(request.RequestId);
+                        EncoderCacheManager.Free(request);
+                        break;
+                    }
+                }
+                if (KVCacheManager.AllocateSlots(request, numNew, computed) is null)
+                {
+                    encoderPending.Remove(request.RequestId);
+                    EncoderCacheManager.Free(request);
+                    break;
+                }
                 _waiting.Pop();
                 _running.Add(request);
                 request.Status = RequestStatus.Running;
@@ -216,6 +245,10 @@ public sealed class Scheduler
             output.ScheduledCachedReqs.Add(request.RequestId, newBlockIds[i], PlannedTokens(request));
             MarkScheduled(request, output.NumScheduledTokens[request.RequestId]);
         }
+        foreach (var request in scheduledNew.Concat(scheduledRunning))
+            if (encoderPending.TryGetValue(request.RequestId, out var pending))
+                AllocateEncoderInputs(request, pending, output);
+        output.FreeEncoderMmHashes.AddRange(EncoderCacheManager.TakeFreedMmHashes());
         output.TotalNumScheduledTokens = Config.MaxNumBatchedTokens - budget;
         if (Config.AsyncScheduling && output.NumScheduledTokens.Count > 0) _inFlight.Enqueue((stepSeq, output));
         foreach (var request in preempted) output.PreemptedReqIds.Add(request.RequestId);
@@ -267,6 +300,7 @@ public sealed class Scheduler
             }
             request.NumComputedTokens = Math.Min(request.NumComputedTokens + numScheduled, request.NumTokens);
             KVCacheManager.CacheFullBlocks(request, request.NumComputedTokens);
+            if (request.MultiModalFeatures.Count > 0) FreeConsumedEncoderInputs(request);
             // The step reached the end of the known tokens, so it sampled the oldest placeholder.
             if (request.NumComputedTokens == request.NumTokens && request.NumOutputPlaceholders > 0) request.NumOutputPlaceholders--;
 
@@ -373,6 +407,74 @@ public sealed class Scheduler
         return threshold > 0 && numNew > threshold ? threshold : numNew;
     }
 
+    /// <summary>The request's images as the runner indexes them (NewRequestData.MmInputs).</summary>
+    static IReadOnlyList<MultiModalFeature> EncoderInputs(Request request) =>
+        request.MultiModalFeatures.Count == 0 ? [] : request.MultiModalFeatures.Where(f => f.Image != null).ToList();
+
+    /// <summary>
+    /// vLLM's _try_schedule_encoder_inputs: the images whose placeholder rows fall in [computed, computed + numNew) and
+    /// whose encoder outputs are not cached must be encoded this step, within the step's encoder budget and the encoder
+    /// cache. The first image that does not fit cuts the chunk just before it. Returns the tokens that can run; the images
+    /// to encode go to <paramref name="pending"/> (shared with requests earlier in the step that have the same image).
+    /// </summary>
+    int ScheduleEncoderInputs(Request request, int computed, int numNew, Dictionary<string, List<int>> pending,
+        HashSet<string> stepHashes, ref int encoderBudget, ref int encoderRows)
+    {
+        var inputs = EncoderInputs(request);
+        List<int>? mine = null;
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            var f = inputs[i];
+            if (f.Offset >= computed + numNew) continue;
+            if (f.Offset + f.Length <= computed) continue;       // already in the KV cache
+            if (stepHashes.Contains(f.Hash) || mine?.Any(j => inputs[j].Hash == f.Hash) == true) { (mine ??= new()).Add(i); continue; }
+            if (EncoderCacheManager.CheckAndUpdateCache(request.RequestId, f)) continue;
+            if (!EncoderCacheManager.CanAllocate(f.Length, encoderBudget, encoderRows))
+            {
+                numNew = Math.Max(0, f.Offset - computed);
+                break;
+            }
+            encoderBudget -= f.Length;
+            encoderRows += f.Length;
+            (mine ??= new()).Add(i);
+        }
+        if (mine != null)
+        {
+            // Only images before the cut are kept.
+            mine.RemoveAll(j => inputs[j].Offset >= computed + numNew);
+            if (mine.Count > 0)
+            {
+                pending[request.RequestId] = mine;
+                foreach (var j in mine) stepHashes.Add(inputs[j].Hash);
+            }
+        }
+        return numNew;
+    }
+
+    /// <summary>Reserves the scheduled request's pending images in the encoder cache; the first request with an image encodes it.</summary>
+    void AllocateEncoderInputs(Request request, List<int> pending, SchedulerOutput output)
+    {
+        var inputs = EncoderInputs(request);
+        List<int>? encode = null;
+        foreach (var i in pending)
+        {
+            if (EncoderCacheManager.CheckAndUpdateCache(request.RequestId, inputs[i])) continue;
+            EncoderCacheManager.Allocate(request.RequestId, inputs[i]);
+            (encode ??= new()).Add(i);
+        }
+        if (encode != null) output.ScheduledEncoderInputs[request.RequestId] = encode;
+    }
+
+    /// <summary>Drops the request's reference to each image now wholly in its KV cache (unless another of its images has the same hash and is not).</summary>
+    void FreeConsumedEncoderInputs(Request request)
+    {
+        var inputs = request.MultiModalFeatures;
+        foreach (var f in inputs)
+            if (f.Offset + f.Length <= request.NumComputedTokens
+                && !inputs.Any(o => o.Hash == f.Hash && o.Offset + o.Length > request.NumComputedTokens))
+                EncoderCacheManager.FreeEncoderInput(request.RequestId, f);
+    }
+
     /// <summary>
     /// Puts every running request back to waiting for recompute (the model runner lost its state, e.g. its
     /// worker crashed mid-step). Call instead of <see cref="UpdateFromOutput"/> for the step that failed; with async
@@ -385,8 +487,9 @@ public sealed class Scheduler
         _running.Clear();
         _inFlight.Clear();
         _finishedReqIds.Clear();
-        // The lost KV tensors held the cached prefixes too.
+        // The lost KV tensors held the cached prefixes too, and the lost runner its encoder outputs.
         KVCacheManager.ResetPrefixCache();
+        EncoderCacheManager.Reset();
         return n;
     }
 
@@ -403,6 +506,7 @@ public sealed class Scheduler
     void Preempt(Request request, long firstValidStep)
     {
         KVCacheManager.Free(request);
+        EncoderCacheManager.Free(request);
         request.Status = RequestStatus.Preempted;
         request.NumComputedTokens = 0;
         request.NumInFlightTokens = 0;
@@ -416,6 +520,7 @@ public sealed class Scheduler
     void Finish(Request request)
     {
         KVCacheManager.Free(request);
+        EncoderCacheManager.Free(request);
         // Tokens a step in flight still computes for it are discarded.
         request.NumInFlightTokens = 0;
         request.NumOutputPlaceholders = 0;

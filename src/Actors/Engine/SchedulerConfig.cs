@@ -38,6 +38,15 @@ public sealed record SchedulerConfig
     public bool HasAttention { get; init; } = true;
     /// <summary>Set (in tokens) when every attention layer slides: blocks wholly outside the window are freed.</summary>
     public int? SlidingWindow { get; init; }
+    /// <summary>
+    /// Image embedding rows the encoder may compute in one step (vLLM's max_num_encoder_input_tokens); by default
+    /// max(max_num_batched_tokens, max_model_len), so any image a prompt can hold fits.
+    /// </summary>
+    public int? MaxNumEncoderInputTokens { get; init; }
+    /// <summary>Image embedding rows the runner's encoder cache holds (vLLM's encoder_cache_size); same default.</summary>
+    public int? EncoderCacheSize { get; init; }
+    public int EncoderComputeBudget => MaxNumEncoderInputTokens ?? Math.Max(MaxNumBatchedTokens, MaxModelLen);
+    public int EncoderCacheTokens => EncoderCacheSize ?? Math.Max(MaxNumBatchedTokens, MaxModelLen);
     /// <summary>Steps the engine core keeps in flight: 2 with <see cref="AsyncScheduling"/>, else 1.</summary>
     public int MaxInFlightSteps => AsyncScheduling ? 2 : 1;
 
@@ -57,6 +66,8 @@ public sealed record SchedulerConfig
         if (NumStateSlots > 0 && EnablePrefixCaching)
             throw new ArgumentException("prefix caching is not supported for models with state-space layers: run with --no-enable-prefix-caching");
         if (SlidingWindow is < 1) throw new ArgumentException($"sliding_window must be positive, got {SlidingWindow}");
+        if (MaxNumEncoderInputTokens is < 1) throw new ArgumentException($"max_num_encoder_input_tokens must be at least 1, got {MaxNumEncoderInputTokens}");
+        if (EncoderCacheSize is < 1) throw new ArgumentException($"encoder_cache_size must be at least 1, got {EncoderCacheSize}");
         if (LongPrefillTokenThreshold is < 0) throw new ArgumentException($"long_prefill_token_threshold must be non-negative, got {LongPrefillTokenThreshold}");
     }
 }

@@ -23,9 +23,8 @@ public sealed class CachedRequestState : IDisposable
     /// <summary>Null until a constraint with StructuredOutputsParams.StartAfterTokenIds has seen them.</summary>
     public GrammarMatcher? Matcher { get; set; }
 
-    /// <summary>The request's images, and each one's encoder output once computed (kept until the request leaves).</summary>
+    /// <summary>The request's images; their encoder outputs live in the runner's <see cref="EncoderCache"/>, by hash.</summary>
     public IReadOnlyList<MultiModalInput> MmInputs { get; init; } = [];
-    public Dictionary<int, Tensor> EncoderOutputs { get; } = new();
     /// <summary>The prompt's M-RoPE positions and delta, for models that rotate by them (vLLM's mrope_positions).</summary>
     public Forward.MRopePositions? MRope { get; init; }
 
@@ -35,7 +34,5 @@ public sealed class CachedRequestState : IDisposable
     public void Dispose()
     {
         Generator?.Dispose();
-        foreach (var t in EncoderOutputs.Values) t.Dispose();
-        EncoderOutputs.Clear();
     }
 }

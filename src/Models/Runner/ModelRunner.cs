@@ -30,6 +30,8 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
     /// <summary>Decode steps replayed from CUDA graphs, or null (CPU, no native library, --enforce-eager).</summary>
     public CudaGraphRunner? Graphs => _graphs;
     public StepTimings Timings { get; } = new();
+    /// <summary>Image encoder outputs by hash, shared by the requests (and steps) that use the same image.</summary>
+    public EncoderCache EncoderCache { get; } = new();
     public IAttentionBackend Backend => _backend;
     readonly CudaGraphRunner? _graphs;
     public int BlockSize { get; }
@@ -73,6 +75,9 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
             st.BlockIds.AddRange(cached.NewBlockIds[i]);
             st.NumComputedTokens = cached.NumComputedTokens[i];
         }
+
+        EncoderCache.Free(plan.FreeEncoderMmHashes);
+        ExecuteEncoder(plan);
 
         var output = new ModelRunnerOutput();
         if (plan.TotalNumScheduledTokens == 0 || plan.NumScheduledTokens.Count == 0) return output;
@@ -206,9 +211,27 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         return result;
     }
 
+    /// <summary>Runs the vision encoder for the images the scheduler scheduled this step (vLLM's _execute_mm_encoder).</summary>
+    void ExecuteEncoder(SchedulerOutput plan)
+    {
+        if (plan.ScheduledEncoderInputs.Count == 0) return;
+        using var noGrad = torch.no_grad();
+        foreach (var (id, indexes) in plan.ScheduledEncoderInputs)
+        {
+            var st = _requests.TryGetValue(id, out var s) ? s : throw new InvalidOperationException($"runner has no state for request {id}");
+            if (_model is not IMultiModalModel vision)
+                throw new InvalidOperationException($"request {id} has images but the model ({_model.Config.Architecture}) does not take them");
+            foreach (var i in indexes)
+            {
+                var mm = st.MmInputs[i];
+                EncoderCache.Encode(mm, () => vision.EncodeImage(mm.Image));
+            }
+        }
+    }
+
     /// <summary>
     /// For each image whose placeholder positions this step computes: the flat-batch rows and the matching rows of its
-    /// encoder output (computed the first time it is needed and kept with the request). Null when no image row runs.
+    /// encoder output, from the encoder cache (vLLM's _gather_mm_embeddings). Null when no image row runs.
     /// </summary>
     List<(Tensor Features, long[] Rows, long[] FeatureRows)>? ImageRows(List<(CachedRequestState State, int Row, int Start, int Count)> images)
     {
@@ -219,15 +242,8 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
                 var mm = st.MmInputs[i];
                 int from = Math.Max(start, mm.Offset), to = Math.Min(start + count, mm.Offset + mm.Length);
                 if (from >= to) continue;
-                if (_model is not IMultiModalModel vision)
-                    throw new InvalidOperationException($"request {st.ReqId} has images but the model ({_model.Config.Architecture}) does not take them");
-                if (!st.EncoderOutputs.TryGetValue(i, out var features))
-                {
-                    features = vision.EncodeImage(mm.Image).DetachFromDisposeScope();
-                    if (features.shape[0] != mm.Length)
-                        throw new InvalidOperationException($"request {st.ReqId}: image {i} gives {features.shape[0]} feature rows for {mm.Length} placeholder tokens");
-                    st.EncoderOutputs[i] = features;
-                }
+                if (!EncoderCache.TryGet(mm.Hash, out var features))
+                    throw new InvalidOperationException($"request {st.ReqId}: image {i} is computed this step but its encoder output is not cached (the scheduler did not schedule it)");
                 (result ??= new()).Add((features,
                     Enumerable.Range(from, to - from).Select(p => (long)(row + p - start)).ToArray(),
                     Enumerable.Range(from, to - from).Select(p => (long)(p - mm.Offset)).ToArray()));
@@ -325,6 +341,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         foreach (var st in _requests.Values) st.Dispose();
         _requests.Clear();
         _graphs?.Dispose();
+        EncoderCache.Dispose();
         Cache.Dispose();
         _inputs.Dispose();
         _owned?.Dispose();

@@ -17,6 +17,13 @@ public sealed class SchedulerOutput
     public int TotalNumScheduledTokens { get; set; }
     /// <summary>Requests that finished or were aborted since the last step: the runner drops their state.</summary>
     public List<string> FinishedReqIds { get; } = new();
+    /// <summary>
+    /// Per request id, the indexes (into its <see cref="NewRequestData.MmInputs"/>) of the images whose encoder outputs
+    /// this step computes before the forward (vLLM's scheduled_encoder_inputs).
+    /// </summary>
+    public Dictionary<string, List<int>> ScheduledEncoderInputs { get; } = new();
+    /// <summary>Image hashes evicted from the encoder cache: the runner drops their outputs first (vLLM's free_encoder_mm_hashes).</summary>
+    public List<string> FreeEncoderMmHashes { get; } = new();
     /// <summary>Requests preempted this step: the runner drops their state; they come back as new (resumed) later.</summary>
     public List<string> PreemptedReqIds { get; } = new();
 }
