@@ -15,6 +15,7 @@ public abstract class VisionModelServer(string model) : ServerFixture
 }
 
 public sealed class LlavaServer() : VisionModelServer("llava-1.5");
+public sealed class LlavaNextServer() : VisionModelServer("llava-next");
 public sealed class Qwen2VLServer() : VisionModelServer("qwen2-vl");
 public sealed class Qwen2_5_VLServer() : VisionModelServer("qwen2.5-vl");
 
@@ -95,5 +96,6 @@ public sealed class Qwen2VLGenerateCommandTests() : VisionGenerateCommandTests("
 public sealed class Qwen2_5_VLGenerateCommandTests() : VisionGenerateCommandTests("qwen2.5-vl");
 
 public sealed class LlavaChatTests(LlavaServer server) : VisionChatTests<LlavaServer>(server), IClassFixture<LlavaServer>;
+public sealed class LlavaNextChatTests(LlavaNextServer server) : VisionChatTests<LlavaNextServer>(server), IClassFixture<LlavaNextServer>;
 public sealed class Qwen2VLChatTests(Qwen2VLServer server) : VisionChatTests<Qwen2VLServer>(server), IClassFixture<Qwen2VLServer>;
 public sealed class Qwen2_5_VLChatTests(Qwen2_5_VLServer server) : VisionChatTests<Qwen2_5_VLServer>(server), IClassFixture<Qwen2_5_VLServer>;

@@ -21,6 +21,7 @@ public class SupportedModelsDocTests
         ["XLMRobertaModel"] = "the XLM-RoBERTa encoder is checked by pooling/xlm-roberta-score (XLMRobertaForSequenceClassification)",
         ["MistralModel"] = "the Mistral decoder is checked by models/mistral-slidingwindow, its pooling by pooling/llama-embed",
         ["LlavaForConditionalGeneration"] = "checked by multimodal/models/llava-1.5 (images through the engine: Actors.Tests LlavaGenerationTests; tower and projector: Models.Tests LlavaFixtureTests)",
+        ["LlavaNextForConditionalGeneration"] = "checked by multimodal/models/llava-next (any-res images through the engine: Actors.Tests LlavaGenerationTests; packed features: Models.Tests LlavaNextFixtureTests; over HTTP: LlavaNextChatTests)",
         ["Qwen2VLForConditionalGeneration"] = "checked by multimodal/models/qwen2-vl (images and M-RoPE through the engine: Actors.Tests Qwen2VLGenerationTests; vision transformer: Models.Tests Qwen2VLFixtureTests)",
         ["Qwen2_5_VLForConditionalGeneration"] = "checked by multimodal/models/qwen2.5-vl (images and M-RoPE through the engine: Actors.Tests Qwen2VLGenerationTests; window-attention vision transformer: Models.Tests Qwen2VLFixtureTests)",
         ["Qwen2ForProcessRewardModel"] = "the Qwen2 reward head is checked by pooling/qwen2-reward (Qwen2ForRewardModel); STEP pooling by unit tests",
