@@ -30,6 +30,7 @@ public static class CliApp
         (BenchLatencyCommand.Spec, a => Task.FromResult(BenchLatencyCommand.Run(a))),
         (QueueCommand.PublishSpec, QueueCommand.PublishAsync),
         (QueueCommand.FollowSpec, QueueCommand.FollowAsync),
+        (ClusterCommand.StatusSpec, ClusterCommand.StatusAsync),
     ];
 
     public static async Task<int> RunAsync(string[] args)

@@ -26,24 +26,24 @@ public sealed class PipelineEngine : IAsyncDisposable
     readonly IActorRef _router;
     readonly UniqueKillSwitch _killSwitch;
     readonly ConcurrentDictionary<string, byte> _inFlight = new();
-    readonly List<ReplicaSpec> _replicas;
+    readonly ModelContext _context;
     readonly PipelineOptions _options;
     long _nextId;
     volatile bool _accepting = true;
 
-    public ModelContext Context => _replicas[0].Context;
-    public int MaxModelLen => _replicas[0].Context.MaxModelLen;
+    public ModelContext Context => _context;
+    public int MaxModelLen => _context.MaxModelLen;
     public int InFlight => _inFlight.Count;
     /// <summary>Requests waiting in the ingress channel (at most <see cref="PipelineOptions.IngressCapacity"/>).</summary>
     public int IngressBacklog => _ingress.Reader.Count;
     public bool Accepting => _accepting;
 
-    PipelineEngine(ActorSystem system, IReadOnlyList<ReplicaSpec> replicas, PipelineOptions options)
+    /// <param name="admission">The admission stage, given the detokenizer: the in-process replica router, or a front node's cluster router.</param>
+    PipelineEngine(ActorSystem system, ModelContext ctx, Func<IActorRef, Props> admission, PipelineOptions options)
     {
         _system = system;
-        _replicas = replicas.ToList();
+        _context = ctx;
         _options = options;
-        var ctx = replicas[0].Context;
         var faults = options.Faults;
         _router = system.ActorOf(OutputRouterActor.Props(), "output-router");
         var detokenizer = system.ActorOf(DetokenizerActor.Props(new OutputProcessor(ctx.Tokenizer), _router, faults), "detokenizer");
@@ -55,15 +55,13 @@ public sealed class PipelineEngine : IAsyncDisposable
         var preprocessor = system.ActorOf(PreprocessorActor.Props(multimodal, faults)
             .WithRouter(new RoundRobinPool(options.PreprocessorParallelism).WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart)))
             .WithDispatcher(Dispatchers.Cpu), "preprocessor");
-        var configs = replicas.Select(r => EngineBuilder.SchedulerConfigFor(r.Context, r.Args)).ToList();
-        _admission = system.ActorOf(ReplicaRouterActor.Props((self, i) => EngineCoreActor.Props(i, configs[i],
-            RunnerFactory(replicas[i], configs[i]), detokenizer, self, options.MaxWaitingPerReplica, faults), replicas.Count), "replicas");
+        _admission = system.ActorOf(admission(detokenizer), "replicas");
         _ingress = Channel.CreateBounded<GenerateCommand>(new BoundedChannelOptions(options.IngressCapacity) { FullMode = BoundedChannelFullMode.Wait });
         (_killSwitch, _) = IngressFlow.Run(_ingress.Reader, tokenizer, preprocessor, _admission, options, system.Materializer());
     }
 
     /// <summary>The first runner uses the loaded model; after a worker crash a fresh runner (state, KV cache) is built over the same weights.</summary>
-    static Func<ModelRunner> RunnerFactory(ReplicaSpec r, SchedulerConfig config)
+    public static Func<ModelRunner> RunnerFactory(ReplicaSpec r, SchedulerConfig config)
     {
         var tok = r.Context.Tokenizer;
         return () => new ModelRunner(r.Context.Model, config.NumGpuBlocks, config.BlockSize, r.Context.EosTokenIds,
@@ -75,8 +73,23 @@ public sealed class PipelineEngine : IAsyncDisposable
     public static PipelineEngine Start(ActorSystem system, IReadOnlyList<ReplicaSpec> replicas, PipelineOptions? options = null)
     {
         if (replicas.Count == 0) throw new ArgumentException("at least one replica is needed");
-        return new PipelineEngine(system, replicas, options ?? new PipelineOptions());
+        options ??= new PipelineOptions();
+        var configs = replicas.Select(r => EngineBuilder.SchedulerConfigFor(r.Context, r.Args)).ToList();
+        var o = options;
+        return new PipelineEngine(system, replicas[0].Context, detokenizer => ReplicaRouterActor.Props((self, i) => EngineCoreActor.Props(i, configs[i],
+            RunnerFactory(replicas[i], configs[i]), detokenizer, self, o.MaxWaitingPerReplica, o.Faults), replicas.Count), options);
     }
+
+    /// <summary>
+    /// A front node: tokenizer, detokenizer and subscribers here, the engine cores on worker nodes of the cluster, reached
+    /// through <paramref name="admission"/> (the cluster router, given the detokenizer). <paramref name="context"/> gives
+    /// the tokenizer, vocabulary and max_model_len.
+    /// </summary>
+    public static PipelineEngine StartFront(ActorSystem system, ModelContext context, Func<IActorRef, Props> admission, PipelineOptions? options = null) =>
+        new(system, context, admission, options ?? new PipelineOptions());
+
+    /// <summary>Asks the admission stage (the cluster router on a front node) and returns its answer.</summary>
+    public Task<T> AskAdmissionAsync<T>(object message, TimeSpan timeout) => _admission.Ask<T>(message, timeout);
 
     /// <summary>Submits a request and streams its outputs in the kind its params ask for.</summary>
     public async IAsyncEnumerable<RequestOutput> GenerateAsync(PromptInput prompt, SamplingParams sp, string? requestId = null,

@@ -99,6 +99,22 @@ public sealed class Request
     /// <summary>Admission order; breaks ties of equal (priority, arrival time).</summary>
     internal long Sequence { get; set; }
 
+    /// <summary>Output tokens the request started with (<see cref="ResumeFrom"/>); 0 for a fresh request.</summary>
+    public int NumResumedOutputTokens { get; private set; }
+
+    /// <summary>
+    /// Makes this fresh request continue a run lost elsewhere (a worker node that died): <paramref name="outputTokenIds"/>
+    /// are the tokens already delivered, recomputed with the prompt as a preempted request's are, so greedy decoding
+    /// continues exactly where it stopped and max_tokens/min_tokens count them.
+    /// </summary>
+    public void ResumeFrom(IReadOnlyList<int> outputTokenIds)
+    {
+        if (Status != RequestStatus.Waiting || NumOutputTokens > 0 || NumComputedTokens > 0)
+            throw new InvalidOperationException($"Request {RequestId} is not fresh; only a new request can resume a lost run.");
+        foreach (var t in outputTokenIds) AppendOutputToken(t);
+        NumResumedOutputTokens = outputTokenIds.Count;
+    }
+
     internal void AppendOutputToken(int tokenId)
     {
         _outputTokenIds.Add(tokenId);

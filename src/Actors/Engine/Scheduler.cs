@@ -67,7 +67,7 @@ public sealed class Scheduler
     public void AddRequest(Request request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (request.Status != RequestStatus.Waiting || request.NumOutputTokens > 0 || request.NumComputedTokens > 0)
+        if (request.Status != RequestStatus.Waiting || request.NumOutputTokens > request.NumResumedOutputTokens || request.NumComputedTokens > 0)
             throw new ArgumentException($"Request {request.RequestId} is not fresh.", nameof(request));
         if (request.NumPromptTokens == 0) throw new ArgumentException("The prompt cannot be empty.", nameof(request));
         if (request.IsPooling)
@@ -80,7 +80,7 @@ public sealed class Scheduler
         }
         else
         {
-            if (request.NumPromptTokens >= Config.MaxModelLen)
+            if (request.NumTokens >= Config.MaxModelLen)
                 throw new ArgumentException($"The prompt ({request.NumPromptTokens} tokens) must be shorter than max_model_len ({Config.MaxModelLen}).", nameof(request));
             request.SamplingParams.Validate();
             foreach (var f in EncoderInputs(request))

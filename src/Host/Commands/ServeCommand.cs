@@ -5,6 +5,7 @@ using Pipeline.Actors.Engine;
 using Pipeline.Actors.Stages;
 using Pipeline.Hosting;
 using Pipeline.Host.Cli;
+using Pipeline.Host.Cluster;
 using Pipeline.Host.Http;
 using Pipeline.Host.Progress;
 using Pipeline.Host.Protocol;
@@ -53,6 +54,7 @@ public static class ServeCommand
         new("config", "JSON file of option values (names as on the command line); PIPELINE_* environment variables also set options"),
         .. CommonOptions.Model,
         .. CommonOptions.Engine,
+        .. ClusterNodeOptions.Options,
     ]);
 
     /// <summary>A pooling model (embed, classify, score, reward): its requests scheduled by a pooling engine-core actor's token budget and run by the device's GPU worker actor.</summary>
@@ -133,6 +135,8 @@ public static class ServeCommand
         ChatParsingOptions chatParsing;
         try { chatParsing = new ChatParsingOptions(args.Flag("enable-auto-tool-choice"), args.Get("tool-call-parser"), args.Get("reasoning-parser")).Validate(); }
         catch (ArgumentException e) { throw new CliException(e.Message); }
+        var cluster = ClusterNodeOptions.From(args);
+        if (cluster is { IsFront: false }) return await ClusterServe.RunWorkerAsync(args, cluster, engineArgs, devices, servedName);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -141,7 +145,11 @@ public static class ServeCommand
         builder.WebHost.UseUrls(url);
         ApiServer.ConfigureLimits(builder, args.GetLong("max-request-body-bytes") ?? 32L << 20);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(shutdownSeconds + 15));
-        builder.Services.AddAkka("pipeline", (ab, _) => ab.WithPipelineDispatchers());
+        builder.Services.AddAkka(ClusterNodeOptions.SystemName, (ab, _) =>
+        {
+            ab.WithPipelineDispatchers();
+            if (cluster != null) ab.WithPipelineCluster(cluster);
+        });
         var app = builder.Build();
         Listening.EnsureFree(url);   // before loading the model: a taken port is known at once
 
@@ -149,13 +157,16 @@ public static class ServeCommand
         var arch = Pipeline.Models.Config.ModelConfig.Load(resolvedDir, args.Get("hf-overrides")).Architecture;
         var task = args.Choice("task", "auto", "generate", "embed", "classify", "score", "reward");
         var selection = RunnerOptions.Resolve(args, resolvedDir, arch, task);
+        if (selection.Runner == RunnerType.Pooling && cluster != null)
+            throw new CliException("--cluster-role serves generation models; pooling models run as a single process for now");
         if (selection.Runner == RunnerType.Pooling)
             return await ServePooling(app, url, args, resolvedDir, servedName, engineArgs, selection, task);
 
         // Load before listening so a bad model fails fast with one clear error.
         var progress = LoadProgress.ForService(app.Logger);
         var replicas = new List<ReplicaSpec>();
-        foreach (var d in devices)
+        // A front-only node loads the model once, for its tokenizer, vocabulary and max_model_len; the workers run it.
+        foreach (var d in cluster is { IsWorker: false } ? devices.Take(1) : devices)
         {
             var a = engineArgs with { Device = d };
             replicas.Add(new ReplicaSpec(LoadProgress.Load(progress, $"{LoadProgress.Label(resolvedDir)} on {d}", engineArgs.LoadFormat == "dummy" ? null : resolvedDir, () => ModelContext.Load(a)), a));
@@ -175,15 +186,27 @@ public static class ServeCommand
         app.UseHttpMetrics();
         ApiServer.UseApiConventions(app, args.Get("api-key"));
         ApiServer.Map(app, () => server);
+        if (cluster != null) ClusterEndpoints.Map(app, () => server?.Engine);
         await Listening.StartAsync(app, url);
         var system = app.Services.GetRequiredService<ActorSystem>();
-        var engine = LoadProgress.KvCacheSizing(progress, LoadProgress.Label(resolvedDir), () => PipelineEngine.Start(system, replicas, new PipelineOptions
+        var options = new PipelineOptions
         {
             IngressCapacity = Math.Max(1, args.Int("max-pending-requests")),
             MaxWaitingPerReplica = engineArgs.MaxNumSeqs,
             RejectWhenFull = true,
             Media = MediaCliOptions.From(args),
-        }));
+        };
+        IActorRef? workerNode = null;
+        PipelineEngine engine;
+        if (cluster == null) engine = LoadProgress.KvCacheSizing(progress, LoadProgress.Label(resolvedDir), () => PipelineEngine.Start(system, replicas, options));
+        else
+        {
+            if (cluster.IsWorker) workerNode = LoadProgress.KvCacheSizing(progress, LoadProgress.Label(resolvedDir), () => ClusterServe.StartWorkerNode(system, replicas, engineArgs.MaxNumSeqs));
+            engine = ClusterServe.StartFront(system, ctx, cluster, options);
+            _ = ClusterSetup.JoinByDiscoveryAsync(system, cluster, app.Logger);
+            app.Logger.LogInformation("cluster {Role} node {Address}; seeds {Seeds}; routing {Routing}", cluster.Role, cluster.SelfAddress,
+                cluster.Seeds.Count > 0 ? string.Join(",", cluster.Seeds) : cluster.Discovery, args.Get("cluster-routing"));
+        }
         var metrics = new ServingMetrics(servedName);
         var ready = new ServerContext { Engine = engine, ServedModelName = servedName, Model = ctx, Chat = chat, ChatTemplateError = chatError, Metrics = metrics, Requests = Requests(args, app), ChatParsing = chatParsing };
         var queue = StartQueue(args, ready, app.Logger);
@@ -197,6 +220,8 @@ public static class ServeCommand
             queue?.StopConsuming();
             signals.LogDraining(engine.InFlight, shutdownSeconds);
             engine.ShutdownAsync(TimeSpan.FromSeconds(shutdownSeconds), signals.StopNow).GetAwaiter().GetResult();
+            workerNode?.Ask<Pipeline.Actors.Cluster.WorkerNodeActor.NodeDrained>(new Pipeline.Actors.Cluster.WorkerNodeActor.DrainNode(TimeSpan.FromSeconds(5)), TimeSpan.FromSeconds(15))
+                .ContinueWith(_ => { }).GetAwaiter().GetResult();
             if (queue == null) return;
             // Requests aborted by the shutdown are put back on the queue; finished ones are acknowledged.
             queue.StopAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();

@@ -37,12 +37,14 @@ public sealed class ServingMetrics
         _genHist = r.Hist("vllm:request_generation_tokens", "Number of generation tokens processed per request.", tokens, "model_name");
     }
 
-    public async Task RefreshAsync(PipelineEngine engine)
+    public async Task RefreshAsync(PipelineEngine engine) => Refresh(await engine.GetStatsAsync());
+
+    /// <summary>Sets the gauges and scheduler counters from the replicas' stats (a front node's are its cluster's workers').</summary>
+    public void Refresh(IReadOnlyList<Pipeline.Actors.Stages.ReplicaStats> stats)
     {
-        var stats = await engine.GetStatsAsync();
         _running.Set(stats.Sum(s => s.Scheduler.NumRunningReqs), _model);
         _waiting.Set(stats.Sum(s => s.Scheduler.NumWaitingReqs + s.PendingAdmissions), _model);
-        _kvUsage.Set(stats.Average(s => s.Scheduler.KvCacheUsage), _model);
+        _kvUsage.Set(stats.Count == 0 ? 0 : stats.Average(s => s.Scheduler.KvCacheUsage), _model);
         _preemptions.Set(stats.Sum(s => s.Scheduler.NumPreemptionsTotal), _model);
         _prefixQueries.Set(stats.Sum(s => s.Scheduler.PrefixCacheQueries), _model);
         _prefixHits.Set(stats.Sum(s => s.Scheduler.PrefixCacheHits), _model);
