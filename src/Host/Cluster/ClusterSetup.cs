@@ -35,6 +35,8 @@ public static class ClusterSetup
             akka.cluster.split-brain-resolver.stable-after = {{(int)o.StableAfter.TotalMilliseconds}}ms
             akka.cluster.split-brain-resolver.active-strategy = keep-majority
             akka.cluster.log-info = off
+            # Tokens stream one message per step: flush each at once instead of batching writes for up to 40 ms.
+            akka.remote.dot-netty.tcp.batching.enabled = false
             akka.discovery.method = {{(o.Discovery == "none" ? "config" : o.Discovery)}}
             akka.discovery.config.services.{{o.DiscoveryService}}.endpoints = [{{endpoints}}]
             """;
