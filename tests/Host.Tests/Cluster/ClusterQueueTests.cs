@@ -55,7 +55,9 @@ public class ClusterQueueTests(ClusterFixture cluster, ITestOutputHelper output)
             }
             var metrics = await cluster.Http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
             output.WriteLine(string.Join("\n", metrics.Split('\n').Where(l => l.StartsWith("pipeline:queue_"))));
-            Assert.Contains($"pipeline:queue_requests_completed_total", metrics);
+            long Counter(string name) => long.Parse(metrics.Split('\n').First(l => l.StartsWith($"pipeline:queue_{name}_total{{")).Split(' ')[^1]);
+            Assert.Equal(n, Counter("requests_executed"));   // each message ran once on the engine
+            Assert.Equal(n, Counter("requests_completed"));
             cts.Cancel();
         }
     }
