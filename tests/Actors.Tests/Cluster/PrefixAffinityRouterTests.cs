@@ -1,0 +1,55 @@
+using Akka.Actor;
+using Pipeline.Actors.Cluster;
+
+namespace Pipeline.Actors.Tests.Cluster;
+
+/// <summary>The front's routing decisions, without a cluster: affinity to the replica that got a prefix, the balance threshold, capacity.</summary>
+public class PrefixAffinityRouterTests
+{
+    static ReplicaTable Table(int replicas, int capacity)
+    {
+        var t = new ReplicaTable();
+        t.Upsert("node", Enumerable.Range(0, replicas).Select(i => new ReplicaInfo($"r{i}", ActorRefs.Nobody, capacity, "cpu")), draining: false);
+        return t;
+    }
+
+    static int[] Prompt(int group, int suffix) => [.. Enumerable.Range(0, 64).Select(i => group * 1000 + i), suffix];
+
+    [Fact]
+    public void SharedPrefixesFollowTheirFirstReplicaWhileLeastLoadSpreadsThem()
+    {
+        var table = Table(3, 100);
+        var affinity = new PrefixAffinityRouter(ClusterRoutingPolicy.PrefixAffinity);
+        var first = affinity.Pick(Prompt(1, 0), null, 1, table)!;
+        // Balanced load: the next requests of the group go where the prefix went, whatever the tie order says.
+        for (int k = 1; k < 4; k++) Assert.Same(first, affinity.Pick(Prompt(1, k), null, 1, table));
+        Assert.Equal(3, affinity.AffinityHits);
+        // A salt makes another prefix.
+        affinity.Pick(Prompt(1, 9), "tenant-b", 1, table);
+        Assert.Equal(3, affinity.AffinityHits);
+
+        var leastLoad = new PrefixAffinityRouter(ClusterRoutingPolicy.LeastLoad);
+        var picks = Enumerable.Range(0, 3).Select(k => leastLoad.Pick(Prompt(2, k), null, 1, table)!.Key).ToList();
+        Assert.Equal(3, picks.Distinct().Count());
+        Assert.Equal(0, leastLoad.AffinityHits);
+    }
+
+    [Fact]
+    public void AnOverloadedAffinityTargetAndAFullReplicaAreAvoided()
+    {
+        var table = Table(2, 10);
+        var router = new PrefixAffinityRouter(ClusterRoutingPolicy.PrefixAffinity, balanceThreshold: 2);
+        var owner = router.Pick(Prompt(1, 0), null, 1, table)!;
+        owner.Outstanding = 3;   // 3 more than the other replica: beyond the threshold
+        Assert.NotSame(owner, router.Pick(Prompt(1, 1), null, 1, table));
+        owner.Outstanding = 2;   // within it again
+        var back = router.Pick(Prompt(1, 2), null, 1, table);
+        Assert.NotNull(back);
+
+        foreach (var e in table.All) e.Outstanding = e.Capacity;
+        Assert.Null(router.Pick(Prompt(3, 0), null, 1, table));   // nobody has room: the request waits at the front
+        table.All.First().Outstanding = 9;
+        Assert.Equal(table.All.First().Key, router.Pick(Prompt(3, 0), null, 1, table)!.Key);
+        Assert.Null(router.Pick(Prompt(3, 0), null, 2, table));   // n = 2 needs two free places
+    }
+}
