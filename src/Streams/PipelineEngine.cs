@@ -67,7 +67,7 @@ public sealed class PipelineEngine : IAsyncDisposable
         return () => new ModelRunner(r.Context.Model, config.NumGpuBlocks, config.BlockSize, r.Context.EosTokenIds,
             tok == null ? null : w => tok.Encode(w, addSpecialTokens: false),
             graphs: new CudaGraphOptions(r.Args.EnforceEager, config.MaxNumSeqs, config.MaxModelLen),
-            structuredOutputs: EngineBuilder.StructuredOutputsFor(r.Context));
+            structuredOutputs: EngineBuilder.StructuredOutputsFor(r.Context), lora: r.Context.Lora);
     }
 
     public static PipelineEngine Start(ActorSystem system, IReadOnlyList<ReplicaSpec> replicas, PipelineOptions? options = null)
@@ -93,7 +93,7 @@ public sealed class PipelineEngine : IAsyncDisposable
 
     /// <summary>Submits a request and streams its outputs in the kind its params ask for.</summary>
     public async IAsyncEnumerable<RequestOutput> GenerateAsync(PromptInput prompt, SamplingParams sp, string? requestId = null,
-        int priority = 0, string? cacheSalt = null, [EnumeratorCancellation] CancellationToken ct = default)
+        int priority = 0, string? cacheSalt = null, [EnumeratorCancellation] CancellationToken ct = default, Pipeline.Models.Lora.LoRARequest? lora = null)
     {
         if (!_accepting) throw new EngineShuttingDownException();
         var id = requestId ?? $"req-{Interlocked.Increment(ref _nextId)}";
@@ -101,7 +101,7 @@ public sealed class PipelineEngine : IAsyncDisposable
         try
         {
             var sink = new LatestOutputSink();
-            var cmd = new GenerateCommand(id, prompt, sp with { OutputKind = RequestOutputKind.Cumulative }, sink, priority, cacheSalt);
+            var cmd = new GenerateCommand(id, prompt, sp with { OutputKind = RequestOutputKind.Cumulative }, sink, priority, cacheSalt, lora);
             if (!_ingress.Writer.TryWrite(cmd))
             {
                 if (_options.RejectWhenFull) throw new EngineOverloadedException(_options.IngressCapacity);

@@ -41,4 +41,13 @@ public sealed record EngineArgs
     /// PIPELINE_MODEL_PLUGINS adds more.
     /// </summary>
     public IReadOnlyList<string> ModelPlugins { get; init; } = [];
+    /// <summary>Serve LoRA adapters on the model (vLLM's --enable-lora); the limits below apply then.</summary>
+    public bool EnableLora { get; init; }
+    /// <summary>Distinct adapters one step may mix (GPU slots).</summary>
+    public int MaxLoras { get; init; } = 1;
+    public int MaxLoraRank { get; init; } = 16;
+    /// <summary>Adapters kept in CPU memory; --max-loras when unset.</summary>
+    public int? MaxCpuLoras { get; init; }
+
+    public Pipeline.Models.Lora.LoRAConfig? LoraConfig => EnableLora ? new(MaxLoras, MaxLoraRank, MaxCpuLoras) : null;
 }

@@ -19,7 +19,7 @@ public static class EngineBuilder
         var tok = ctx.Tokenizer;
         var runner = new ModelRunner(ctx.Model, config.NumGpuBlocks, args.BlockSize, ctx.EosTokenIds, tok == null ? null : w => tok.Encode(w, addSpecialTokens: false),
             graphs: new CudaGraphOptions(args.EnforceEager, config.MaxNumSeqs, config.MaxModelLen), numStateSlots: config.NumStateSlots,
-            structuredOutputs: StructuredOutputsFor(ctx, structuredOutputsVocab));
+            structuredOutputs: StructuredOutputsFor(ctx, structuredOutputsVocab), lora: ctx.Lora);
         return (new EngineCore(new Scheduler(config), runner), runner, config);
     }
 
@@ -64,6 +64,7 @@ public static class EngineBuilder
             AsyncScheduling = args.AsyncScheduling,
             MaxNumEncoderInputTokens = args.MaxNumEncoderInputTokens,
             EncoderCacheSize = args.EncoderCacheSize,
+            MaxLoras = ctx.Lora?.Config.MaxLoras,
         };
         config.Validate();
         return config;

@@ -10,7 +10,8 @@ namespace Pipeline.Actors.Engine;
 /// <param name="structuredOutputs">Whether the runner can apply structured outputs (it needs a vocabulary: the tokenizer's).</param>
 public sealed class InputProcessor(HfTokenizer? tokenizer, int vocabSize, int maxModelLen, IReadOnlyList<int> eosTokenIds, bool? structuredOutputs = null)
 {
-    public (Request Request, string? Prompt) Process(string requestId, PromptInput prompt, SamplingParams sp, int priority = 0, string? cacheSalt = null)
+    public (Request Request, string? Prompt) Process(string requestId, PromptInput prompt, SamplingParams sp, int priority = 0, string? cacheSalt = null,
+        Pipeline.Models.Lora.LoRARequest? lora = null)
     {
         IReadOnlyList<int> ids;
         if (prompt.TokenIds != null) ids = prompt.TokenIds;
@@ -29,7 +30,7 @@ public sealed class InputProcessor(HfTokenizer? tokenizer, int vocabSize, int ma
             throw new SamplingParamsException(sp.Stop.Count > 0 ? "stop" : "bad_words", "needs the model's tokenizer, which is not loaded");
         if (sp.StructuredOutputs != null && !(structuredOutputs ?? tokenizer != null))
             throw new SamplingParamsException("structured_outputs", "structured outputs need the model's tokenizer, which is not loaded");
-        return (new Request(requestId, ids, sp, eosTokenIds, priority: priority, cacheSalt: cacheSalt), prompt.Text);
+        return (new Request(requestId, ids, sp, eosTokenIds, priority: priority, cacheSalt: cacheSalt, loraRequest: lora), prompt.Text);
     }
 
     /// <summary>The prompt must leave room to generate within max_model_len (checked again after images expand it).</summary>

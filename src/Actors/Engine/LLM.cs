@@ -45,9 +45,17 @@ public sealed class LLM : IDisposable
     public IReadOnlyList<RequestOutput> Generate(IReadOnlyList<PromptInput> prompts, SamplingParams sp) =>
         Generate(prompts, Enumerable.Repeat(sp, prompts.Count).ToList());
 
-    public IReadOnlyList<RequestOutput> Generate(IReadOnlyList<PromptInput> prompts, IReadOnlyList<SamplingParams> sps, IReadOnlyList<int>? priorities = null)
+    /// <param name="loraRequests">Each prompt's LoRA adapter (null entries: the base model); needs --enable-lora.</param>
+    public IReadOnlyList<RequestOutput> Generate(IReadOnlyList<PromptInput> prompts, IReadOnlyList<SamplingParams> sps, IReadOnlyList<int>? priorities = null,
+        IReadOnlyList<Pipeline.Models.Lora.LoRARequest?>? loraRequests = null)
     {
         if (sps.Count != prompts.Count) throw new ArgumentException($"{prompts.Count} prompts but {sps.Count} sampling params");
+        if (loraRequests != null && loraRequests.Count != prompts.Count) throw new ArgumentException($"{prompts.Count} prompts but {loraRequests.Count} LoRA requests");
+        if (loraRequests != null && loraRequests.Any(l => l != null))
+        {
+            var manager = _ctx.Lora ?? throw new ArgumentException("a LoRA adapter was requested but LoRA is not enabled (EnableLora / --enable-lora)");
+            foreach (var l in loraRequests.Where(l => l != null).DistinctBy(l => l!.LoraIntId)) manager.Add(l!);
+        }
         var processor = new OutputProcessor(_ctx.Tokenizer);
         var ids = new string[prompts.Count];
         var requests = new List<Request>();
@@ -55,7 +63,7 @@ public sealed class LLM : IDisposable
         {
             ids[i] = (_nextId++).ToString(System.Globalization.CultureInfo.InvariantCulture);
             var final = sps[i] with { OutputKind = RequestOutputKind.FinalOnly };
-            var (req, text) = _inputs.Process(ids[i], prompts[i], final, priorities?[i] ?? 0);
+            var (req, text) = _inputs.Process(ids[i], prompts[i], final, priorities?[i] ?? 0, lora: loraRequests?[i]);
             if (prompts[i].HasImages || _multimodal.Placeholders != null)
                 req = _multimodal.ProcessAsync(req, prompts[i].Images ?? [], prompts[i].MaxTokensFillContext).GetAwaiter().GetResult();
             requests.AddRange(processor.AddRequest(req, text));

@@ -17,6 +17,8 @@ public sealed class ModelContext : IDisposable
     public required bool UseGenerationConfig { get; init; }
     public required TimeSpan LoadTime { get; init; }
     public required int MaxModelLen { get; init; }
+    /// <summary>The model's LoRA adapters (GPU slots, CPU cache) with --enable-lora; null without.</summary>
+    public Pipeline.Models.Lora.LoRAModelManager? Lora { get; init; }
 
     /// <summary>The tokenizer's bytes per token for structured outputs, decoded once on first use (null without a tokenizer).</summary>
     public Lazy<TokenizerVocab?> StructuredOutputsVocab => _vocab ??= new Lazy<TokenizerVocab?>(() =>
@@ -52,8 +54,10 @@ public sealed class ModelContext : IDisposable
             var eos = new List<int>(model.Config.EosTokenIds);
             foreach (var id in gen.EosTokenIds) if (!eos.Contains(id)) eos.Add(id);
             if (tokenizer?.EosTokenId is int te && !eos.Contains(te)) eos.Add(te);
+            var lora = args.LoraConfig is { } lc ? new Pipeline.Models.Lora.LoRAModelManager(model, lc) : null;
             return new ModelContext
             {
+                Lora = lora,
                 ModelDir = dir, Model = model, Tokenizer = tokenizer, GenerationConfig = gen,
                 UseGenerationConfig = args.GenerationConfig == "auto", LoadTime = elapsed, MaxModelLen = maxLen, EosTokenIds = eos,
             };
@@ -69,5 +73,9 @@ public sealed class ModelContext : IDisposable
         File.Exists(Path.Combine(dir, "tokenizer.json")) || File.Exists(Path.Combine(dir, "vocab.json")) || File.Exists(Path.Combine(dir, "tokenizer.model"))
         || File.Exists(Path.Combine(dir, "vocab.txt"));
 
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        Lora?.Dispose();
+        Model.Dispose();
+    }
 }

@@ -1,3 +1,4 @@
+using Pipeline.Models.Lora;
 using Pipeline.Models.Pooling;
 using Pipeline.Models.Sampling;
 
@@ -22,7 +23,8 @@ public sealed class Request
         int priority = 0,
         string? cacheSalt = null,
         int? loraId = null,
-        IReadOnlyList<MultiModalFeature>? multiModalFeatures = null)
+        IReadOnlyList<MultiModalFeature>? multiModalFeatures = null,
+        LoRARequest? loraRequest = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(requestId);
         ArgumentNullException.ThrowIfNull(promptTokenIds);
@@ -34,7 +36,8 @@ public sealed class Request
         ArrivalTime = arrivalTime ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
         Priority = priority;
         CacheSalt = cacheSalt;
-        LoraId = loraId;
+        LoraRequest = loraRequest;
+        LoraId = loraRequest?.LoraIntId ?? loraId;
         MultiModalFeatures = multiModalFeatures ?? Array.Empty<MultiModalFeature>();
         _allTokenIds = new List<int>(PromptTokenIds.Count + (samplingParams.MaxTokens ?? 16));
         _allTokenIds.AddRange(PromptTokenIds);
@@ -50,7 +53,10 @@ public sealed class Request
     /// <summary>Lower is scheduled first under the priority policy.</summary>
     public int Priority { get; }
     public string? CacheSalt { get; }
+    /// <summary>The adapter's id: part of every block hash, so adapters never share cached KV.</summary>
     public int? LoraId { get; }
+    /// <summary>The LoRA adapter the request runs with (vLLM's lora_request); null for the base model.</summary>
+    public LoRARequest? LoraRequest { get; }
     public IReadOnlyList<MultiModalFeature> MultiModalFeatures { get; }
     /// <summary>Set for a pooling request (vLLM's pooling_params): it needs no KV blocks and finishes in the step that computes it.</summary>
     public PoolingItem? Pooling { get; private init; }
@@ -123,7 +129,7 @@ public sealed class Request
 
     /// <summary>A copy with another id and sampling params (parallel-sampling children).</summary>
     public Request CloneAs(string requestId, SamplingParams samplingParams) =>
-        new(requestId, PromptTokenIds, samplingParams, EosTokenIds, ArrivalTime, Priority, CacheSalt, LoraId, MultiModalFeatures);
+        new(requestId, PromptTokenIds, samplingParams, EosTokenIds, ArrivalTime, Priority, CacheSalt, LoraId, MultiModalFeatures, LoraRequest);
 
     public override string ToString() => $"Request({RequestId}, {Status}, prompt={NumPromptTokens}, out={NumOutputTokens}, computed={NumComputedTokens})";
 }

@@ -58,7 +58,11 @@ public sealed class Scheduler
 
     public SchedulerStats MakeStats() => new(
         NumRunning, NumWaiting, KvCacheUsage, NumPreemptionsTotal,
-        PrefixCacheStats.Requests, PrefixCacheStats.Queries, PrefixCacheStats.Hits, NumFinishedTotal);
+        PrefixCacheStats.Requests, PrefixCacheStats.Queries, PrefixCacheStats.Hits, NumFinishedTotal,
+        Config.MaxLoras == null ? null : CountByLora(_running), Config.MaxLoras == null ? null : CountByLora(_waiting.Items));
+
+    static Dictionary<string, int> CountByLora(IEnumerable<Request> requests) =>
+        requests.Where(r => r.LoraRequest != null).GroupBy(r => r.LoraRequest!.LoraName).ToDictionary(g => g.Key, g => g.Count());
 
     /// <summary>
     /// Queues a new request. Throws if the id is in use, the prompt is empty or does not fit max_model_len, its sampling
@@ -180,11 +184,20 @@ public sealed class Scheduler
 
         // 2. Waiting requests, unless this step had to preempt (no room to spare).
         var scheduledNew = new List<Request>();
+        // vLLM's max_loras: a waiting request whose adapter would be one too many this step waits (others go ahead).
+        HashSet<int>? scheduledLoras = Config.MaxLoras == null ? null
+            : _running.Where(r => r.LoraId != null).Select(r => r.LoraId!.Value).ToHashSet();
+        List<Request>? skipped = null;
         if (preempted.Count == 0)
         {
             while (_waiting.Count > 0 && budget > 0 && _running.Count < Config.MaxNumSeqs)
             {
                 var request = _waiting.Peek();
+                if (scheduledLoras != null && request.LoraId is int lora && !scheduledLoras.Contains(lora) && scheduledLoras.Count >= Config.MaxLoras)
+                {
+                    (skipped ??= new()).Add(_waiting.Pop());
+                    continue;
+                }
                 if (request.IsPooling)
                 {
                     // Whole or not at all; in policy order, so a request that does not fit waits for the next step.
@@ -226,8 +239,11 @@ public sealed class Scheduler
                 scheduledNew.Add(request);
                 output.NumScheduledTokens[request.RequestId] = numNew;
                 budget -= numNew;
+                if (request.LoraId is int admitted) scheduledLoras?.Add(admitted);
             }
         }
+        if (skipped != null)
+            for (int i = skipped.Count - 1; i >= 0; i--) _waiting.AddPreempted(skipped[i]);
 
         foreach (var request in scheduledNew)
         {
@@ -236,7 +252,8 @@ public sealed class Scheduler
                 KVCacheManager.GetBlockIds(request.RequestId), request.NumComputedTokens, request.NumOutputTokens, request.Pooling,
                 KVCacheManager.GetStateSlot(request.RequestId),
                 request.MultiModalFeatures.Count == 0 ? null
-                    : request.MultiModalFeatures.Where(f => f.Image != null).Select(f => new MultiModalInput(f.Hash, f.Offset, f.Length, f.Image!)).ToList()));
+                    : request.MultiModalFeatures.Where(f => f.Image != null).Select(f => new MultiModalInput(f.Hash, f.Offset, f.Length, f.Image!)).ToList(),
+                request.LoraRequest));
             MarkScheduled(request, output.NumScheduledTokens[request.RequestId]);
         }
         for (int i = 0; i < scheduledRunning.Count; i++)

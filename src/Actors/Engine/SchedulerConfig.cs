@@ -47,6 +47,8 @@ public sealed record SchedulerConfig
     public int? EncoderCacheSize { get; init; }
     public int EncoderComputeBudget => MaxNumEncoderInputTokens ?? Math.Max(MaxNumBatchedTokens, MaxModelLen);
     public int EncoderCacheTokens => EncoderCacheSize ?? Math.Max(MaxNumBatchedTokens, MaxModelLen);
+    /// <summary>--max-loras when LoRA is enabled: the most distinct adapters one step may hold (null: no LoRA).</summary>
+    public int? MaxLoras { get; init; }
     /// <summary>Steps the engine core keeps in flight: 2 with <see cref="AsyncScheduling"/>, else 1.</summary>
     public int MaxInFlightSteps => AsyncScheduling ? 2 : 1;
 
@@ -68,6 +70,7 @@ public sealed record SchedulerConfig
         if (SlidingWindow is < 1) throw new ArgumentException($"sliding_window must be positive, got {SlidingWindow}");
         if (MaxNumEncoderInputTokens is < 1) throw new ArgumentException($"max_num_encoder_input_tokens must be at least 1, got {MaxNumEncoderInputTokens}");
         if (EncoderCacheSize is < 1) throw new ArgumentException($"encoder_cache_size must be at least 1, got {EncoderCacheSize}");
+        if (MaxLoras is < 1) throw new ArgumentException($"max_loras must be at least 1, got {MaxLoras}");
         if (LongPrefillTokenThreshold is < 0) throw new ArgumentException($"long_prefill_token_threshold must be non-negative, got {LongPrefillTokenThreshold}");
     }
 }

@@ -10,4 +10,7 @@ public sealed record SchedulerStats(
     long PrefixCacheRequests,
     long PrefixCacheQueries,
     long PrefixCacheHits,
-    long NumFinishedTotal);
+    long NumFinishedTotal,
+    /// <summary>Unfinished requests per LoRA adapter name, running and waiting (vLLM's lora stats); empty without LoRA.</summary>
+    IReadOnlyDictionary<string, int>? RunningLoraAdapters = null,
+    IReadOnlyDictionary<string, int>? WaitingLoraAdapters = null);

@@ -33,7 +33,7 @@ public sealed class MultiModalInputProcessor(ImagePlaceholders? placeholders, Me
         InputProcessor.CheckLength(ids.Length, sp, maxModelLen);
         var features = processed.Select((p, i) => new MultiModalFeature(p.Hash, ranges[i].Offset, ranges[i].Length, p.Image)).ToList();
         return new Request(request.RequestId, ids, sp, request.EosTokenIds, request.ArrivalTime,
-            request.Priority, request.CacheSalt, request.LoraId, features);
+            request.Priority, request.CacheSalt, request.LoraId, features, request.LoraRequest);
     }
 
     async Task<(ProcessedImage Image, string Hash)> ProcessOneAsync(ImageInput input, int? index, CancellationToken ct)

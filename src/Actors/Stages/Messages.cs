@@ -6,7 +6,8 @@ using Pipeline.Models.Sampling;
 namespace Pipeline.Actors.Stages;
 
 /// <summary>A client's request entering the pipeline.</summary>
-public sealed record GenerateCommand(string RequestId, PromptInput Prompt, SamplingParams Params, IOutputSink Sink, int Priority = 0, string? CacheSalt = null);
+public sealed record GenerateCommand(string RequestId, PromptInput Prompt, SamplingParams Params, IOutputSink Sink, int Priority = 0, string? CacheSalt = null,
+    Pipeline.Models.Lora.LoRARequest? Lora = null);
 
 /// <summary>Tokenizer stage result: the engine request, or why the request was refused.</summary>
 public sealed record Tokenized(GenerateCommand Command, Request? Request, string? Prompt, Exception? Error);

@@ -17,7 +17,7 @@ public sealed class TokenizerActor : ReceiveActor
             faults.MaybeThrow("tokenizer");
             try
             {
-                var (request, prompt) = inputs.Process(cmd.RequestId, cmd.Prompt, cmd.Params, cmd.Priority, cmd.CacheSalt);
+                var (request, prompt) = inputs.Process(cmd.RequestId, cmd.Prompt, cmd.Params, cmd.Priority, cmd.CacheSalt, cmd.Lora);
                 Sender.Tell(new Tokenized(cmd, request, prompt, null));
             }
             catch (Exception e) when (e is ArgumentException or Pipeline.Models.Tokenizers.TokenizerLoadException)

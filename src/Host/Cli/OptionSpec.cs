@@ -1,7 +1,9 @@
 namespace Pipeline.Host.Cli;
 
 /// <summary>One command-line option: its name, what it takes, its default and help text.</summary>
-public sealed record OptionSpec(string Name, string Help, string? Default = null, bool IsFlag = false, bool Repeats = false, string? Metavar = null)
+/// <param name="Several">Takes several values after one flag (argparse's nargs='+'): the following arguments that look like
+/// values of it (name=value or a JSON object), up to the next option.</param>
+public sealed record OptionSpec(string Name, string Help, string? Default = null, bool IsFlag = false, bool Repeats = false, string? Metavar = null, bool Several = false)
 {
     public string Display => IsFlag ? $"--{Name}" : $"--{Name} {Metavar ?? Name.ToUpperInvariant().Replace('-', '_')}";
 }

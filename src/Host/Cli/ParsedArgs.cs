@@ -50,6 +50,9 @@ public sealed class ParsedArgs
             if (!values.TryGetValue(opt.Name, out var list)) values[opt.Name] = list = new List<string>();
             if (!opt.Repeats) list.Clear();
             list.Add(value);
+            if (opt.Several && inline == null)
+                while (i + 1 < args.Count && !args[i + 1].StartsWith("--") && (args[i + 1].Contains('=') || args[i + 1].TrimStart().StartsWith('{')))
+                    list.Add(args[++i]);
         }
         if (positionals.Count > spec.Positionals.Length)
             throw new CliException($"unexpected argument '{positionals[spec.Positionals.Length]}' for '{spec.Name}'");

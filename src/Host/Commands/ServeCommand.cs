@@ -55,6 +55,7 @@ public static class ServeCommand
         .. CommonOptions.Model,
         .. CommonOptions.Engine,
         .. ClusterNodeOptions.Options,
+        .. LoraCliOptions.Options,
     ]);
 
     /// <summary>A pooling model (embed, classify, score, reward): its requests scheduled by a pooling engine-core actor's token budget and run by the device's GPU worker actor.</summary>
@@ -128,7 +129,8 @@ public static class ServeCommand
     public static async Task<int> RunAsync(ParsedArgs args)
     {
         var model = DefaultModel.Resolve(args.Positionals);
-        var engineArgs = CommonOptions.ToEngineArgs(args, model);
+        var engineArgs = LoraCliOptions.Apply(args, CommonOptions.ToEngineArgs(args, model));
+        var loraModules = LoraCliOptions.Modules(args);
         var devices = (args.Get("devices") ?? engineArgs.Device).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var servedName = args.Get("served-model-name") ?? (model == DefaultModel.BuiltIn() ? DefaultModel.Name : model);
         int shutdownSeconds = args.Int("shutdown-timeout");
@@ -160,7 +162,8 @@ public static class ServeCommand
         if (selection.Runner == RunnerType.Pooling && cluster != null)
             throw new CliException("--cluster-role serves generation models; pooling models run as a single process for now");
         if (selection.Runner == RunnerType.Pooling)
-            return await ServePooling(app, url, args, resolvedDir, servedName, engineArgs, selection, task);
+            return engineArgs.EnableLora ? throw new CliException("--enable-lora applies to generation models, not pooling ones")
+                : await ServePooling(app, url, args, resolvedDir, servedName, engineArgs, selection, task);
 
         // Load before listening so a bad model fails fast with one clear error.
         var progress = LoadProgress.ForService(app.Logger);
@@ -187,6 +190,16 @@ public static class ServeCommand
         ApiServer.UseApiConventions(app, args.Get("api-key"));
         ApiServer.Map(app, () => server);
         if (cluster != null) ClusterEndpoints.Map(app, () => server?.Engine);
+        if (LoraCliOptions.RuntimeUpdatingAllowed())
+            LoraEndpoints.Map(app, () => server ?? throw new ApiError(503, "the engine is still starting"));
+        var servingModels = new ServingModels(servedName, engineArgs.EnableLora ? replicas.Select(r => r.Context.Lora!).ToList() : []);
+        foreach (var m in loraModules)
+        {
+            // A bad adapter given at start stops the server with the reason, before it listens.
+            try { servingModels.Load(m.Name, m.Path, m.BaseModelName); }
+            catch (Pipeline.Models.Lora.LoRAException e) { throw new CliException($"--lora-modules {m.Name}: {e.Message}"); }
+            app.Logger.LogInformation("LoRA adapter '{Name}' loaded from {Path}", m.Name, m.Path);
+        }
         await Listening.StartAsync(app, url);
         var system = app.Services.GetRequiredService<ActorSystem>();
         var options = new PipelineOptions
@@ -207,8 +220,8 @@ public static class ServeCommand
             app.Logger.LogInformation("cluster {Role} node {Address}; seeds {Seeds}; routing {Routing}", cluster.Role, cluster.SelfAddress,
                 cluster.Seeds.Count > 0 ? string.Join(",", cluster.Seeds) : cluster.Discovery, args.Get("cluster-routing"));
         }
-        var metrics = new ServingMetrics(servedName);
-        var ready = new ServerContext { Engine = engine, ServedModelName = servedName, Model = ctx, Chat = chat, ChatTemplateError = chatError, Metrics = metrics, Requests = Requests(args, app), ChatParsing = chatParsing };
+        var metrics = new ServingMetrics(servedName, engineArgs.EnableLora ? engineArgs.MaxLoras : null);
+        var ready = new ServerContext { Engine = engine, ServedModelName = servedName, Model = ctx, Models = servingModels, Chat = chat, ChatTemplateError = chatError, Metrics = metrics, Requests = Requests(args, app), ChatParsing = chatParsing };
         var queue = StartQueue(args, ready, app.Logger);
         server = ready;
         app.Logger.LogInformation("serving {Model} as '{Name}' on {Urls} ({Replicas} replica(s), max_model_len {MaxLen})",

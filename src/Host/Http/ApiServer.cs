@@ -57,12 +57,18 @@ public static class ApiServer
         app.MapGet("/v1/models", http =>
         {
             var s = Ready();
+            var modalities = Pipeline.Actors.Multimodal.MultiModalSupport.TakesImages(s.Model) ? new[] { "text", "image" } : new[] { "text" };
             var card = new ModelCard
             {
                 Id = s.ServedModelName, Created = s.Started.ToUnixTimeSeconds(), Root = s.Model.ModelDir, MaxModelLen = s.Model.MaxModelLen,
-                InputModalities = Pipeline.Actors.Multimodal.MultiModalSupport.TakesImages(s.Model) ? ["text", "image"] : ["text"],
+                InputModalities = modalities,
             };
-            return Json.WriteAsync(http.Response, new ModelList { Data = [card] }, ProtocolJson.Default.ModelList);
+            var adapters = s.Models.Adapters.Select(a => new ModelCard
+            {
+                Id = a.Request.LoraName, Created = s.Started.ToUnixTimeSeconds(), Root = a.Request.LoraPath, MaxModelLen = s.Model.MaxModelLen,
+                InputModalities = modalities, Parent = a.Parent,
+            });
+            return Json.WriteAsync(http.Response, new ModelList { Data = [card, .. adapters] }, ProtocolJson.Default.ModelList);
         });
         app.MapPost("/v1/completions", async http => { var s = Ready(); await CompletionsEndpoint.Handle(http, s, await Read<CompletionRequest>(http, s.Requests)); });
         app.MapPost("/v1/chat/completions", async http => { var s = Ready(); await ChatCompletionsEndpoint.Handle(http, s, await Read<ChatCompletionRequest>(http, s.Requests)); });

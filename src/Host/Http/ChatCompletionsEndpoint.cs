@@ -14,7 +14,7 @@ public static class ChatCompletionsEndpoint
 {
     public static async Task Handle(HttpContext http, ServerContext server, ChatCompletionRequest req)
     {
-        server.CheckModel(req.Model);
+        var lora = server.ResolveModel(req.Model);
         var (prompt, rendered) = PromptInputs.Rendered(req, server);
         var ids = prompt.TokenIds!;
         var parsing = ChatParsing.For(req, server.ChatParsing, rendered);
@@ -31,7 +31,7 @@ public static class ChatCompletionsEndpoint
         var baseId = http.Items["request-id"] as string ?? Guid.NewGuid().ToString("N");
         var id = "chatcmpl-" + baseId;
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var run = RequestLog.Track(http, new GenerationRun(server, baseId, prompt, sp, req.Priority ?? 0));
+        var run = RequestLog.Track(http, new GenerationRun(server, baseId, prompt, sp, req.Priority ?? 0, lora));
         var ct = http.RequestAborted;
 
         if (!stream)
@@ -40,7 +40,7 @@ public static class ChatCompletionsEndpoint
             await foreach (var o in run.RunAsync(ct)) final = o;
             await Json.WriteAsync(http.Response, new ChatCompletionResponse
             {
-                Id = id, Created = created, Model = server.ServedModelName,
+                Id = id, Created = created, Model = lora?.LoraName ?? server.ServedModelName,
                 Choices = final!.Outputs.Select(c =>
                 {
                     var (reasoning, content, calls) = parsing.NewParser().Parse(c.Text);
@@ -64,7 +64,7 @@ public static class ChatCompletionsEndpoint
         }
 
         ChatCompletionChunk Chunk(IReadOnlyList<ChatChunkChoice> choices, UsageInfo? usage) =>
-            new() { Id = id, Created = created, Model = server.ServedModelName, Choices = choices, Usage = usage };
+            new() { Id = id, Created = created, Model = lora?.LoraName ?? server.ServedModelName, Choices = choices, Usage = usage };
         var parsers = new Dictionary<int, ChatOutputParser>();
         var sse = new SseWriter(http.Response);
         try

@@ -11,7 +11,7 @@ public static class CompletionsEndpoint
 {
     public static async Task Handle(HttpContext http, ServerContext server, CompletionRequest req)
     {
-        server.CheckModel(req.Model);
+        var lora = server.ResolveModel(req.Model);
         var prompts = PromptInputs.Of(req);
         bool stream = req.IsStream;
         bool echo = req.Echo ?? false;
@@ -28,11 +28,11 @@ public static class CompletionsEndpoint
         var baseId = http.Items["request-id"] as string ?? Guid.NewGuid().ToString("N");
         var id = "cmpl-" + baseId;
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var runs = prompts.Select((p, i) => RequestLog.Track(http, new GenerationRun(server, prompts.Count == 1 ? baseId : $"{baseId}-{i}", p, sp, priority))).ToList();
+        var runs = prompts.Select((p, i) => RequestLog.Track(http, new GenerationRun(server, prompts.Count == 1 ? baseId : $"{baseId}-{i}", p, sp, priority, lora))).ToList();
         var ct = http.RequestAborted;
 
         CompletionResponse Response(IReadOnlyList<CompletionChoice> choices, UsageInfo? usage) =>
-            new() { Id = id, Created = created, Model = server.ServedModelName, Choices = choices, Usage = usage };
+            new() { Id = id, Created = created, Model = lora?.LoraName ?? server.ServedModelName, Choices = choices, Usage = usage };
 
         if (!stream)
         {

@@ -33,6 +33,8 @@ public sealed class PrometheusText
         readonly ConcurrentDictionary<string, (string[] Labels, double Value)> _values = new();
         public void Inc(double by, params string[] labels) => _values.AddOrUpdate(string.Join('\u0001', labels), _ => (labels, by), (_, v) => (v.Labels, v.Value + by));
         public void Set(double value, params string[] labels) => _values[string.Join('\u0001', labels)] = (labels, value);
+        /// <summary>Drops every label set (an info gauge that keeps only its latest labels).</summary>
+        public void Clear() => _values.Clear();
         public double Get(params string[] labels) => _values.TryGetValue(string.Join('\u0001', labels), out var v) ? v.Value : 0;
         public override void Write(StringBuilder sb)
         {

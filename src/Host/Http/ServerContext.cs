@@ -21,5 +21,13 @@ public sealed class ServerContext
     public Pipeline.Host.Protocol.ChatParsingOptions ChatParsing { get; init; } = Pipeline.Host.Protocol.ChatParsingOptions.None;
     public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
 
-    public void CheckModel(string? requested) => ApiError.CheckModel(requested, ServedModelName);
+    /// <summary>The served model and its LoRA adapters (--enable-lora), by the names requests use.</summary>
+    public ServingModels Models { get => _models ??= new ServingModels(ServedModelName, []); init => _models = value; }
+    ServingModels? _models;
+
+    /// <summary>404 unless the request names no model, the served one, or a loaded adapter.</summary>
+    public void CheckModel(string? requested) => Models.Resolve(requested);
+
+    /// <summary>The adapter a request's `model` names (null for the base model); 404 for an unknown name.</summary>
+    public Pipeline.Models.Lora.LoRARequest? ResolveModel(string? requested) => Models.Resolve(requested);
 }

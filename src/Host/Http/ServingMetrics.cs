@@ -11,14 +11,19 @@ public sealed class ServingMetrics
 {
     readonly string _model;
     readonly PrometheusText.Value _running, _waiting, _kvUsage, _promptTokens, _generationTokens, _success, _preemptions, _prefixQueries, _prefixHits;
+    readonly PrometheusText.Value _loraInfo;
+    readonly int? _maxLoras;
     readonly PrometheusText.Histogram _ttft, _itl, _e2e, _promptHist, _genHist;
 
     public PrometheusText Registry { get; } = new();
 
-    public ServingMetrics(string modelName)
+    /// <param name="maxLoras">--max-loras with --enable-lora: then vllm:lora_requests_info is reported.</param>
+    public ServingMetrics(string modelName, int? maxLoras = null)
     {
         _model = modelName;
+        _maxLoras = maxLoras;
         var r = Registry;
+        _loraInfo = r.Gauge("vllm:lora_requests_info", "Running stats on lora requests.", "max_lora", "waiting_lora_adapters", "running_lora_adapters");
         _running = r.Gauge("vllm:num_requests_running", "Number of requests in model execution batches.", "model_name");
         _waiting = r.Gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.", "model_name");
         _kvUsage = r.Gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", "model_name");
@@ -48,6 +53,15 @@ public sealed class ServingMetrics
         _preemptions.Set(stats.Sum(s => s.Scheduler.NumPreemptionsTotal), _model);
         _prefixQueries.Set(stats.Sum(s => s.Scheduler.PrefixCacheQueries), _model);
         _prefixHits.Set(stats.Sum(s => s.Scheduler.PrefixCacheHits), _model);
+        if (_maxLoras is int max)
+        {
+            // vLLM's info gauge: the adapters with running and waiting requests as comma-separated labels, the time as the value.
+            static string Names(IEnumerable<IReadOnlyDictionary<string, int>?> d) =>
+                string.Join(",", d.SelectMany(x => x?.Keys ?? []).Distinct().Order(StringComparer.Ordinal));
+            _loraInfo.Clear();
+            _loraInfo.Set(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0, max.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Names(stats.Select(s => s.Scheduler.WaitingLoraAdapters)), Names(stats.Select(s => s.Scheduler.RunningLoraAdapters)));
+        }
     }
 
     /// <summary>Records one finished request.</summary>

@@ -6,7 +6,7 @@ namespace Pipeline.Host.Queue;
 /// <summary>A request message, validated: what to run and where its events go besides the topic exchange.</summary>
 /// <param name="Parsing">How a chat request's output is read into reasoning, content and tool calls (null for completions).</param>
 public sealed record QueueRequest(string RequestId, PromptInput Prompt, SamplingParams SamplingParams, int Priority, string? ReplyTo, string? CorrelationId,
-    Pipeline.Host.Protocol.ChatParsing? Parsing = null);
+    Pipeline.Host.Protocol.ChatParsing? Parsing = null, Pipeline.Models.Lora.LoRARequest? Lora = null);
 
 /// <summary>A message that can never succeed (unparseable or invalid): it goes to the dead-letter queue with this reason.</summary>
 public sealed class PoisonMessageException(string reason, string? requestId = null) : Exception(reason)

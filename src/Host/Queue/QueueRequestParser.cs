@@ -57,7 +57,7 @@ public static partial class QueueRequestParser
         GenerationRequest request = chat
             ? server.Requests.Read<ChatCompletionRequest>(root, id, QueueEnvelope.FieldNames)
             : server.Requests.Read<CompletionRequest>(root, id, QueueEnvelope.FieldNames);
-        server.CheckModel(request.Model);
+        var lora = server.ResolveModel(request.Model);
         PromptInput prompt;
         ChatParsing? parsing = null;
         if (request is ChatCompletionRequest c)
@@ -73,7 +73,7 @@ public static partial class QueueRequestParser
         }
         var sp = request.ToSamplingParams(server, prompt.TokenIds?.Count ?? 0) with { OutputKind = RequestOutputKind.Delta };
         if (parsing != null) sp = parsing.Adjust(sp, request.SkipSpecialTokens != null, ChatParsing.Encoder(server));
-        return new QueueRequest(id, prompt, sp, request.Priority ?? 0, props.ReplyTo ?? envelope.ReplyTo, props.CorrelationId ?? envelope.CorrelationId, parsing);
+        return new QueueRequest(id, prompt, sp, request.Priority ?? 0, props.ReplyTo ?? envelope.ReplyTo, props.CorrelationId ?? envelope.CorrelationId, parsing, lora);
     }
 
     static bool Present(JsonElement root, string name) => root.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;

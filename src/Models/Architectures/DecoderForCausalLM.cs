@@ -14,7 +14,7 @@ namespace Pipeline.Models.Architectures;
 /// <see cref="BuildLayer"/> (and the norm or embedding scale where it differs) and wires shared layers; the
 /// Llama-style attention and MLP builders below are the common parts.
 /// </summary>
-public abstract class DecoderForCausalLM : ICausalLM
+public abstract class DecoderForCausalLM : ICausalLM, ISupportsLoRA
 {
     readonly Tensor _embed;
     readonly IDecoderLayer[] _layers;
@@ -53,7 +53,10 @@ public abstract class DecoderForCausalLM : ICausalLM
         _rotary = CreateRotary(config, device);
         _ropeLayers = Enumerable.Range(0, _layers.Length).Select(UsesRope).ToArray();
         if (_rotary != null && SlidingRope() is { } sliding && sliding != config.Rope) _slidingRotary = CreateRotary(config with { Rope = sliding }, device);
+        LoRATargets = w.LoRATargets.ToArray();
     }
+
+    public IReadOnlyList<LoRATarget> LoRATargets { get; }
 
     /// <summary>Whether the lm_head has a bias beside its weight (GPT-J, Phi).</summary>
     protected virtual bool LmHeadBias => false;

@@ -17,9 +17,21 @@ public sealed class ModelWeights(IWeightSource source, ScalarType dtype, Device 
 
     public Tensor Load(string name, long[] shape, WeightInit init = WeightInit.Normal) => Source.Load(name, shape, DType, Device, init);
 
+    readonly Dictionary<string, LoRATarget> _targets = new();
+
+    /// <summary>
+    /// The projections built by <see cref="Linear(string, long, long, bool)"/> and <see cref="Packed"/>, by module name
+    /// (a packed one under its packed name, each part a slice under its checkpoint name): what LoRA adapters can target.
+    /// </summary>
+    public IReadOnlyCollection<LoRATarget> LoRATargets => _targets.Values;
+
     /// <summary>`{name}.weight` [out, in] and, when <paramref name="bias"/>, `{name}.bias`.</summary>
-    public Linear Linear(string name, long outFeatures, long inFeatures, bool bias = false) =>
-        new(Load(name + ".weight", [outFeatures, inFeatures]), bias ? Load(name + ".bias", [outFeatures], WeightInit.Zeros) : null);
+    public Linear Linear(string name, long outFeatures, long inFeatures, bool bias = false)
+    {
+        var linear = new Linear(Load(name + ".weight", [outFeatures, inFeatures]), bias ? Load(name + ".bias", [outFeatures], WeightInit.Zeros) : null);
+        _targets[name] = new LoRATarget(name, linear, [new LoRASlice(name, 0, outFeatures)]);
+        return linear;
+    }
 
     /// <summary>
     /// A projection stored as GPT-2's Conv1D: `{name}.weight` is [in, out] (x W + b) and is transposed to [out, in] once,
@@ -40,11 +52,23 @@ public sealed class ModelWeights(IWeightSource source, ScalarType dtype, Device 
         {
             // The checkpoint already holds the packed tensor (Phi-3's qkv_proj, gate_up_proj): read it whole, keep the parts' sizes.
             long rows = outSizes.Sum();
-            return new Linear(Load(prefix + packed + ".weight", [rows, inFeatures]),
+            var whole = new Linear(Load(prefix + packed + ".weight", [rows, inFeatures]),
                 bias ? Load(prefix + packed + ".bias", [rows], WeightInit.Zeros) : null, outSizes);
+            _targets[prefix + packed] = new LoRATarget(prefix + packed, whole, [new LoRASlice(prefix + packed, 0, rows)]);
+            return whole;
         }
         if (parts.Count != outSizes.Length) throw new ArgumentException($"{packed} packs {parts.Count} projections but {outSizes.Length} sizes were given");
-        return Layers.Linear.Packed(parts.Select((p, i) => Linear(prefix + p, outSizes[i], inFeatures, bias)).ToArray());
+        var linear = Layers.Linear.Packed(parts.Select((p, i) => Linear(prefix + p, outSizes[i], inFeatures, bias)).ToArray());
+        var slices = new LoRASlice[parts.Count];
+        long offset = 0;
+        for (int i = 0; i < parts.Count; i++)
+        {
+            _targets.Remove(prefix + parts[i]);
+            slices[i] = new LoRASlice(prefix + parts[i], offset, outSizes[i]);
+            offset += outSizes[i];
+        }
+        _targets[prefix + packed] = new LoRATarget(prefix + packed, linear, slices);
+        return linear;
     }
 
     /// <summary>
@@ -101,6 +125,12 @@ public sealed class ModelWeights(IWeightSource source, ScalarType dtype, Device 
     public RmsNorm RmsNorm(string name, long size, double eps, double weightOffset = 0) =>
         new(Load(name, [size], weightOffset == 0 ? WeightInit.Ones : WeightInit.Zeros), eps, weightOffset);
 }
+
+/// <summary>A projection LoRA can adapt: its module name, the layer, and its output slices by checkpoint module name.</summary>
+public sealed record LoRATarget(string Module, Linear Linear, LoRASlice[] Slices);
+
+/// <summary>Rows [Offset, Offset + Size) of a projection's output, which the checkpoint stores as module <paramref name="Name"/>.</summary>
+public sealed record LoRASlice(string Name, long Offset, long Size);
 
 /// <summary>Which checkpoint projections a model packs into one (vLLM's packed_modules_mapping), declared as data.</summary>
 public sealed class PackedModules(IReadOnlyDictionary<string, string[]> map)

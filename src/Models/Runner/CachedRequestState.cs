@@ -16,6 +16,8 @@ public sealed class CachedRequestState : IDisposable
     /// <summary>The request's state slot for state-space layers (-1 when the model has none).</summary>
     public int StateSlot { get; init; } = -1;
     public int NumComputedTokens { get; set; }
+    /// <summary>The request's LoRA adapter; null for the base model.</summary>
+    public Lora.LoRARequest? LoraRequest { get; init; }
     public Generator? Generator { get; init; }
     public IReadOnlyCollection<int> StopIds { get; init; } = [];
     public IReadOnlyList<int[]>? BadWordsTokenIds { get; init; }

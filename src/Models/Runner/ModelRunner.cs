@@ -25,6 +25,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
     readonly IAttentionBackend _backend;
     readonly InputBatch _inputs;
     readonly StructuredOutputManager? _structured;
+    readonly Lora.LoRAModelManager? _lora;
 
     public KVCache Cache { get; }
     /// <summary>Decode steps replayed from CUDA graphs, or null (CPU, no native library, --enforce-eager).</summary>
@@ -43,8 +44,10 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
     /// <param name="owned">Disposed with the runner (a model the runner's owner loaded for it alone).</param>
     /// <param name="structuredOutputs">Compiles and applies structured-output constraints; null when the model has no tokenizer.</param>
     public ModelRunner(ICausalLM model, int numBlocks, int blockSize, IReadOnlyCollection<int> eosTokenIds, Func<string, int[]>? encodeBadWord = null, IDisposable? owned = null,
-        IAttentionBackend? backend = null, CudaGraphOptions? graphs = null, int numStateSlots = 0, StructuredOutputManager? structuredOutputs = null)
+        IAttentionBackend? backend = null, CudaGraphOptions? graphs = null, int numStateSlots = 0, StructuredOutputManager? structuredOutputs = null,
+        Lora.LoRAModelManager? lora = null)
     {
+        _lora = lora;
         _structured = structuredOutputs;
         _owned = owned;
         _model = model;
@@ -55,6 +58,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         Cache = OneShotForward.AllocateCache(model, numBlocks, blockSize, _backend, numStateSlots);
         _inputs = new InputBatch(blockSize, model.Device, _backend.NeedsBlockTable, Cache.Config.HasState, withMRope: model is ISupportsMRope);
         if (graphs is { EnforceEager: false } g && _backend is NativeAttentionBackend
+            && lora == null  // the step's adapter mapping is built on the host each step: LoRA runs eager
             && !Cache.Config.HasState  // state-space layers scan on the host-laid-out padded batch: not captured
             && model is not ISupportsMRope  // decode positions continue by a per-request delta the captured positions lack
             && model.Config.Rope.RopeType is not ("dynamic" or "longrope"))  // their rotation is computed on the host per sequence
@@ -117,6 +121,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         }
         else
         {
+            using var loraStep = _lora?.BeginStep(order.Select(id => (_requests[id].LoraRequest, plan.NumScheduledTokens[id])).ToList());
             var batch = _inputs.Prepare(seqs, tokens);
             using var meta = _backend.BuildMetadata(batch, Cache.Config);
             t1 = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -286,6 +291,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
             MRope = _model is ISupportsMRope mrope
                 ? mrope.GetMRopeInputPositions(n.PromptTokenIds.Count, (n.MmInputs ?? []).Select(m => (m.Offset, m.Image)).ToList())
                 : null,
+            LoraRequest = n.LoraRequest,
             NumComputedTokens = n.NumComputedTokens,
             Generator = gen,
             StopIds = stops,

@@ -43,7 +43,9 @@ public sealed record NewRequestData(
     /// <summary>The request's state slot for state-space layers (-1 when the model has none).</summary>
     int StateSlot = -1,
     /// <summary>The request's images (their encoder outputs replace the placeholder embeddings); null when none.</summary>
-    IReadOnlyList<MultiModalInput>? MmInputs = null);
+    IReadOnlyList<MultiModalInput>? MmInputs = null,
+    /// <summary>The request's LoRA adapter; null for the base model.</summary>
+    Lora.LoRARequest? LoraRequest = null);
 
 /// <summary>Requests the runner already holds: what changed for each since the last step (parallel lists).</summary>
 public sealed class CachedRequestData

@@ -21,4 +21,6 @@ public sealed record ModelCard
     /// field (named as OpenRouter's model list names it) that OpenAI clients ignore and the chat page reads.
     /// </summary>
     public IReadOnlyList<string>? InputModalities { get; init; }
+    /// <summary>The base model a LoRA adapter runs on (null for the base model itself), as vLLM lists adapters.</summary>
+    public string? Parent { get; init; }
 }
