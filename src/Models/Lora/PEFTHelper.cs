@@ -35,6 +35,7 @@ public sealed record PEFTHelper(int R, double LoraAlpha, bool UseRslora, IReadOn
             var unsupported = new List<string>();
             if (Bool(root, "use_dora")) unsupported.Add("use_dora (DoRA)");
             if (Str(root, "bias") is { } bias && bias != "none") unsupported.Add($"bias '{bias}' (only 'none')");
+            if (Bool(root, "lora_bias")) unsupported.Add("lora_bias");
             if (root.TryGetProperty("modules_to_save", out var ms) && ms.ValueKind == JsonValueKind.Array && ms.GetArrayLength() > 0)
                 unsupported.Add("modules_to_save (only null, as in vLLM)");
             if (root.TryGetProperty("alpha_pattern", out var ap) && ap.ValueKind == JsonValueKind.Object && ap.EnumerateObject().Any())

@@ -17,7 +17,7 @@ public sealed class LoraServer : ServerFixture
     public override string ModelDir => Path.Combine(Root, "base");
     protected override string[] ServeArgs =>
     [
-        "--dtype", "float32", "--max-model-len", "1024", "--enable-lora", "--max-loras", "2", "--max-lora-rank", "16", "--max-cpu-loras", "2",
+        "--dtype", "float32", "--max-model-len", "512", "--enable-lora", "--max-loras", "2", "--max-lora-rank", "16", "--max-cpu-loras", "2",
         "--lora-modules", $"attn={Adapter("attn")}", $"{{\"name\": \"mlp\", \"path\": \"{Adapter("mlp-rslora")}\", \"base_model_name\": \"{ModelName}\"}}",
     ];
     protected override IReadOnlyDictionary<string, string> ServerEnvironment => new Dictionary<string, string>
@@ -124,7 +124,7 @@ public class LoraServerTests(LoraServer server) : IClassFixture<LoraServer>
         // A long streamed request on `attn`: its first 16 tokens are peft's.
         var req = new HttpRequestMessage(HttpMethod.Post, server.BaseUrl + "/v1/completions")
         {
-            Content = new StringContent(Completion("attn", attn["prompt_token_ids"]!, maxTokens: 600, stream: true).ToJsonString(), Encoding.UTF8, "application/json"),
+            Content = new StringContent(Completion("attn", attn["prompt_token_ids"]!, maxTokens: 300, stream: true).ToJsonString(), Encoding.UTF8, "application/json"),
         };
         using var resp = await server.Http.SendAsync(req, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
@@ -156,10 +156,10 @@ public class LoraServerTests(LoraServer server) : IClassFixture<LoraServer>
         r = await Post("/v1/unload_lora_adapter", new JsonObject { ["lora_name"] = "attn" });
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await Post("/v1/completions", Completion("attn", attn["prompt_token_ids"]!))).StatusCode);
-        Assert.True(tokens.Count < 600, "the long request should still be running when attn is unloaded");
+        Assert.True(tokens.Count < 300, "the long request should still be running when attn is unloaded");
 
-        while (finish == null && tokens.Count < 600) await ReadChunk();
-        Assert.Equal(600, tokens.Count);
+        while (finish == null && tokens.Count < 300) await ReadChunk();
+        Assert.Equal(300, tokens.Count);
         Assert.Equal("length", finish);
         Assert.Equal(attn["token_ids"]!.AsArray().Select(t => t!.GetValue<int>()).ToArray(), tokens.Take(16).ToArray());
 
