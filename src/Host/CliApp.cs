@@ -21,6 +21,7 @@ public static class CliApp
         (EnvCommand.Spec, a => Task.FromResult(EnvCommand.Run(a))),
         (ModelsCommand.Spec, a => Task.FromResult(ModelsCommand.Run(a))),
         (BenchTokenizerCommand.Spec, a => Task.FromResult(BenchTokenizerCommand.Run(a))),
+        (BenchPreprocessCommand.Spec, a => Task.FromResult(BenchPreprocessCommand.Run(a))),
         (BenchStructuredCommand.Spec, a => Task.FromResult(BenchStructuredCommand.Run(a))),
         (BenchSchedulerCommand.Spec, a => Task.FromResult(BenchSchedulerCommand.Run(a))),
         (BenchServeCommand.Spec, BenchServeCommand.RunAsync),
