@@ -4,16 +4,20 @@ using PuppeteerSharp;
 
 namespace Pipeline.Host.Tests.ChatPage;
 
-/// <summary>`pipeline serve` on the tiny random LLaVA-1.5 fixture (scripts/fixtures/make_vlm_fixtures.py), a model that reads images.</summary>
+/// <summary>
+/// `pipeline serve` on the tiny random LLaVA-1.5 fixture (scripts/fixtures/make_vlm_fixtures.py), a model that reads
+/// images, behind --api-key.
+/// </summary>
 public sealed class VisionChatServer : ServerFixture
 {
     public static string Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "multimodal", "models", "llava-1.5");
     public override string ModelDir => Dir;
-    protected override string[] ServeArgs => ["--dtype", "float32"];
+    protected override string[] ServeArgs => ["--api-key", ApiKey, "--dtype", "float32"];
 }
 
 /// <summary>
-/// Image upload on the chat page: /v1/models says the LLaVA fixture reads images, the page then offers an image button,
+/// Image upload on the chat page, behind --api-key (the page asks for the key and sends it): /v1/models says the LLaVA
+/// fixture reads images, the page then offers an image button,
 /// and a picked image goes with the message: the server's prompt is as long as transformers' prompt with the image's
 /// placeholder tokens (expected.json), where the text alone would be shorter.
 /// </summary>
@@ -23,7 +27,10 @@ public class ChatPageImageTests(Chromium chromium, VisionChatServer server) : IC
     [Fact]
     public async Task ModelsListSaysWhichModelsReadImages()
     {
-        var card = JsonNode.Parse(await server.Http.GetStringAsync(server.BaseUrl + "/v1/models"))!["data"]![0]!;
+        using var req = new HttpRequestMessage(HttpMethod.Get, server.BaseUrl + "/v1/models");
+        req.Headers.Authorization = new("Bearer", ServerFixture.ApiKey);
+        using var r = await server.Http.SendAsync(req);
+        var card = JsonNode.Parse(await r.Content.ReadAsStringAsync())!["data"]![0]!;
         Assert.Equal(["text", "image"], card["input_modalities"]!.AsArray().Select(m => m!.GetValue<string>()));
     }
 
@@ -36,7 +43,7 @@ public class ChatPageImageTests(Chromium chromium, VisionChatServer server) : IC
         var text = reference.GetProperty("messages")[0].GetProperty("content")[1].GetProperty("text").GetString()!;
         int promptTokens = reference.GetProperty("prompt_token_ids").GetArrayLength();
 
-        await using var page = await ChatPageSession.OpenAsync(chromium, server.BaseUrl, ServerFixture.ModelName);
+        await using var page = await ChatPageSession.OpenAsync(chromium, server.BaseUrl, ServerFixture.ModelName, apiKey: ServerFixture.ApiKey);
         Assert.Contains("reads text and image", await page.Text("#model-info"));
         Assert.True(await page.Visible("#attach-label"), "the image button shows for a model that reads images");
         var input = (IElementHandle)await page.Page.QuerySelectorAsync("#attach");
@@ -54,6 +61,6 @@ public class ChatPageImageTests(Chromium chromium, VisionChatServer server) : IC
         Assert.Contains($"prompt {promptTokens} tokens", meta);
         Assert.Contains("answer 16 tokens", meta);
         await page.Screenshot("chat-page-image");
-        page.AssertCleanAndSelfContained();
+        page.AssertCleanAndSelfContained("status of 401");
     }
 }
