@@ -19,12 +19,17 @@ public sealed class Chromium : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        string? why = null;
-        var path = Find() ?? Install(out why);
+        string? why = null, path;
+        if (Environment.GetEnvironmentVariable("PIPELINE_CHROMIUM") is { Length: > 0 } named)
+        {
+            path = File.Exists(named) ? named : null;
+            why = $"PIPELINE_CHROMIUM names {named}, which does not exist";
+        }
+        else path = Candidates.FirstOrDefault(File.Exists) ?? Install(out why);
         if (path == null)
         {
             Unavailable = $"no chromium: {why}. Install it with scripts/chromium/install.sh (Debian's chromium) or set PIPELINE_CHROMIUM.";
-            if (Environment.GetEnvironmentVariable("CI") is { Length: > 0 }) throw new InvalidOperationException(Unavailable + " CI must run the browser tests.");
+            if (Environment.GetEnvironmentVariable("CI")?.ToLowerInvariant() is "true" or "1") throw new InvalidOperationException(Unavailable + " CI must run the browser tests.");
             return;
         }
         Browser = await Puppeteer.LaunchAsync(new LaunchOptions
@@ -42,12 +47,6 @@ public sealed class Chromium : IAsyncLifetime
         if (Browser != null) await Browser.CloseAsync();
     }
 
-    static string? Find()
-    {
-        if (Environment.GetEnvironmentVariable("PIPELINE_CHROMIUM") is { Length: > 0 } env) return File.Exists(env) ? env : null;
-        return Candidates.FirstOrDefault(File.Exists);
-    }
-
     static string? Install(out string why)
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
@@ -60,7 +59,7 @@ public sealed class Chromium : IAsyncLifetime
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(600_000)) { p.Kill(true); why = "scripts/chromium/install.sh did not finish in 10 minutes"; return null; }
         why = $"scripts/chromium/install.sh exited {p.ExitCode}: {stderr.Result.Trim()} {stdout.Result.Trim()}".Trim();
-        return p.ExitCode == 0 ? Find() : null;
+        return p.ExitCode == 0 ? Candidates.FirstOrDefault(File.Exists) : null;
     }
 }
 
