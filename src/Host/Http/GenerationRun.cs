@@ -45,6 +45,7 @@ public sealed class GenerationRun(ServerContext server, string requestId, Prompt
                 catch (PipelineStageException ex) { throw new ApiError(500, $"{ex.Message} (request id {RequestId})"); }
                 catch (EngineShuttingDownException ex) { throw new ApiError(503, ex.Message); }
                 catch (EngineOverloadedException ex) { throw new ApiError(429, ex.Message); }
+                catch (Pipeline.Actors.Cluster.NoWorkerAvailableException ex) { throw new ApiError(503, ex.Message); }
                 Observe(current);
                 last = current;
                 yield return current;
