@@ -92,6 +92,7 @@ public abstract class VisionGenerateCommandTests(string model)
 }
 
 public sealed class LlavaGenerateCommandTests() : VisionGenerateCommandTests("llava-1.5");
+public sealed class LlavaNextGenerateCommandTests() : VisionGenerateCommandTests("llava-next");
 public sealed class Qwen2VLGenerateCommandTests() : VisionGenerateCommandTests("qwen2-vl");
 public sealed class Qwen2_5_VLGenerateCommandTests() : VisionGenerateCommandTests("qwen2.5-vl");
 
