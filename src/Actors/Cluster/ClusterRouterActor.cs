@@ -114,9 +114,10 @@ public sealed class ClusterRouterActor : ReceiveActor, IWithTimers
             return;
         }
         var request = a.Input.Request!;
-        if (request.MultiModalFeatures.Count > 0)
+        if (request.MultiModalFeatures.Count > 0 || request.LoraId != null)
         {
-            cmd.Sink.Fail(new ArgumentException("images are not carried to cluster workers yet; serve this model without --cluster-role front to use them"));
+            var what = request.LoraId != null ? "LoRA adapters are" : "images are";
+            cmd.Sink.Fail(new ArgumentException($"{what} not carried to cluster workers yet; serve this model without --cluster-role to use them"));
             Sender.Tell(new Admitted(id));
             return;
         }
