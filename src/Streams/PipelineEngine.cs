@@ -37,10 +37,13 @@ public sealed class PipelineEngine : IAsyncDisposable
     /// <summary>Requests waiting in the ingress channel (at most <see cref="PipelineOptions.IngressCapacity"/>).</summary>
     public int IngressBacklog => _ingress.Reader.Count;
     public bool Accepting => _accepting;
+    /// <summary>Hung device steps (unhealthy replicas, with reasons) and GPU worker restarts, for /health and /metrics.</summary>
+    public EngineHealth Health { get; }
 
     /// <param name="admission">The admission stage, given the detokenizer: the in-process replica router, or a front node's cluster router.</param>
-    PipelineEngine(ActorSystem system, ModelContext ctx, Func<IActorRef, Props> admission, PipelineOptions options)
+    PipelineEngine(ActorSystem system, ModelContext ctx, Func<IActorRef, Props> admission, PipelineOptions options, EngineHealth? health = null)
     {
+        Health = health ?? new EngineHealth();
         _system = system;
         _context = ctx;
         _options = options;
@@ -76,8 +79,9 @@ public sealed class PipelineEngine : IAsyncDisposable
         options ??= new PipelineOptions();
         var configs = replicas.Select(r => EngineBuilder.SchedulerConfigFor(r.Context, r.Args)).ToList();
         var o = options;
+        var health = new EngineHealth();
         return new PipelineEngine(system, replicas[0].Context, detokenizer => ReplicaRouterActor.Props((self, i) => EngineCoreActor.Props(i, configs[i],
-            RunnerFactory(replicas[i], configs[i]), detokenizer, self, o.MaxWaitingPerReplica, o.Faults), replicas.Count), options);
+            RunnerFactory(replicas[i], configs[i]), detokenizer, self, o.MaxWaitingPerReplica, o.Faults, o.StepWatchdog, health), replicas.Count), options, health);
     }
 
     /// <summary>

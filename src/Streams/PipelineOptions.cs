@@ -19,6 +19,8 @@ public sealed record PipelineOptions
     public int StageRetries { get; init; } = 3;
     public TimeSpan StageTimeout { get; init; } = TimeSpan.FromSeconds(30);
     public FaultInjector Faults { get; init; } = FaultInjector.None;
+    /// <summary>Deadlines of device steps and what a hung step leads to (off by default for library use; `serve` turns it on).</summary>
+    public Pipeline.Actors.Engine.StepWatchdogConfig StepWatchdog { get; init; } = Pipeline.Actors.Engine.StepWatchdogConfig.Off;
     /// <summary>Refuse a request at once (<see cref="EngineOverloadedException"/>) instead of waiting when the ingress is full.</summary>
     public bool RejectWhenFull { get; init; }
 }

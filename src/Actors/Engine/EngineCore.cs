@@ -13,6 +13,8 @@ public sealed class EngineCore
 {
     readonly Queue<EngineStep> _inFlight = new();
     readonly IModelExecutor? _executor;
+    // Generation: failed steps in a row per request (only requests whose last step failed are here).
+    readonly Dictionary<string, int> _consecutiveFailures = new();
     long _lastStepId;
 
     /// <param name="executor">Runs steps for <see cref="Step"/>; owners that run steps elsewhere pass none.</param>
@@ -88,24 +90,39 @@ public sealed class EngineCore
         ArgumentNullException.ThrowIfNull(output);
         if (!TakeOldest(stepId, out var step)) return EngineCoreOutputs.Stale(stepId);
         StepCount++;
+        if (_consecutiveFailures.Count > 0)
+            foreach (var id in step.Plan.NumScheduledTokens.Keys) _consecutiveFailures.Remove(id);
         return new EngineCoreOutputs(stepId, Scheduler.UpdateFromOutput(step.Plan, output));
     }
 
     /// <summary>
     /// Step <paramref name="stepId"/> failed on the device. Generation (<see cref="EngineCorePolicy.Generation"/>): the
-    /// runner lost its state, so every step in flight is dropped and every running request is preempted, to be recomputed
-    /// (no outputs). Pooling: the step's requests finish with <see cref="FinishReason.Error"/> (one output each); other steps
+    /// runner lost its state, so every step in flight is dropped and every running request is preempted, to be recomputed;
+    /// a request of this step that was in <see cref="EngineCorePolicy.MaxConsecutiveStepFailures"/> failed steps in a row
+    /// finishes with <see cref="FinishReason.Error"/> instead (one output each). Pooling: the step's requests finish with <see cref="FinishReason.Error"/> (one output each); other steps
     /// in flight stand. Ignored for a step no longer in flight, like <see cref="Complete"/>.
+    /// <paramref name="failItsRequests"/> ends the step's requests with an error at once, whatever their count (a hung step).
     /// </summary>
-    public EngineCoreOutputs Fail(long stepId, string reason)
+    public EngineCoreOutputs Fail(long stepId, string reason, bool failItsRequests = false)
     {
         if (!TakeOldest(stepId, out var step)) return EngineCoreOutputs.Stale(stepId);
         FailedStepCount++;
         if (Policy.ExecutorKeepsState)
         {
+            var givenUp = new List<string>();
+            foreach (var id in step.Plan.NumScheduledTokens.Keys)
+            {
+                if (Scheduler.GetRequest(id) is not { IsFinished: false }) continue;
+                int n = _consecutiveFailures[id] = _consecutiveFailures.GetValueOrDefault(id) + 1;
+                if (n >= Policy.MaxConsecutiveStepFailures || failItsRequests) givenUp.Add(id);
+            }
+            foreach (var id in givenUp) _consecutiveFailures.Remove(id);
+            // Entries of requests that ended some other way (aborted, stopped) go too.
+            foreach (var id in _consecutiveFailures.Keys.Where(id => Scheduler.GetRequest(id) is not { IsFinished: false }).ToList()) _consecutiveFailures.Remove(id);
+            Scheduler.FinishRequests(givenUp, RequestStatus.FinishedError);
             _inFlight.Clear();
             Scheduler.PreemptAllRunning();
-            return new EngineCoreOutputs(stepId, Array.Empty<EngineCoreOutput>());
+            return new EngineCoreOutputs(stepId, givenUp.Select(id => new EngineCoreOutput(id, Array.Empty<int>(), FinishReason: FinishReason.Error)).ToList());
         }
         var failed = step.Plan.NumScheduledTokens.Keys.Where(id => Scheduler.GetRequest(id) is { IsFinished: false }).ToList();
         Scheduler.FinishRequests(failed, RequestStatus.FinishedError);

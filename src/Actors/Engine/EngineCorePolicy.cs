@@ -20,4 +20,12 @@ public sealed record EngineCorePolicy
     public static readonly EngineCorePolicy Pooling = new() { ExecutorKeepsState = false };
 
     public bool ExecutorKeepsState { get; private init; }
+
+    /// <summary>
+    /// Generation: a request in this many failed steps in a row, with no completed step between them, ends with
+    /// <see cref="FinishReason.Error"/> instead of being recomputed again. A transient fault costs a recompute; a failure
+    /// that repeats on the same input (a kernel error, an input the model cannot run) fails the request explicitly instead
+    /// of looping until the client gives up. Pooling fails at the first failure.
+    /// </summary>
+    public int MaxConsecutiveStepFailures { get; init; } = 3;
 }

@@ -23,6 +23,7 @@ public sealed class GpuWorkerActor : ReceiveActor
         Receive<ExecuteStep>(step =>
         {
             _faults.MaybeThrow("gpu");
+            if (step.Plan.TotalNumScheduledTokens > 0) _faults.MaybeHang("gpu"); // counts steps that compute tokens
             _executor ??= _createExecutor();
             var output = _executor.Execute(step.Plan);
             Sender.Tell(new StepDone(step.StepId, output));
@@ -33,6 +34,7 @@ public sealed class GpuWorkerActor : ReceiveActor
     protected override void PreStart()
     {
         _executor ??= _createExecutor();
+        Context.Parent.Tell(new WorkerReady());
         base.PreStart();
     }
 

@@ -24,6 +24,11 @@ public sealed record StepDone(long StepId, ModelRunnerOutput Output);
 /// <summary>The worker lost its state (crashed while running <see cref="StepId"/>); running requests must be recomputed.</summary>
 public sealed record WorkerFailed(long StepId, string Reason);
 
+/// <summary>A GPU worker (started or restarted) built its executor and takes steps.</summary>
+public sealed record WorkerReady;
+/// <summary>The engine core's own clock: check the step in flight against the watchdog's deadline.</summary>
+public sealed record WatchdogTick;
+
 /// <summary>Engine core to detokenizer.</summary>
 public sealed record TrackRequest(Request Request, string? Prompt, IOutputSink Sink);
 public sealed record EngineOutputs(IReadOnlyList<EngineCoreOutput> Outputs);
@@ -41,3 +46,6 @@ public sealed record GetStats;
 /// <summary>A replica's engine core reporting its unfinished requests and which client requests ended.</summary>
 public sealed record ReplicaLoad(int Replica, int Outstanding, long Steps, IReadOnlyList<string> Ended);
 public sealed record ReplicaStats(int Replica, SchedulerStats Scheduler, long Steps, int Outstanding, int PendingAdmissions);
+
+/// <summary>The device step that held a request failed (again); the request ends with this as its error's cause.</summary>
+public sealed class DeviceStepException(string reason) : Exception(reason);

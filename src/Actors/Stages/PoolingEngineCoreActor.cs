@@ -27,6 +27,7 @@ public sealed class PoolingEngineCoreActor : ReceiveActor
         // Reports of steps not in flight are stale (dropped by a failure, or sent to a worker of an earlier incarnation).
         Receive<StepDone>(d => { if (_core.IsInFlight(d.StepId) && _core.Complete(d.StepId, d.Output)) MaybeStep(); });
         Receive<WorkerFailed>(f => { if (_core.IsInFlight(f.StepId) && _core.Fail(f.StepId, f.Reason)) MaybeStep(); });
+        Receive<WorkerReady>(_ => { });
         Receive<GetStats>(_ =>
         {
             var s = _core.Scheduler.MakeStats();

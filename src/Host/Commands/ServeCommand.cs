@@ -44,6 +44,10 @@ public static class ServeCommand
         new("tool-call-parser", "how the model writes tool calls: " + string.Join(", ", Pipeline.Host.ToolParsers.ToolParserManager.Names), Metavar: "NAME"),
         new("reasoning-parser", "separate the model's thinking into reasoning_content: " + string.Join(", ", Pipeline.Host.Reasoning.ReasoningParserManager.Names), Metavar: "NAME"),
         new("strict-request-fields", "answer 400 naming unknown request fields (a queue message is dead-lettered) instead of logging a warning and ignoring them", "false", IsFlag: true),
+        new("step-timeout", "seconds a device step may make no progress before its requests fail, /health turns 503 and the GPU worker is replaced (0: off)", "60"),
+        new("step-timeout-first-shape", "the same for the first step of each batch shape on a (new) worker, which may compile kernels or capture CUDA graphs", "600"),
+        new("on-step-timeout", "after a hung step: restart (a fresh GPU worker) or exit (non-zero, for a supervisor to restart the process)", "restart"),
+        new("inject-faults", "testing only: make stages throw or a GPU step hang, e.g. p=0.01;stages=gpu,detokenizer;seed=7;hang-step=40;hang-seconds=30", Metavar: "SPEC"),
         new("task", "auto, generate, embed, classify, score or reward; must be one the model (as --runner/--convert make it) supports", "auto"),
         .. RunnerOptions.Options,
         .. MediaCliOptions.Options,
@@ -106,6 +110,20 @@ public static class ServeCommand
     static void UseRequestLog(WebApplication app, ParsedArgs args)
     {
         if (args.Flag("enable-log-requests") && !args.Flag("disable-log-requests")) RequestLog.Use(app);
+    }
+
+    /// <summary>The exit code after a hung device step with --on-step-timeout exit (EX_SOFTWARE).</summary>
+    public const int HungStepExitCode = 70;
+
+    static StepWatchdogConfig StepWatchdog(ParsedArgs args)
+    {
+        double Seconds(string name) => args.GetFloat(name) is float f && f >= 0 ? f : throw new CliException($"--{name} must be a number of seconds >= 0");
+        return new StepWatchdogConfig
+        {
+            StepTimeout = TimeSpan.FromSeconds(Seconds("step-timeout")),
+            FirstShapeTimeout = TimeSpan.FromSeconds(Seconds("step-timeout-first-shape")),
+            Action = args.Choice("on-step-timeout", "restart", "exit") == "exit" ? StepTimeoutAction.Exit : StepTimeoutAction.Restart,
+        };
     }
 
     static RequestReader Requests(ParsedArgs args, WebApplication app) =>
@@ -208,6 +226,8 @@ public static class ServeCommand
             MaxWaitingPerReplica = engineArgs.MaxNumSeqs,
             RejectWhenFull = true,
             Media = MediaCliOptions.From(args),
+            StepWatchdog = StepWatchdog(args),
+            Faults = FaultSpec.Parse(args.Get("inject-faults")) ?? FaultInjector.None,
         };
         IActorRef? workerNode = null;
         PipelineEngine engine;
@@ -220,6 +240,11 @@ public static class ServeCommand
             app.Logger.LogInformation("cluster {Role} node {Address}; seeds {Seeds}; routing {Routing}", cluster.Role, cluster.SelfAddress,
                 cluster.Seeds.Count > 0 ? string.Join(",", cluster.Seeds) : cluster.Discovery, args.Get("cluster-routing"));
         }
+        engine.Health.ExitRequested += reason =>
+        {
+            app.Logger.LogCritical("exiting with code {Code}: {Reason} (--on-step-timeout exit)", HungStepExitCode, reason);
+            Environment.Exit(HungStepExitCode);
+        };
         var metrics = new ServingMetrics(servedName, engineArgs.EnableLora ? engineArgs.MaxLoras : null);
         var ready = new ServerContext { Engine = engine, ServedModelName = servedName, Model = ctx, Models = servingModels, Chat = chat, ChatTemplateError = chatError, Metrics = metrics, Requests = Requests(args, app), ChatParsing = chatParsing };
         var queue = StartQueue(args, ready, app.Logger);

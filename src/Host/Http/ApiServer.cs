@@ -50,6 +50,12 @@ public static class ApiServer
         {
             var s = server();
             if (s == null || !s.Engine.Accepting) { http.Response.StatusCode = 503; return; }
+            if (!s.Engine.Health.IsHealthy)
+            {
+                // vLLM answers an empty 200 or 503; the reason is extra, for people and probes that log bodies.
+                await ApiError.Write(http.Response, 503, "unhealthy: " + string.Join("; ", s.Engine.Health.Reasons), null, "ServiceUnavailableError");
+                return;
+            }
             try { await s.Engine.GetStatsAsync().WaitAsync(TimeSpan.FromSeconds(5)); http.Response.StatusCode = 200; }
             catch (Exception) { http.Response.StatusCode = 503; }
         });

@@ -10,7 +10,7 @@ namespace Pipeline.Host.Http;
 public sealed class ServingMetrics
 {
     readonly string _model;
-    readonly PrometheusText.Value _running, _waiting, _kvUsage, _promptTokens, _generationTokens, _success, _preemptions, _prefixQueries, _prefixHits;
+    readonly PrometheusText.Value _running, _waiting, _kvUsage, _promptTokens, _generationTokens, _success, _preemptions, _prefixQueries, _prefixHits, _healthy, _stepTimeouts, _workerRestarts;
     readonly PrometheusText.Value _loraInfo;
     readonly int? _maxLoras;
     readonly PrometheusText.Histogram _ttft, _itl, _e2e, _promptHist, _genHist;
@@ -33,6 +33,9 @@ public sealed class ServingMetrics
         _preemptions = r.Counter("vllm:num_preemptions_total", "Cumulative number of preemptions from the engine.", "model_name");
         _prefixQueries = r.Counter("vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.", "model_name");
         _prefixHits = r.Counter("vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.", "model_name");
+        _healthy = r.Gauge("pipeline:engine_healthy", "1 while every replica's device steps make progress; 0 after a step hung until its fresh GPU worker is ready (reason on /health).", "model_name");
+        _stepTimeouts = r.Counter("pipeline:step_watchdog_timeouts_total", "Device steps that made no progress within their deadline.", "model_name");
+        _workerRestarts = r.Counter("pipeline:gpu_worker_restarts_total", "GPU workers abandoned for a fresh one after a hung step.", "model_name");
         double[] latency = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560];
         double[] tokens = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
         _ttft = r.Hist("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", latency, "model_name");
@@ -42,7 +45,14 @@ public sealed class ServingMetrics
         _genHist = r.Hist("vllm:request_generation_tokens", "Number of generation tokens processed per request.", tokens, "model_name");
     }
 
-    public async Task RefreshAsync(PipelineEngine engine) => Refresh(await engine.GetStatsAsync());
+    public async Task RefreshAsync(PipelineEngine engine)
+    {
+        var health = engine.Health;
+        _healthy.Set(health.IsHealthy ? 1 : 0, _model);
+        _stepTimeouts.Set(health.StepTimeouts, _model);
+        _workerRestarts.Set(health.WorkerRestarts, _model);
+        Refresh(await engine.GetStatsAsync());
+    }
 
     /// <summary>Sets the gauges and scheduler counters from the replicas' stats (a front node's are its cluster's workers').</summary>
     public void Refresh(IReadOnlyList<Pipeline.Actors.Stages.ReplicaStats> stats)

@@ -18,7 +18,13 @@ public static class StreamsEndpoints
         {
             var queue = QueueOf(ready());
             if (!QueueRequestParser.IsValidRequestId(requestId)) throw ApiError.BadRequest("not a valid request id", "request_id");
-            double wait = double.TryParse(http.Request.Query["wait"], System.Globalization.CultureInfo.InvariantCulture, out var w) ? Math.Clamp(w, 0, 3600) : 30;
+            double wait = 30;
+            if (http.Request.Query["wait"] is { Count: > 0 } given && !string.IsNullOrEmpty(given[0]))
+            {
+                if (!double.TryParse(given[0], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out wait) || !double.IsFinite(wait) || wait < 0)
+                    throw ApiError.BadRequest($"wait must be a number of seconds >= 0, got '{given[0]}'", "wait");
+                wait = Math.Min(wait, 3600);
+            }
             var ct = http.RequestAborted;
             using var following = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var events = queue.Hub.Follow(requestId, following.Token).GetAsyncEnumerator(following.Token);

@@ -185,6 +185,59 @@ public class EngineCoreTests
     }
 
     [Fact]
+    public void AGenerationStepThatKeepsFailing_EndsItsRequestsWithAnError_AfterMaxConsecutiveFailures()
+    {
+        var core = NewCore(async: false);
+        core.Admit(Req("a", 6, maxTokens: 5));
+        core.Admit(Req("b", 9, maxTokens: 4, start: 100));
+        for (int attempt = 1; attempt < EngineCorePolicy.Generation.MaxConsecutiveStepFailures; attempt++)
+        {
+            var step = core.NextStep()!;
+            Assert.Empty(core.Fail(step.StepId, "kernel error").Outputs); // recomputed
+            Assert.Equal(2, core.Scheduler.NumWaiting);
+        }
+        var last = core.NextStep()!;
+        var failed = core.Fail(last.StepId, "kernel error");
+        Assert.Equal(["a", "b"], failed.Outputs.Select(o => o.RequestId).Order());
+        Assert.All(failed.Outputs, o => Assert.Equal(FinishReason.Error, o.FinishReason));
+        Assert.False(core.HasUnfinishedRequests);
+        Assert.Equal(0, core.Scheduler.KvCacheUsage);
+        Assert.Equal(core.Scheduler.KVCacheManager.BlockPool.NumGpuBlocks, core.Scheduler.KVCacheManager.NumFreeBlocks);
+        Assert.Null(core.NextStep());
+    }
+
+    [Fact]
+    public void ACompletedStepResetsTheFailureCount_TransientFaultsNeverFailARequest()
+    {
+        var core = NewCore(async: false);
+        var req = Req("a", 6, maxTokens: 6);
+        var solo = SoloTokens(req);
+        core.Admit(req);
+        var streamed = new List<int>();
+        var runner = new FakeModelRunner(64, BlockSize, Vocab);
+        // Every other step fails: six failures in all, never two in a row, so the request is only recomputed.
+        for (int i = 0; core.HasUnfinishedRequests || core.Scheduler.HasFinishedRequests; i++)
+        {
+            var step = core.NextStep();
+            if (step == null) break;
+            if (i % 2 == 0 && step.Plan.TotalNumScheduledTokens > 0)
+            {
+                Assert.Empty(core.Fail(step.StepId, "transient").Outputs);
+                runner = new FakeModelRunner(64, BlockSize, Vocab); // the restarted worker knows nothing
+                continue;
+            }
+            foreach (var o in core.Complete(step.StepId, runner.Execute(step.Plan)).Outputs)
+            {
+                Assert.NotEqual(FinishReason.Error, o.FinishReason);
+                streamed.AddRange(o.NewTokenIds);
+            }
+        }
+        Assert.True(core.FailedStepCount >= 3, $"{core.FailedStepCount} failed steps");
+        Assert.Equal(solo, streamed);
+        Assert.Equal(0, core.Scheduler.KvCacheUsage);
+    }
+
+    [Fact]
     public void APoolingStepFailure_FailsOnlyItsRequests_TheOtherStepInFlightStands()
     {
         var core = new EngineCore(new Scheduler(Pipeline.Actors.Pooling.PoolingEngine.ConfigFor(8, maxNumBatchedTokens: 8, asyncScheduling: true)), EngineCorePolicy.Pooling);
