@@ -243,7 +243,8 @@ public static class ServeCommand
         engine.Health.ExitRequested += reason =>
         {
             app.Logger.LogCritical("exiting with code {Code}: {Reason} (--on-step-timeout exit)", HungStepExitCode, reason);
-            Environment.Exit(HungStepExitCode);
+            // Not on the engine core's thread: the host's shutdown waits for the actor system, which waits for that actor.
+            new Thread(() => Environment.Exit(HungStepExitCode)) { IsBackground = true, Name = "exit-on-hung-step" }.Start();
         };
         var metrics = new ServingMetrics(servedName, engineArgs.EnableLora ? engineArgs.MaxLoras : null);
         var ready = new ServerContext { Engine = engine, ServedModelName = servedName, Model = ctx, Models = servingModels, Chat = chat, ChatTemplateError = chatError, Metrics = metrics, Requests = Requests(args, app), ChatParsing = chatParsing };

@@ -105,7 +105,11 @@ public static class ApiServer
     {
         if (http.Request.ContentType is { } ct && !ct.Contains("json", StringComparison.OrdinalIgnoreCase))
             throw ApiError.BadRequest($"unsupported content type '{ct}': send application/json");
-        using var doc = await JsonDocument.ParseAsync(http.Request.Body, Json.ReadOptions, http.RequestAborted);
+        using var buffer = new MemoryStream();
+        await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
+        var bytes = new ReadOnlyMemory<byte>(buffer.GetBuffer(), 0, (int)buffer.Length);
+        JsonTextCheck.Check(bytes.Span, new JsonReaderOptions { MaxDepth = Json.ReadOptions.MaxDepth, CommentHandling = Json.ReadOptions.CommentHandling, AllowTrailingCommas = Json.ReadOptions.AllowTrailingCommas });
+        using var doc = JsonDocument.Parse(bytes, Json.ReadOptions);
         return doc.RootElement.Clone();
     }
 

@@ -52,9 +52,16 @@ public static class StreamsEndpoints
             var queue = QueueOf(ready());
             var root = await ApiServer.Body(http);
             var id = RequestReader.Deserialize<QueueEnvelope>(root).RequestId;
-            var body = JsonSerializer.SerializeToNode(root)!.AsObject();
-            if (id == null) body["request_id"] = id = http.Items["request-id"] as string ?? Guid.NewGuid().ToString("N");
-            await queue.Transport.PublishRequestAsync(JsonSerializer.SerializeToUtf8Bytes(body), new QueueProperties { MessageId = id }, http.RequestAborted);
+            // The body goes on the queue as it came (re-serializing would choke on what the consumer must judge, such as
+            // lone surrogates); a missing request_id is spliced in after the opening brace.
+            var raw = root.GetRawText();
+            if (id == null)
+            {
+                id = http.Items["request-id"] as string ?? Guid.NewGuid().ToString("N");
+                var rest = raw.AsSpan(1).TrimStart();
+                raw = "{\"request_id\":" + "\"" + JsonEncodedText.Encode(id).ToString() + "\"" + (rest.StartsWith("}") ? "" : ",") + rest.ToString();
+            }
+            await queue.Transport.PublishRequestAsync(System.Text.Encoding.UTF8.GetBytes(raw), new QueueProperties { MessageId = id }, http.RequestAborted);
             await Json.WriteAsync(http.Response, new QueueAccepted(id, queue.Transport.Topology.RequestQueue), ProtocolJson.Default.QueueAccepted, 202);
         });
     }

@@ -25,10 +25,12 @@ public static partial class QueueRequestParser
         JsonElement root;
         try
         {
+            JsonTextCheck.Check(message.Body.Span, new JsonReaderOptions { MaxDepth = Json.ReadOptions.MaxDepth, CommentHandling = Json.ReadOptions.CommentHandling, AllowTrailingCommas = Json.ReadOptions.AllowTrailingCommas });
             using var doc = JsonDocument.Parse(message.Body, Json.ReadOptions);
             root = doc.RootElement.Clone();
         }
         catch (JsonException e) { throw new PoisonMessageException($"invalid JSON: {e.Message}"); }
+        catch (ApiError e) { throw new PoisonMessageException($"{e.Message} (field {e.Param})"); }
 
         string? id = null;
         try

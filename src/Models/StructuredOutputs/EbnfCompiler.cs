@@ -37,7 +37,10 @@ public sealed class EbnfCompiler
     public static Grammar Compile(string source)
     {
         var c = new EbnfCompiler(source);
-        c.ParseAll();
+        // A grammar cut short runs the parser off the end of the text: that is the user's grammar, not a crash.
+        try { c.ParseAll(); }
+        catch (IndexOutOfRangeException) { throw c.Error("grammar", "the grammar ends in the middle of a rule"); }
+        catch (ArgumentOutOfRangeException) { throw c.Error("grammar", "the grammar ends in the middle of a rule"); }
         string start = c._lark ? "start" : "root";
         if (!c._rules.TryGetValue(start, out int root) || !c._b.IsDefined(root))
             throw new GrammarException("grammar", $"the grammar has no '{start}' rule ({(c._lark ? "Lark" : "GBNF")} syntax starts there)");
@@ -67,7 +70,7 @@ public sealed class EbnfCompiler
             if (_src[_pos] == '%') { Directive(); continue; }
             if (_src[_pos] is '?' or '!') _pos++; // Lark's inline / keep-tokens markers change the tree, not the language
             var name = Ident() ?? throw Error("grammar", $"expected a rule name, got '{Snippet()}'");
-            if (_src[_pos] == '.') { _pos++; while (_pos < _src.Length && char.IsDigit(_src[_pos])) _pos++; } // Lark priority
+            if (_pos < _src.Length && _src[_pos] == '.') { _pos++; while (_pos < _src.Length && char.IsDigit(_src[_pos])) _pos++; } // Lark priority
             SkipSpace(newlines: false);
             if (_src.AsSpan(_pos).StartsWith("::=")) _pos += 3;
             else if (_pos < _src.Length && _src[_pos] == ':') _pos++;

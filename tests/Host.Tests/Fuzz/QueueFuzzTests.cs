@@ -68,7 +68,8 @@ public class QueueFuzzTests(ITestOutputHelper output)
             if (reason.StartsWith("the message could not be read", StringComparison.Ordinal) && !reason.Contains("JSON"))
                 problems.Add($"an unexpected exception: {reason}");
             var id = dead.Properties.MessageId;
-            if (id != null && expectedField.TryGetValue(id, out var field) && !reason.Contains(field, StringComparison.Ordinal))
+            if (id != null && expectedField.TryGetValue(id, out var field) && !reason.Contains(field, StringComparison.Ordinal)
+                && !(field.StartsWith("guided_", StringComparison.Ordinal) && reason.Contains("structured_outputs", StringComparison.Ordinal)))
                 problems.Add($"{id}: '{reason}' does not name {field}: {Encoding.UTF8.GetString(dead.Body.Span[..Math.Min(dead.Body.Length, 200)])}");
         }
         Assert.True(problems.Count == 0, string.Join("\n", problems.Take(15)));
