@@ -65,7 +65,7 @@ public class HttpFuzzTests(FuzzServerFixture server, ITestOutputHelper output) :
             var type = last.GetProperty("type").GetString();
             Assert.True(type == "final" || (type == "error" && last.GetProperty("error").GetProperty("code").GetInt32() is >= 400 and < 500), $"{id}: {events[^1]}");
         }
-        Assert.True(statuses.Keys.Count(k => k >= 400) >= 4, "the cases should reach several kinds of refusal");
+        Assert.True(statuses.Keys.Count(k => k >= 400) >= 3, "the cases should reach several kinds of refusal (400, 404, 413)");
         await AssertSettled();
     }
 
