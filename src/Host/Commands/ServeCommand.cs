@@ -54,6 +54,9 @@ public static class ServeCommand
         new("override-pooler-config", "pooling models: JSON pooler settings, e.g. {\"pooling_type\":\"MEAN\",\"normalize\":true}", Metavar: "JSON"),
         new("queue", "message-queue service mode: inproc (an in-process queue, fed by POST /v1/queue/requests), an amqp://user:pass@host:5672/vhost RabbitMQ broker, or off", "inproc", Metavar: "URL"),
         .. QueueOptions.Topology,
+        new("state-db", "SQLite file keeping finished queue requests (ids and final events) across restarts: a redelivered finished request is acknowledged without running, /v1/streams replays it", Metavar: "FILE"),
+        new("state-retention", "finished requests kept in --state-db (the oldest are dropped first)", "100000"),
+        new("state-keep-deltas", "also keep each finished request's delta events in --state-db, so /v1/streams replays the whole stream after a restart", "false", IsFlag: true),
         new("queue-prefetch", "most unacknowledged request messages held at once (back-pressure to the broker)", QueueOptions.Defaults.Prefetch.ToString()),
         new("config", "JSON file of option values (names as on the command line); PIPELINE_* environment variables also set options"),
         .. CommonOptions.Model,
@@ -136,7 +139,13 @@ public static class ServeCommand
         if (url == "off") return null;
         var topology = QueueOptions.ToTopology(args, args.Int("queue-prefetch"));
         var transport = QueueTransports.Create(url, topology, $"pipeline-serve-{Environment.ProcessId}", m => logger.LogWarning("queue: {Message}", m));
-        var service = new QueueService(transport, server, new StreamHub(), m => logger.LogWarning("queue: {Message}", m));
+        var store = args.Get("state-db") is { Length: > 0 } db ? new RequestStateStore(db, args.Int("state-retention"), args.Flag("state-keep-deltas")) : null;
+        var hub = new StreamHub();
+        if (store != null) hub.Stored = id => store.Stored(id)?.Select(e => e.Body).ToList();
+        var service = new QueueService(transport, server, hub, m => logger.LogWarning("queue: {Message}", m), store: store);
+        if (args.Flag("enable-log-requests") && !args.Flag("disable-log-requests"))
+            service.OnExecute = id => logger.LogInformation("queue request {Id}: executing", id);
+        if (store != null) logger.LogInformation("durable request state: {Path} ({Count} finished requests kept)", store.Path, store.Count);
         server.Queue = service;
         service.Start();
         logger.LogInformation("queue service: consuming '{Queue}' from {Transport} (prefetch {Prefetch}), events to exchange '{Exchange}'",

@@ -14,9 +14,12 @@ namespace Pipeline.Host.Queue;
 /// The message-queue service mode: consumes request messages (manual ack, prefetch = back-pressure), runs each through
 /// the engine, publishes its token events, and acknowledges the message only after its final event is confirmed
 /// (at-least-once). A request id is run once: a redelivered copy of a running request joins it, one of a finished
-/// request is acknowledged without running again. Invalid messages go to the dead-letter queue with the reason.
+/// request is acknowledged without running again. Invalid messages go to the dead-letter queue with the reason. With a
+/// <see cref="RequestStateStore"/> the finished ids and final events survive a restart: the final is stored before it is
+/// published, so a copy redelivered after a crash is acknowledged without running and its stored final published again.
 /// </summary>
-public sealed class QueueService(IQueueTransport transport, ServerContext server, StreamHub hub, Action<string>? log = null, int finishedCapacity = 100_000)
+public sealed class QueueService(IQueueTransport transport, ServerContext server, StreamHub hub, Action<string>? log = null, int finishedCapacity = 100_000,
+    RequestStateStore? store = null)
 {
     /// <summary>A request being run, and every delivery of it that arrived meanwhile (all acknowledged at the end).</summary>
     sealed class Running
@@ -73,6 +76,7 @@ public sealed class QueueService(IQueueTransport transport, ServerContext server
             return;
         }
         Running? run = null;
+        bool finishedEarlier = false;
         lock (_gate)
         {
             if (_running.TryGetValue(req.RequestId, out var existing))
@@ -81,10 +85,15 @@ public sealed class QueueService(IQueueTransport transport, ServerContext server
                 Interlocked.Increment(ref _joined);
                 return;
             }
-            if (!_finished.Contains(req.RequestId)) _running[req.RequestId] = run = new Running { Deliveries = { d } };
+            if (_finished.Contains(req.RequestId)) { }
+            else if (store?.IsFinished(req.RequestId) == true) finishedEarlier = true;
+            else _running[req.RequestId] = run = new Running { Deliveries = { d } };
         }
         if (run == null)
         {
+            // Finished in an earlier life: its final may not have gone out before the crash, so it goes out again.
+            if (finishedEarlier && store!.Stored(req.RequestId) is { Count: > 0 } stored)
+                await RequestEventPublisher.RepublishAsync(transport, hub, req.RequestId, req.ReplyTo, req.CorrelationId, stored.TakeLast(1).ToList(), default).ConfigureAwait(false);
             Interlocked.Increment(ref _duplicates);
             await d.AckAsync().ConfigureAwait(false);
             return;
@@ -108,7 +117,7 @@ public sealed class QueueService(IQueueTransport transport, ServerContext server
     {
         Interlocked.Increment(ref _executions);
         OnExecute?.Invoke(req.RequestId);
-        var events = new RequestEventPublisher(transport, hub, req.RequestId, req.ReplyTo, req.CorrelationId);
+        var events = new RequestEventPublisher(transport, hub, req.RequestId, req.ReplyTo, req.CorrelationId, keep: store != null);
         var texts = new SortedDictionary<int, StringBuilder>();
         var tokens = new SortedDictionary<int, List<int>>();
         var finals = new Dictionary<int, CompletionOutput>();
@@ -164,7 +173,10 @@ public sealed class QueueService(IQueueTransport transport, ServerContext server
 
         var choices = texts.Keys.Select(i => Choice(req, i, texts[i].ToString(), tokens[i], finals.GetValueOrDefault(i))).ToList();
         int completion = choices.Sum(c => c.TokenIds.Count);
-        await events.PublishAsync(seq => QueueEvents.WriteFinal(req.RequestId, seq, server.ServedModelName, choices, promptTokens, completion), QueueEvents.Final, default).ConfigureAwait(false);
+        var final = events.Build(seq => QueueEvents.WriteFinal(req.RequestId, seq, server.ServedModelName, choices, promptTokens, completion), QueueEvents.Final);
+        // Durable before it is published: a crash after this point never runs the request again (the copy republishes it).
+        store?.MarkFinished(req.RequestId, events.Kept);
+        await events.SendAsync(final, default).ConfigureAwait(false);
         server.Metrics.RequestFinished(promptTokens, completion, choices.LastOrDefault()?.FinishReason ?? "stop", clock.Elapsed.TotalSeconds, ttft, []);
         Interlocked.Increment(ref _completed);
         foreach (var d in Release(req.RequestId, finished: true)) await d.AckAsync().ConfigureAwait(false);

@@ -23,6 +23,9 @@ public sealed class StreamHub(int capacity = 1024, long maxBytes = 64L << 20)
     readonly Queue<string> _finished = new();
     long _finishedBytes;
 
+    /// <summary>Events of a request finished before this process started (the durable state), for an id the hub does not know.</summary>
+    public Func<string, IReadOnlyList<byte[]>?>? Stored { get; set; }
+
     public void Publish(string requestId, byte[] evt, bool terminal)
     {
         lock (_gate)
@@ -52,10 +55,19 @@ public sealed class StreamHub(int capacity = 1024, long maxBytes = 64L << 20)
         var channel = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
         lock (_gate)
         {
-            if (!_streams.TryGetValue(requestId, out var s)) _streams[requestId] = s = new Stream();
-            foreach (var e in s.Events) channel.Writer.TryWrite(e);
-            if (s.Done) channel.Writer.TryComplete();
-            else s.Followers.Add(channel);
+            Stream? s = _streams.GetValueOrDefault(requestId);
+            if (s == null && Stored?.Invoke(requestId) is { Count: > 0 } stored)
+            {
+                foreach (var e in stored) channel.Writer.TryWrite(e);
+                channel.Writer.TryComplete();
+            }
+            else if (s == null) _streams[requestId] = s = new Stream();
+            if (s != null)
+            {
+                foreach (var e in s.Events) channel.Writer.TryWrite(e);
+                if (s.Done) channel.Writer.TryComplete();
+                else s.Followers.Add(channel);
+            }
         }
         try
         {
