@@ -18,6 +18,7 @@ public static class CliApp
         (EmbedCommand.Spec, a => Task.FromResult(EmbedCommand.Run(a))),
         (TokenizeCommand.Spec, a => Task.FromResult(TokenizeCommand.Run(a))),
         (TokenizeCommand.DetokenizeSpec, a => Task.FromResult(TokenizeCommand.RunDetokenize(a))),
+        (DownloadCommand.Spec, a => Task.FromResult(DownloadCommand.Run(a))),
         (EnvCommand.Spec, a => Task.FromResult(EnvCommand.Run(a))),
         (ModelsCommand.Spec, a => Task.FromResult(ModelsCommand.Run(a))),
         (BenchTokenizerCommand.Spec, a => Task.FromResult(BenchTokenizerCommand.Run(a))),
@@ -60,12 +61,13 @@ public static class CliApp
         {
             var parsed = ParsedArgs.Parse(cmd.Spec, rest);
             CommonOptions.LoadPlugins(cmd.Spec, parsed);
+            HubCliOptions.Prepare(cmd.Spec, parsed);
             return await cmd.Run(parsed);
         }
         catch (CliException e) { return Fail(e.Message, 2); }
         catch (Exception e) when (e is Http.AddressInUseError or ModelNotFoundException or ModelConfigException or WeightLoadException or UnsupportedArchitectureException or ModelPluginException
                                       or SamplingParamsException or ArgumentException or InvalidOperationException or NotSupportedException
-                                      or DirectoryNotFoundException or FileNotFoundException or HttpRequestException or TokenizerLoadException or Pipeline.Models.Pooling.PoolingException or Pipeline.Models.ChatTemplates.TemplateException)
+                                      or DirectoryNotFoundException or FileNotFoundException or HttpRequestException or TokenizerLoadException or Pipeline.Models.Loading.Hub.HubException or Pipeline.Models.Pooling.PoolingException or Pipeline.Models.ChatTemplates.TemplateException)
         {
             return Fail(ErrorHints.Explain(e), 1);
         }

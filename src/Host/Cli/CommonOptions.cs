@@ -14,7 +14,7 @@ public static class CommonOptions
 
     public static readonly OptionSpec[] Model =
     [
-        new("revision", "model revision (branch, tag or commit) to use from the Hugging Face cache"),
+        new("revision", "model revision (branch, tag or commit): from the cache, else downloaded"),
         new("tokenizer", "tokenizer directory, when it is not the model directory"),
         new("skip-tokenizer-init", "do not load a tokenizer; prompts must be token ids", IsFlag: true),
         new("dtype", "weight and activation dtype: auto, float32, float16, bfloat16", "auto"),
@@ -25,6 +25,7 @@ public static class CommonOptions
         new("generation-config", "auto: apply generation_config.json's sampling defaults; vllm: ignore them", "auto"),
         new("max-model-len", "longest prompt + output in tokens (default: derived from config.json)"),
         new("seed", "random seed: sampling of every request (prompt i uses seed + i) and dummy weights", "0"),
+        .. HubCliOptions.Options,
         .. Plugins,
     ];
 

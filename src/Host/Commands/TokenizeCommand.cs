@@ -18,7 +18,8 @@ public static class TokenizeCommand
         new("no-generation-prompt", "with --messages: do not append the assistant turn opener", IsFlag: true),
         new("output", "text or json", "json"),
         new("tokenizer", "tokenizer directory, when it is not the model directory"),
-        new("revision", "model revision in the Hugging Face cache"),
+        new("revision", "model revision (branch, tag or commit): from the cache, else downloaded"),
+        .. HubCliOptions.Options,
     ]);
 
     public static readonly CommandSpec DetokenizeSpec = new("detokenize", "Print the text of token ids.", ["[MODEL]"],
@@ -27,7 +28,8 @@ public static class TokenizeCommand
         new("skip-special-tokens", "leave special tokens out of the text", IsFlag: true),
         new("output", "text or json", "text"),
         new("tokenizer", "tokenizer directory, when it is not the model directory"),
-        new("revision", "model revision in the Hugging Face cache"),
+        new("revision", "model revision (branch, tag or commit): from the cache, else downloaded"),
+        .. HubCliOptions.Options,
     ]);
 
     static HfTokenizer Load(ParsedArgs args)

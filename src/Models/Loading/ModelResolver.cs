@@ -6,9 +6,15 @@ namespace Pipeline.Models.Loading;
 /// </summary>
 public static class ModelResolver
 {
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string?), string> Fetched = new();
+
+    /// <summary>Records where a download put <paramref name="model"/> (a --download-dir, ModelScope's cache), so every later Resolve finds it.</summary>
+    public static void Register(string model, string? revision, string dir) => Fetched[(model, revision)] = dir;
+
     public static string Resolve(string model, string? revision = null)
     {
         if (string.IsNullOrWhiteSpace(model)) throw new ModelNotFoundException("No model was given.", []);
+        if (Fetched.TryGetValue((model, revision), out var fetched)) return fetched;
         var looked = new List<string>();
         var full = Path.GetFullPath(model);
         looked.Add(full);
@@ -39,11 +45,12 @@ public static class ModelResolver
             }
         }
         throw new ModelNotFoundException(
-            $"Model '{model}'{(revision != null ? $" at revision '{revision}'" : "")} was not found locally or in the Hugging Face cache (downloading is not supported yet).",
+            $"Model '{model}'{(revision != null ? $" at revision '{revision}'" : "")} was not found locally or in the Hugging Face cache.",
             looked);
     }
 
-    static bool LooksLikeRepoId(string s) =>
+    /// <summary>A hub id (ORG/NAME or NAME), not a path.</summary>
+    public static bool LooksLikeRepoId(string s) =>
         !s.StartsWith('/') && !s.StartsWith('.') && s.Count(c => c == '/') <= 1 && !s.Contains('\\');
 
     public static IEnumerable<string> HubCacheDirs()

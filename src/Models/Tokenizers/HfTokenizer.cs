@@ -14,9 +14,10 @@ public sealed class HfTokenizer
     private readonly AddedTokenSplitter _rawSplitter;
     private readonly AddedTokenSplitter _normalizedSplitter;
 
-    private HfTokenizer(TokenizerPipeline pipeline, TokenizerConfig config)
+    private HfTokenizer(TokenizerPipeline pipeline, TokenizerConfig config, string source)
     {
         _pipeline = pipeline;
+        Source = source;
         foreach (var t in pipeline.AddedTokens.Concat(config.AddedTokensDecoder))
         {
             if (_addedById.ContainsKey(t.Id)) continue;
@@ -62,15 +63,24 @@ public sealed class HfTokenizer
         string tokJson = Path.Combine(dir, "tokenizer.json");
         string vocabJson = Path.Combine(dir, "vocab.json"), mergesTxt = Path.Combine(dir, "merges.txt");
         TokenizerPipeline pipeline;
-        if (File.Exists(tokJson)) pipeline = TokenizerJson.Load(tokJson);
-        else if (File.Exists(vocabJson) && File.Exists(mergesTxt)) pipeline = TokenizerJson.LoadGpt2Files(vocabJson, mergesTxt);
-        else if (File.Exists(Path.Combine(dir, "tokenizer.model")))
-            throw new TokenizerLoadException(Path.Combine(dir, "tokenizer.model"),
-                "SentencePiece tokenizer.model files are not supported; convert the tokenizer to tokenizer.json (transformers saves one with save_pretrained)");
-        else throw new TokenizerLoadException(dir, "no tokenizer.json (or vocab.json + merges.txt) found");
+        string source;
+        // tokenizer.json first: it is this project's own, faster path and carries the full pipeline.
+        if (File.Exists(tokJson)) (pipeline, source) = (TokenizerJson.Load(tokJson), "tokenizer.json");
+        else if (File.Exists(vocabJson) && File.Exists(mergesTxt)) (pipeline, source) = (TokenizerJson.LoadGpt2Files(vocabJson, mergesTxt), "vocab.json + merges.txt");
+        else if (TokenizerModelFile.Find(dir) is string modelFile) return FromModelFile(modelFile, config);
+        else throw new TokenizerLoadException(dir, "no tokenizer.json, vocab.json + merges.txt, tokenizer.model or *.tiktoken found");
         TransformersCompat.Apply(pipeline, config);
-        return new HfTokenizer(pipeline, config);
+        return new HfTokenizer(pipeline, config, source);
     }
+
+    static HfTokenizer FromModelFile(string path, TokenizerConfig config)
+    {
+        var (pipeline, source) = TokenizerModelFile.Load(path, config);
+        return new HfTokenizer(pipeline, config, source);
+    }
+
+    /// <summary>Which file and code path the tokenizer was read from, e.g. "tokenizer.json" or "tokenizer.model (SentencePiece BPE, ...)".</summary>
+    public string Source { get; }
 
     /// <summary>Number of distinct token ids (model vocabulary plus added tokens), like len(tokenizer) in transformers.</summary>
     public int VocabSize { get; }
@@ -108,6 +118,7 @@ public sealed class HfTokenizer
             foreach (var part in inner)
             {
                 if (part.Text is null) { ids.Add(part.Id); continue; }
+                if (_pipeline.Model is ISegmentTokenizer whole) { whole.Tokenize(part.Text, part.AtStart, ids); continue; }
                 pieces.Clear();
                 var piece = new Piece(part.Text, part.AtStart);
                 if (_pipeline.PreTokenizer is null) pieces.Add(piece);

@@ -11,6 +11,10 @@ internal sealed class TokenizerConfig
     public string? UnkToken { get; private init; }
     public bool? AddPrefixSpace { get; private init; }
     public bool? Legacy { get; private init; }
+    public bool? AddBosToken { get; private init; }
+    public bool? AddEosToken { get; private init; }
+    /// <summary>A tiktoken vocabulary's pre-tokenizer regex ("pat_str"), when the config names one.</summary>
+    public string? PatStr { get; private init; }
     public string? TokenizerClass { get; private init; }
     public int? ModelMaxLength { get; private init; }
     public Dictionary<string, string> ChatTemplates { get; } = new(StringComparer.Ordinal);
@@ -58,6 +62,9 @@ internal sealed class TokenizerConfig
             UnkToken = TokenContent(json.Optional(root, "unk_token")),
             AddPrefixSpace = OptBool(json.Optional(root, "add_prefix_space")),
             Legacy = OptBool(json.Optional(root, "legacy")),
+            AddBosToken = OptBool(json.Optional(root, "add_bos_token")),
+            AddEosToken = OptBool(json.Optional(root, "add_eos_token")),
+            PatStr = json.Optional(root, "pat_str") is { ValueKind: JsonValueKind.String } pat ? pat.GetString() : null,
             TokenizerClass = json.OptString(root, "tokenizer_class"),
             ModelMaxLength = json.Optional(root, "model_max_length") is { ValueKind: JsonValueKind.Number } m
                 && m.TryGetDouble(out double d) && d >= 1 && d <= int.MaxValue ? (int)d : null,

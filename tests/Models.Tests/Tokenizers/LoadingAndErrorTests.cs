@@ -55,11 +55,12 @@ public sealed class LoadingAndErrorTests : IDisposable
     }
 
     [Fact]
-    public void SentencePieceModelAloneIsReportedAsUnsupported()
+    public void CorruptSentencePieceModelNamesTheFile()
     {
         File.WriteAllBytes(Path.Combine(_dir, "tokenizer.model"), [0, 1, 2]);
         var ex = Assert.Throws<TokenizerLoadException>(() => HfTokenizer.Load(_dir));
-        Assert.Contains("not supported", ex.Message);
+        Assert.Contains("tokenizer.model", ex.Message);
+        Assert.Contains("not a SentencePiece model", ex.Message);
     }
 
     [Theory]
