@@ -12,7 +12,7 @@ namespace Pipeline.Host.Commands;
 /// <summary>`pipeline env`: versions, paths and devices, like `vllm collect-env`.</summary>
 public static class EnvCommand
 {
-    public static readonly CommandSpec Spec = new("env", "Print the runtime environment: .NET, TorchSharp, libtorch and devices.", [],
+    public static readonly CommandSpec Spec = new("env", "Print the runtime environment: .NET, TorchSharp, libtorch, devices, model downloads; with MODEL, its tokenizer's path.", ["[MODEL]"],
     [
         new("device", "initialize for cpu, cuda or auto", "auto"),
         new("libtorch", "libtorch folder for CUDA (else $PIPELINE_LIBTORCH, else python3's torch)"),
@@ -34,6 +34,19 @@ public static class EnvCommand
         var libDir = TorchRuntime.LibTorchDir ?? TorchRuntime.BundledCpuLibTorch();
         o.WriteLine($"libtorch:          {LibTorchVersion(libDir)} from {TorchRuntime.LibTorchSource}");
         o.WriteLine($"libtorch path:     {libDir ?? "(not found)"}");
+        var hub = Pipeline.Models.Loading.Hub.HubOptions.FromEnvironment();
+        o.WriteLine($"Model hub:         {(hub.UseModelScope ? "ModelScope (VLLM_USE_MODELSCOPE)" : "Hugging Face Hub")} at {hub.Endpoint}{(hub.Offline ? ", offline (HF_HUB_OFFLINE)" : "")}, token {(hub.Token != null ? "set" : "not set")}");
+        o.WriteLine($"Model cache:       {hub.CacheDir}");
+        o.WriteLine($"Tokenizers:        tokenizer.json (built in); tokenizer.model (SentencePiece) and *.tiktoken via Microsoft.ML.Tokenizers {typeof(Microsoft.ML.Tokenizers.Tokenizer).Assembly.GetName().Version}");
+        if (args.Positionals.Count > 0)
+        {
+            try
+            {
+                var dir = Pipeline.Models.Loading.ModelResolver.Resolve(args.Positionals[0]);
+                o.WriteLine($"Model tokenizer:   {Pipeline.Models.Tokenizers.HfTokenizer.Load(dir).Source} ({dir})");
+            }
+            catch (Exception e) when (e is Pipeline.Models.Loading.ModelNotFoundException or Pipeline.Models.Tokenizers.TokenizerLoadException) { o.WriteLine($"Model tokenizer:   {e.Message}"); }
+        }
         if (initError != null) { o.WriteLine($"Backend error:     {initError}"); return 1; }
         o.WriteLine($"CUDA available:    {TorchRuntime.CudaAvailable}");
         o.WriteLine($"Native library:    {NativeOps.Describe()}");

@@ -259,8 +259,8 @@ public static class ServeCommand
         var ready = new ServerContext { Engine = engine, ServedModelName = servedName, Model = ctx, Models = servingModels, Chat = chat, ChatTemplateError = chatError, Metrics = metrics, Requests = Requests(args, app), ChatParsing = chatParsing };
         var queue = StartQueue(args, ready, app.Logger);
         server = ready;
-        app.Logger.LogInformation("serving {Model} as '{Name}' on {Urls} ({Replicas} replica(s), max_model_len {MaxLen})",
-            ctx.ModelDir, servedName, string.Join(",", app.Urls), replicas.Count, ctx.MaxModelLen);
+        app.Logger.LogInformation("serving {Model} as '{Name}' on {Urls} ({Replicas} replica(s), max_model_len {MaxLen}, tokenizer {Tokenizer})",
+            ctx.ModelDir, servedName, string.Join(",", app.Urls), replicas.Count, ctx.MaxModelLen, ctx.Tokenizer?.Source ?? "none");
 
         using var signals = new ShutdownSignals(app.Logger);
         app.Lifetime.ApplicationStopping.Register(() =>
