@@ -31,7 +31,8 @@ public sealed class SafetensorsFile : IDisposable
     public SafetensorsFile(string path)
     {
         Path = path;
-        var length = new FileInfo(path).Length;
+        // Hugging Face cache snapshots hold symlinks to blobs: the length is the target's.
+        var length = (new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? new FileInfo(path)).Length;
         if (length < 8) throw new WeightLoadException($"{path}: truncated safetensors file ({length} bytes, no header)");
         using (var fs = File.OpenRead(path))
         {
