@@ -50,7 +50,8 @@ public sealed class PipelineEngine : IAsyncDisposable
         var faults = options.Faults;
         _router = system.ActorOf(OutputRouterActor.Props(), "output-router");
         var detokenizer = system.ActorOf(DetokenizerActor.Props(new OutputProcessor(ctx.Tokenizer), _router, faults), "detokenizer");
-        var inputs = new InputProcessor(ctx.Tokenizer, ctx.Model.Config.VocabSize, ctx.MaxModelLen, ctx.EosTokenIds);
+        var inputs = new InputProcessor(ctx.Tokenizer, ctx.Model.Config.VocabSize, ctx.MaxModelLen, ctx.EosTokenIds,
+            takesAudio: ctx.Model is Pipeline.Models.Architectures.IEncoderDecoderModel);
         var tokenizer = system.ActorOf(TokenizerActor.Props(inputs, faults)
             .WithRouter(new RoundRobinPool(options.TokenizerParallelism).WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart)))
             .WithDispatcher(Dispatchers.Cpu), "tokenizer");

@@ -38,7 +38,8 @@ public static class EngineBuilder
     {
         var model = ctx.Model;
         int maxBatched = args.MaxNumBatchedTokens ?? (args.EnableChunkedPrefill ? Math.Max(2048, args.MaxNumSeqs) : Math.Max(ctx.MaxModelLen, args.MaxNumSeqs));
-        if (model.Device.type == DeviceType.CUDA && args.NumGpuBlocksOverride == null) ProfileRun(ctx, Math.Min(maxBatched, ctx.MaxModelLen), args.BlockSize);
+        // An encoder-decoder model's decoder needs encoder outputs; its profile is the weights and the KV sizer's count.
+        if (model.Device.type == DeviceType.CUDA && args.NumGpuBlocksOverride == null && model is not Pipeline.Models.Architectures.IEncoderDecoderModel) ProfileRun(ctx, Math.Min(maxBatched, ctx.MaxModelLen), args.BlockSize);
         int blocks = args.NumGpuBlocksOverride ?? KVCacheSizer.NumBlocks(model, args.BlockSize, args.GpuMemoryUtilization, args.KvCacheMemoryBytes, ctx.MaxModelLen, args.MaxNumSeqs);
         var policy = args.SchedulingPolicy switch
         {

@@ -8,7 +8,9 @@ namespace Pipeline.Actors.Engine;
 /// tokenizes text, applies the model's generation defaults, and refuses what cannot run with an error naming the field.
 /// </summary>
 /// <param name="structuredOutputs">Whether the runner can apply structured outputs (it needs a vocabulary: the tokenizer's).</param>
-public sealed class InputProcessor(HfTokenizer? tokenizer, int vocabSize, int maxModelLen, IReadOnlyList<int> eosTokenIds, bool? structuredOutputs = null)
+/// <param name="takesAudio">The model is an encoder-decoder speech model: every request carries audio features.</param>
+public sealed class InputProcessor(HfTokenizer? tokenizer, int vocabSize, int maxModelLen, IReadOnlyList<int> eosTokenIds, bool? structuredOutputs = null,
+    bool takesAudio = false)
 {
     public (Request Request, string? Prompt) Process(string requestId, PromptInput prompt, SamplingParams sp, int priority = 0, string? cacheSalt = null,
         Pipeline.Models.Lora.LoRARequest? lora = null)
@@ -30,7 +32,12 @@ public sealed class InputProcessor(HfTokenizer? tokenizer, int vocabSize, int ma
             throw new SamplingParamsException(sp.Stop.Count > 0 ? "stop" : "bad_words", "needs the model's tokenizer, which is not loaded");
         if (sp.StructuredOutputs != null && !(structuredOutputs ?? tokenizer != null))
             throw new SamplingParamsException("structured_outputs", "structured outputs need the model's tokenizer, which is not loaded");
-        return (new Request(requestId, ids, sp, eosTokenIds, priority: priority, cacheSalt: cacheSalt, loraRequest: lora), prompt.Text);
+        if (prompt.Audio != null && !takesAudio)
+            throw new SamplingParamsException("audio", "this model does not take audio (it is not a speech-to-text model)");
+        if (prompt.Audio == null && takesAudio)
+            throw new SamplingParamsException("audio", "this speech-to-text model needs audio: use /v1/audio/transcriptions or /v1/audio/translations");
+        var features = prompt.Audio is { } audio ? new[] { MultiModalFeature.ForAudio(audio) } : null;
+        return (new Request(requestId, ids, sp, eosTokenIds, priority: priority, cacheSalt: cacheSalt, loraRequest: lora, multiModalFeatures: features), prompt.Text);
     }
 
     /// <summary>The prompt must leave room to generate within max_model_len (checked again after images expand it).</summary>

@@ -30,7 +30,8 @@ public sealed class LLM : IDisposable
         _ctx = ctx;
         (Core, _runner, SchedulerConfig) = EngineBuilder.Build(ctx, args, structuredOutputsVocab);
         _inputs = new InputProcessor(ctx.Tokenizer, ctx.Model.Config.VocabSize, ctx.MaxModelLen, ctx.EosTokenIds,
-            structuredOutputs: ctx.Tokenizer != null || structuredOutputsVocab != null);
+            structuredOutputs: ctx.Tokenizer != null || structuredOutputsVocab != null,
+            takesAudio: ctx.Model is Pipeline.Models.Architectures.IEncoderDecoderModel);
         _multimodal = new Multimodal.MultiModalInputProcessor(Multimodal.MultiModalSupport.Placeholders(ctx),
             new Multimodal.MediaConnector(media ?? Multimodal.MediaOptions.Default), ctx.MaxModelLen);
     }

@@ -5,6 +5,14 @@ namespace Pipeline.Actors.Engine;
 /// <summary>
 /// A multimodal input (e.g. an image) occupying prompt positions [Offset, Offset + Length); its content
 /// <see cref="Hash"/> becomes an extra key of every KV block it overlaps, so equal placeholder tokens with
-/// different images never share cached blocks. <see cref="Image"/> holds the processed pixels for the model.
+/// different images never share cached blocks. <see cref="Image"/> holds the processed pixels for the model;
+/// <see cref="Audio"/> an encoder-decoder model's audio features, which every decoder position depends on (so such a
+/// feature spans the whole sequence: <see cref="ForAudio"/>).
 /// </summary>
-public sealed record MultiModalFeature(string Hash, int Offset, int Length, ProcessedImage? Image = null);
+public sealed record MultiModalFeature(string Hash, int Offset, int Length, ProcessedImage? Image = null,
+    Pipeline.Models.Multimodal.Audio.ProcessedAudio? Audio = null)
+{
+    /// <summary>Audio for an encoder-decoder model: keys every KV block of the request.</summary>
+    public static MultiModalFeature ForAudio(Pipeline.Models.Multimodal.Audio.ProcessedAudio audio) =>
+        new(audio.Hash, 0, int.MaxValue / 2, null, audio);
+}

@@ -15,4 +15,9 @@ public sealed record PromptInput(string? Text, IReadOnlyList<int>? TokenIds, IRe
     /// expanded the prompt.
     /// </summary>
     public bool MaxTokensFillContext { get; init; }
+    /// <summary>
+    /// An encoder-decoder model's audio features (one 30 s window; the speech-to-text layer chunks longer audio and
+    /// builds the decoder prompt in <see cref="TokenIds"/>); null otherwise.
+    /// </summary>
+    public Pipeline.Models.Multimodal.Audio.ProcessedAudio? Audio { get; init; }
 }

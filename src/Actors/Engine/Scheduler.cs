@@ -253,7 +253,8 @@ public sealed class Scheduler
                 KVCacheManager.GetStateSlot(request.RequestId),
                 request.MultiModalFeatures.Count == 0 ? null
                     : request.MultiModalFeatures.Where(f => f.Image != null).Select(f => new MultiModalInput(f.Hash, f.Offset, f.Length, f.Image!)).ToList(),
-                request.LoraRequest));
+                request.LoraRequest,
+                request.MultiModalFeatures.FirstOrDefault(f => f.Audio != null)?.Audio));
             MarkScheduled(request, output.NumScheduledTokens[request.RequestId]);
         }
         for (int i = 0; i < scheduledRunning.Count; i++)

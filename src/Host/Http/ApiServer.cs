@@ -79,6 +79,7 @@ public static class ApiServer
         app.MapPost("/v1/completions", async http => { var s = Ready(); await CompletionsEndpoint.Handle(http, s, await Read<CompletionRequest>(http, s.Requests)); });
         app.MapPost("/v1/chat/completions", async http => { var s = Ready(); await ChatCompletionsEndpoint.Handle(http, s, await Read<ChatCompletionRequest>(http, s.Requests)); });
         StreamsEndpoints.Map(app, Ready);
+        TranscriptionsEndpoint.Map(app, Ready);
         app.MapPost("/tokenize", async http => { var s = Ready(); await TokenizeEndpoints.Tokenize(http, s, await Read<TokenizeRequest>(http, s.Requests)); });
         app.MapPost("/detokenize", async http => { var s = Ready(); await TokenizeEndpoints.Detokenize(http, s, await Read<DetokenizeRequest>(http, s.Requests)); });
         app.MapGet("/metrics", async http =>

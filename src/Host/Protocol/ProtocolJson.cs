@@ -29,4 +29,7 @@ namespace Pipeline.Host.Protocol;
 [JsonSerializable(typeof(StreamErrorResponse))]
 [JsonSerializable(typeof(VersionResponse))]
 [JsonSerializable(typeof(QueueAccepted))]
+[JsonSerializable(typeof(TranscriptionResponse))]
+[JsonSerializable(typeof(TranscriptionResponseVerbose))]
+[JsonSerializable(typeof(TranscriptionStreamResponse))]
 public sealed partial class ProtocolJson : JsonSerializerContext;

@@ -87,7 +87,7 @@ public sealed record ModelConfig
         var c = raw["text_config"] as JsonObject is { } text && raw["hidden_size"] == null ? Merged(raw, text) : raw;
         var archs = raw["architectures"] as JsonArray;
         var arch = archs is { Count: > 0 } ? archs[0]!.GetValue<string>() : throw new ModelConfigException($"{source}: 'architectures' is missing or empty");
-        c = WithCanonicalNames(c);
+        c = WithCanonicalNames(DecoderView(c));
         int hidden = Int(c, "hidden_size", source);
         // Attention-free models (Mamba) have no heads; the architecture checks what it needs.
         int heads = OptInt(c, "num_attention_heads") ?? 0;
@@ -152,6 +152,22 @@ public sealed record ModelConfig
         ("intermediate_size", ["n_inner", "ffn_dim", "ffn_hidden_size"]),
         ("rms_norm_eps", ["layer_norm_epsilon", "layer_norm_eps", "norm_epsilon", "norm_eps"]),
     ];
+
+    /// <summary>
+    /// An encoder-decoder config (Whisper's d_model, decoder_layers, ...): the engine runs the decoder, so its fields
+    /// become the canonical ones (the encoder's stay in <see cref="Raw"/> for the model to read).
+    /// </summary>
+    static JsonObject DecoderView(JsonObject c)
+    {
+        if (c["decoder_layers"] is not JsonValue || c["encoder_layers"] is not JsonValue) return c;
+        var m = (JsonObject)c.DeepClone();
+        foreach (var (canonical, decoder) in new[] { ("hidden_size", "d_model"), ("num_hidden_layers", "decoder_layers"),
+                     ("num_attention_heads", "decoder_attention_heads"), ("intermediate_size", "decoder_ffn_dim"),
+                     ("max_position_embeddings", "max_target_positions"), ("hidden_act", "activation_function") })
+            if (m[decoder] is JsonValue v) m[canonical] = v.DeepClone();
+        m.Remove("num_key_value_heads");
+        return m;
+    }
 
     static JsonObject WithCanonicalNames(JsonObject c)
     {

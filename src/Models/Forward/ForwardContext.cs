@@ -10,4 +10,6 @@ public sealed class ForwardContext(IAttentionBackend backend, AttentionMetadata 
     public Cache.KVCache Cache { get; } = cache;
     public StepBatch Batch => Metadata.Batch;
     public Tensor Positions => Metadata.Batch.Positions;
+    /// <summary>Each sequence's encoder K/V for an encoder-decoder model's cross-attention; null for decoder-only models.</summary>
+    public CrossAttentionBatch? CrossAttention { get; init; }
 }

@@ -20,6 +20,8 @@ public static class ModelRegistry
         Decoder("LlamaForCausalLM", "llama", "meta-llama/Llama-3.1-8B-Instruct, TinyLlama", (c, w, t, d) => new LlamaForCausalLM(c, w, t, d)),
         Decoder("LlavaForConditionalGeneration", "llava", "llava-hf/llava-1.5-7b-hf (images: docs/multimodal.md)", (c, w, t, d) => new LlavaForConditionalGeneration(c, w, t, d)) with { Convertible = false },
         Decoder("LlavaNextForConditionalGeneration", "llava_next", "llava-hf/llava-v1.6-mistral-7b-hf (images: docs/multimodal.md)", (c, w, t, d) => new LlavaNextForConditionalGeneration(c, w, t, d)) with { Convertible = false }, // pooling would not see the images
+        new("WhisperForConditionalGeneration", "whisper", ["transcription"], "openai/whisper-large-v3, openai/whisper-small (speech: docs/speech.md)",
+            (c, w, t, d) => new WhisperForConditionalGeneration(c, w, t, d), Convertible: false),
         Decoder("MistralForCausalLM", "mistral", "mistralai/Mistral-7B-Instruct-v0.3", (c, w, t, d) => new LlamaForCausalLM(c, w, t, d)),
         Decoder("Qwen2ForCausalLM", "qwen2", "Qwen/Qwen2.5-7B-Instruct", (c, w, t, d) => new Qwen2ForCausalLM(c, w, t, d)),
         Decoder("Qwen2VLForConditionalGeneration", "qwen2_vl", "Qwen/Qwen2-VL-2B-Instruct, Qwen/Qwen2-VL-7B-Instruct (images: docs/multimodal.md)", (c, w, t, d) => new Qwen2VLForConditionalGeneration(c, w, t, d)),

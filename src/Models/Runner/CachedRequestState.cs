@@ -30,11 +30,17 @@ public sealed class CachedRequestState : IDisposable
     /// <summary>The prompt's M-RoPE positions and delta, for models that rotate by them (vLLM's mrope_positions).</summary>
     public Forward.MRopePositions? MRope { get; init; }
 
+    /// <summary>An encoder-decoder request's audio, and its encoder cache once computed (kept until the request leaves).</summary>
+    public Multimodal.Audio.ProcessedAudio? Audio { get; init; }
+    public Architectures.CrossAttentionCache? Encoder { get; set; }
+
     public int NumOutputTokens => TokenIds.Count - PromptTokenIds.Count;
     public IReadOnlyList<int> OutputTokenIds => TokenIds.GetRange(PromptTokenIds.Count, NumOutputTokens);
 
     public void Dispose()
     {
         Generator?.Dispose();
+        Encoder?.Dispose();
+        Encoder = null;
     }
 }

@@ -59,6 +59,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         _inputs = new InputBatch(blockSize, model.Device, _backend.NeedsBlockTable, Cache.Config.HasState, withMRope: model is ISupportsMRope);
         if (graphs is { EnforceEager: false } g && _backend is NativeAttentionBackend
             && lora == null  // the step's adapter mapping is built on the host each step: LoRA runs eager
+            && model is not IEncoderDecoderModel  // cross-attention reads per-request encoder caches: not captured
             && !Cache.Config.HasState  // state-space layers scan on the host-laid-out padded batch: not captured
             && model is not ISupportsMRope  // decode positions continue by a per-request delta the captured positions lack
             && model.Config.Rope.RopeType is not ("dynamic" or "longrope"))  // their rotation is computed on the host per sequence
@@ -112,7 +113,8 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         TokenLogprobs?[] lps = [];
         Tensor? hidden = null, logits = null;
         var imageRows = images == null ? null : ImageRows(images);
-        bool replay = _graphs != null && imageRows == null && sampleRows.Count == seqs.Count && _graphs.Supports(seqs);
+        var cross = _model is IEncoderDecoderModel encdec ? CrossAttention(encdec, order, seqs) : null;
+        bool replay = _graphs != null && imageRows == null && cross == null && sampleRows.Count == seqs.Count && _graphs.Supports(seqs);
         long t1;
         if (replay)
         {
@@ -125,9 +127,10 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
             var batch = _inputs.Prepare(seqs, tokens);
             using var meta = _backend.BuildMetadata(batch, Cache.Config);
             t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var ctx = new ForwardContext(_backend, meta, Cache) { CrossAttention = cross };
             hidden = imageRows == null
-                ? _model.Forward(batch.InputIds, null, new ForwardContext(_backend, meta, Cache))
-                : _model.Forward(null, WithImages(batch.InputIds, imageRows), new ForwardContext(_backend, meta, Cache));
+                ? _model.Forward(batch.InputIds, null, ctx)
+                : _model.Forward(null, WithImages(batch.InputIds, imageRows), ctx);
             if (sampleRows.Count > 0)
             {
                 var rowsIdx = torch.tensor(sampleRows.Select(r => (long)(seqs[r].QueryStart + seqs[r].QueryLen - 1)).ToArray(), device: _model.Device);
@@ -138,6 +141,10 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         if (logits is not null)
         {
             var rows = sampleRows.Select(r => Row(_requests[order[r]])).ToList();
+            if (sampleRows.Any(r => _requests[order[r]].SamplingParams.Whisper != null))
+                for (int i = 0; i < sampleRows.Count; i++)
+                    if (_requests[order[sampleRows[i]]] is { SamplingParams.Whisper: { } wp } ws)
+                        WhisperLogitsProcessor.Apply(logits[i], wp, ws.OutputTokenIds);
             if (_structured != null && sampleRows.Any(r => _requests[order[r]].Matcher != null))
             {
                 var packed = _structured.FillBitmask(sampleRows.Select(r => _requests[order[r]].Matcher).ToList());
@@ -256,6 +263,26 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Each sequence's encoder cache for the step, in batch order: the encoder runs the first time a request is
+    /// scheduled and its cross-attention K/V stay with the request until it leaves (a per-request encoder cache).
+    /// </summary>
+    CrossAttentionBatch CrossAttention(IEncoderDecoderModel model, List<string> order, List<SequenceSlice> seqs)
+    {
+        var slices = new CrossAttentionSlice[order.Count];
+        for (int i = 0; i < order.Count; i++)
+        {
+            var st = _requests[order[i]];
+            if (st.Encoder == null)
+            {
+                var audio = st.Audio ?? throw new InvalidOperationException($"request {st.ReqId} has no audio for the encoder-decoder model {_model.Config.Architecture}");
+                st.Encoder = model.Encode(audio);
+            }
+            slices[i] = new CrossAttentionSlice(seqs[i].QueryStart, seqs[i].QueryLen, st.Encoder);
+        }
+        return new CrossAttentionBatch(slices);
+    }
+
     /// <summary>The token embeddings with each image's feature rows in place of its placeholder embeddings.</summary>
     Tensor WithImages(Tensor inputIds, List<(Tensor Features, long[] Rows, long[] FeatureRows)> imageRows)
     {
@@ -292,6 +319,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
                 ? mrope.GetMRopeInputPositions(n.PromptTokenIds.Count, (n.MmInputs ?? []).Select(m => (m.Offset, m.Image)).ToList())
                 : null,
             LoraRequest = n.LoraRequest,
+            Audio = n.Audio,
             NumComputedTokens = n.NumComputedTokens,
             Generator = gen,
             StopIds = stops,

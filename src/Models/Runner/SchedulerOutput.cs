@@ -45,7 +45,9 @@ public sealed record NewRequestData(
     /// <summary>The request's images (their encoder outputs replace the placeholder embeddings); null when none.</summary>
     IReadOnlyList<MultiModalInput>? MmInputs = null,
     /// <summary>The request's LoRA adapter; null for the base model.</summary>
-    Lora.LoRARequest? LoraRequest = null);
+    Lora.LoRARequest? LoraRequest = null,
+    /// <summary>An encoder-decoder request's audio features (the encoder runs on them once); null for other models.</summary>
+    Multimodal.Audio.ProcessedAudio? Audio = null);
 
 /// <summary>Requests the runner already holds: what changed for each since the last step (parallel lists).</summary>
 public sealed class CachedRequestData

@@ -33,6 +33,8 @@ public sealed record SamplingParams
     public RequestOutputKind OutputKind { get; init; } = RequestOutputKind.Cumulative;
     /// <summary>A constraint the output must match (JSON schema, regex, choice, grammar), or null.</summary>
     public StructuredOutputsParams? StructuredOutputs { get; init; }
+    /// <summary>Whisper's suppress and timestamp rules (set by the transcription serving layer); null otherwise.</summary>
+    public WhisperDecodingParams? Whisper { get; init; }
 
     public bool IsGreedy => Temperature < 1e-5f;
 

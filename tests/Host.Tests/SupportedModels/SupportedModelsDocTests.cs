@@ -24,6 +24,7 @@ public class SupportedModelsDocTests
         ["LlavaNextForConditionalGeneration"] = "checked by multimodal/models/llava-next (any-res images through the engine: Actors.Tests LlavaGenerationTests; packed features: Models.Tests LlavaNextFixtureTests; over HTTP: LlavaNextChatTests)",
         ["Qwen2VLForConditionalGeneration"] = "checked by multimodal/models/qwen2-vl (images and M-RoPE through the engine: Actors.Tests Qwen2VLGenerationTests; vision transformer: Models.Tests Qwen2VLFixtureTests)",
         ["Qwen2_5_VLForConditionalGeneration"] = "checked by multimodal/models/qwen2.5-vl (images and M-RoPE through the engine: Actors.Tests Qwen2VLGenerationTests; window-attention vision transformer: Models.Tests Qwen2VLFixtureTests)",
+        ["WhisperForConditionalGeneration"] = "checked by audio/reference/models/whisper-tiny and whisper-tiny-128 (through the engine: Actors.Tests WhisperGenerationTests; encoder: Models.Tests WhisperEncoderTests)",
         ["Qwen2ForProcessRewardModel"] = "the Qwen2 reward head is checked by pooling/qwen2-reward (Qwen2ForRewardModel); STEP pooling by unit tests",
     };
 
