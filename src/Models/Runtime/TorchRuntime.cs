@@ -25,6 +25,7 @@ public static class TorchRuntime
         lock (Gate)
         {
             if (_initialized) return;
+            HostAllocatorTuning.Apply();
             var bundled = BundledCpuLibTorch();
             string? dir = null;
             // A build without its own libtorch-cpu (the CUDA publish) needs the external one for --device cpu too.
