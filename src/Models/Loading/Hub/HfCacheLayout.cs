@@ -10,6 +10,7 @@ namespace Pipeline.Models.Loading.Hub;
 internal sealed partial class HfCacheLayout(string cacheDir, string repoId) : ISnapshotLayout
 {
     public string RepoDir { get; } = Path.Combine(cacheDir, "models--" + repoId.Replace("/", "--"));
+    public string Location => RepoDir;
 
     [GeneratedRegex("^[0-9a-f]{40}$")]
     internal static partial Regex CommitHash();

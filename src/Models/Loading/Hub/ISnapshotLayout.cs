@@ -3,6 +3,9 @@ namespace Pipeline.Models.Loading.Hub;
 /// <summary>How one hub's cache keeps a repository's files (the Hugging Face cache, ModelScope's cache).</summary>
 internal interface ISnapshotLayout
 {
+    /// <summary>The repository's folder in the cache (named in errors: where the model was looked for).</summary>
+    string Location { get; }
+
     /// <summary>The folder holding the repository's files at <paramref name="commit"/>.</summary>
     string SnapshotDir(RemoteSnapshot snapshot);
 

@@ -29,6 +29,7 @@ internal sealed class ModelScopeCacheLayout : ISnapshotLayout
     }
 
     public string ModelDir => _dir;
+    public string Location => _dir;
 
     public string SnapshotDir(RemoteSnapshot snapshot) => _dir;
 

@@ -58,7 +58,7 @@ public sealed class SnapshotDownloader : IDisposable
         catch (HttpRequestException e) when (e.StatusCode == null)
         {
             throw new HubException($"could not reach {_hub.Name} at {_options.Endpoint} to download model '{repoId}': {e.Message}. " +
-                "Check the network (or HF_ENDPOINT for a mirror), or set HF_HUB_OFFLINE=1 to use only the cache.", e);
+                "Check the network (or HF_ENDPOINT for a mirror), or set HF_HUB_OFFLINE=1 to use only the cache. Looked in:\n  " + layout.Location, e);
         }
         catch (TaskCanceledException e) when (!ct.IsCancellationRequested)
         {
