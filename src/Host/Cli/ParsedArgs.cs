@@ -54,7 +54,9 @@ public sealed class ParsedArgs
                 while (i + 1 < args.Count && !args[i + 1].StartsWith("--") && (args[i + 1].Contains('=') || args[i + 1].TrimStart().StartsWith('{')))
                     list.Add(args[++i]);
         }
-        if (positionals.Count > spec.Positionals.Length)
+        // A last positional written "NAME..." takes any number of values (transcribe FILE...).
+        bool variadic = spec.Positionals.Length > 0 && spec.Positionals[^1].EndsWith("...", StringComparison.Ordinal);
+        if (positionals.Count > spec.Positionals.Length && !variadic)
             throw new CliException($"unexpected argument '{positionals[spec.Positionals.Length]}' for '{spec.Name}'");
         return new ParsedArgs(spec, values, positionals);
     }

@@ -27,10 +27,13 @@ public static class RandomLoRAAdapters
                     tensors.Add(($"base_model.model.{s.Name}.lora_B.weight", [s.Size, rank], Normal(rng, s.Size * rank, 0.01f)));
                 }
             SafetensorsWriter.Write(Path.Combine(d, "adapter_model.safetensors"), tensors);
-            File.WriteAllText(Path.Combine(d, "adapter_config.json"), JsonSerializer.Serialize(new Dictionary<string, object>
+            // A JsonObject, not reflection-based serialization, which trimmed builds turn off.
+            File.WriteAllText(Path.Combine(d, "adapter_config.json"), new System.Text.Json.Nodes.JsonObject
             {
-                ["peft_type"] = "LORA", ["r"] = rank, ["lora_alpha"] = 2 * rank, ["target_modules"] = leaves, ["bias"] = "none",
-            }));
+                ["peft_type"] = "LORA", ["r"] = rank, ["lora_alpha"] = 2 * rank,
+                ["target_modules"] = new System.Text.Json.Nodes.JsonArray(leaves.Select(l => (System.Text.Json.Nodes.JsonNode?)System.Text.Json.Nodes.JsonValue.Create(l)).ToArray()),
+                ["bias"] = "none",
+            }.ToJsonString());
             dirs.Add(d);
         }
         return dirs;
