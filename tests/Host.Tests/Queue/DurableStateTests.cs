@@ -73,7 +73,9 @@ public class DurableStateTests(ITestOutputHelper output)
                 var finals = events.Where(e => e.Type == "final").ToList();
                 Assert.NotEmpty(finals);
                 Assert.All(finals, f => Assert.Equal(finals[0].Json.GetRawText(), f.Json.GetRawText()));
-                var final = EventLog.CheckStream(log.Deduped(j.Id));
+                // A request finished durably in the first life may have lost its last deltas with the killed process:
+                // its stored final is republished, and followers take the final as the whole answer (docs/reliability.md).
+                var final = finishedFirst.Contains(j.Id) ? EventLog.CheckStreamUpToFinal(log.Deduped(j.Id)) : EventLog.CheckStream(log.Deduped(j.Id));
                 Assert.Equal(j.Max, EventLog.FinalTokens(final).Length);
             }
             Assert.Equal(jobs.Count, FinishedIds(db).Count);

@@ -67,6 +67,25 @@ public sealed class EventLog
         return final;
     }
 
+    /// <summary>
+    /// As <see cref="CheckStream"/> for a request whose process died after storing its final: seqs increase, the deltas
+    /// that did arrive are a prefix of the final's tokens, and the final is there.
+    /// </summary>
+    public static QueueEvent CheckStreamUpToFinal(IReadOnlyList<QueueEvent> events)
+    {
+        Assert.NotEmpty(events);
+        var seqs = events.Select(e => e.Seq).ToList();
+        Assert.Equal(seqs.Order(), seqs);
+        var final = events[^1];
+        Assert.Equal(QueueEvents.Final, final.Type);
+        Assert.All(events.SkipLast(1), e => Assert.Equal(QueueEvents.Delta, e.Type));
+        var finalTokens = FinalTokens(final);
+        var deltaTokens = events.SkipLast(1).SelectMany(e => e.TokenIds).ToArray();
+        Assert.True(deltaTokens.Length <= finalTokens.Length && finalTokens.Take(deltaTokens.Length).SequenceEqual(deltaTokens),
+            "the deltas that arrived are a prefix of the final's tokens");
+        return final;
+    }
+
     public static int[] FinalTokens(QueueEvent final) =>
         final.Json.GetProperty("choices")[0].GetProperty("token_ids").EnumerateArray().Select(x => x.GetInt32()).ToArray();
 }
