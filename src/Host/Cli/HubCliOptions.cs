@@ -14,7 +14,7 @@ public static class HubCliOptions
     public static readonly OptionSpec[] Options =
     [
         new("download-dir", "cache folder for downloaded models (default: HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub; MODELSCOPE_CACHE with VLLM_USE_MODELSCOPE)", Metavar: "DIR"),
-        new("hf-token", "token for private or gated models (default: $HF_TOKEN; $MODELSCOPE_API_TOKEN with VLLM_USE_MODELSCOPE)", Metavar: "TOKEN"),
+        new("hf-token", "token for private or gated models (default: $HF_TOKEN, else the huggingface-cli login token file $HF_TOKEN_PATH or $HF_HOME/token; $MODELSCOPE_API_TOKEN with VLLM_USE_MODELSCOPE)", Metavar: "TOKEN"),
     ];
 
     public static HubOptions ToHubOptions(ParsedArgs a) => HubOptions.FromEnvironment(a.Get("hf-token"), a.Get("download-dir"));

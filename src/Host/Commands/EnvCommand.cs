@@ -35,7 +35,7 @@ public static class EnvCommand
         o.WriteLine($"libtorch:          {LibTorchVersion(libDir)} from {TorchRuntime.LibTorchSource}");
         o.WriteLine($"libtorch path:     {libDir ?? "(not found)"}");
         var hub = Pipeline.Models.Loading.Hub.HubOptions.FromEnvironment();
-        o.WriteLine($"Model hub:         {(hub.UseModelScope ? "ModelScope (VLLM_USE_MODELSCOPE)" : "Hugging Face Hub")} at {hub.Endpoint}{(hub.Offline ? ", offline (HF_HUB_OFFLINE)" : "")}, token {(hub.Token != null ? "set" : "not set")}");
+        o.WriteLine($"Model hub:         {(hub.UseModelScope ? "ModelScope (VLLM_USE_MODELSCOPE)" : "Hugging Face Hub")} at {hub.Endpoint}{(hub.Offline ? ", offline (HF_HUB_OFFLINE)" : "")}, token {(hub.Token != null ? $"from {hub.TokenSource}" : "not set")}");
         o.WriteLine($"Model cache:       {hub.CacheDir}");
         o.WriteLine($"Tokenizers:        tokenizer.json (built in); tokenizer.model (SentencePiece) and *.tiktoken via Microsoft.ML.Tokenizers {typeof(Microsoft.ML.Tokenizers.Tokenizer).Assembly.GetName().Version}");
         if (args.Positionals.Count > 0)

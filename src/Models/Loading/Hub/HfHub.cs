@@ -61,8 +61,8 @@ internal sealed class HfHub(HttpClient http, HubOptions options) : IModelHub
             (_, "GatedRepo") or (HttpStatusCode.Forbidden, _) => new HubException(
                 $"model '{repoId}' is gated on {where} (HTTP {(int)response.StatusCode}){message}: accept its conditions on its page, then set HF_TOKEN (or pass --hf-token) with a token of that account."),
             (HttpStatusCode.Unauthorized, _) => new HubException(options.Token == null
-                ? $"model '{repoId}' needs authentication on {where} (HTTP 401){message}: it is private or gated, or does not exist. Set HF_TOKEN (or pass --hf-token) with a token that can read it, or check the name."
-                : $"model '{repoId}' could not be read with the given token on {where} (HTTP 401){message}: check that HF_TOKEN / --hf-token is valid and can read it, or check the name."),
+                ? $"model '{repoId}' needs authentication on {where} (HTTP 401){message}: it is private or gated, or does not exist. Set HF_TOKEN, pass --hf-token, or log in with `huggingface-cli login` (the token file HF_TOKEN_PATH / HF_HOME/token is read), with a token that can read it; or check the name."
+                : $"model '{repoId}' could not be read with the token from {options.TokenSource ?? "HF_TOKEN / --hf-token"} on {where} (HTTP 401){message}: check that it is valid and can read it, or check the name."),
             (HttpStatusCode.NotFound, _) => new HubException(
                 $"model '{repoId}' was not found on {where} (HTTP 404){message}: check the name (ORG/NAME as on the Hub), or pass a local model directory."),
             _ => new HubException($"{where} answered HTTP {(int)response.StatusCode} for model '{repoId}' at revision '{revision}'{message}."),

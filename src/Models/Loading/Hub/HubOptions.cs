@@ -2,7 +2,7 @@ namespace Pipeline.Models.Loading.Hub;
 
 /// <summary>
 /// Where and how models are downloaded, as huggingface_hub and vLLM read them from the environment: HF_ENDPOINT,
-/// HF_TOKEN, HF_HUB_OFFLINE, the hub cache (HF_HUB_CACHE, HF_HOME/hub, ~/.cache/huggingface/hub) or --download-dir,
+/// HF_TOKEN or the login token file (<see cref="HfToken"/>), HF_HUB_OFFLINE, the hub cache (HF_HUB_CACHE, HF_HOME/hub, ~/.cache/huggingface/hub) or --download-dir,
 /// and VLLM_USE_MODELSCOPE with MODELSCOPE_ENDPOINT / MODELSCOPE_DOMAIN, MODELSCOPE_API_TOKEN and MODELSCOPE_CACHE.
 /// </summary>
 public sealed record HubOptions
@@ -13,6 +13,8 @@ public sealed record HubOptions
     /// <summary>The Hub (or a mirror) to download from.</summary>
     public string Endpoint { get; init; } = DefaultEndpoint;
     public string? Token { get; init; }
+    /// <summary>Where <see cref="Token"/> came from: "--hf-token", the variable's name, or the token file's path.</summary>
+    public string? TokenSource { get; init; }
     /// <summary>No request is made: only what the cache holds is used (HF_HUB_OFFLINE=1).</summary>
     public bool Offline { get; init; }
     /// <summary>The cache folder downloads go to (--download-dir, else the hub cache).</summary>
@@ -26,28 +28,35 @@ public sealed record HubOptions
     public static bool IsTrue(string? v) => v is not null && v.Trim().ToLowerInvariant() is "1" or "true" or "yes" or "on";
 
     /// <summary>The options the environment gives, with --hf-token and --download-dir on top.</summary>
-    public static HubOptions FromEnvironment(string? token = null, string? downloadDir = null)
+    public static HubOptions FromEnvironment(string? token = null, string? downloadDir = null) =>
+        FromEnvironment(token, downloadDir, Environment.GetEnvironmentVariable);
+
+    /// <summary>As above, reading variables through <paramref name="env"/> (the process environment by default).</summary>
+    public static HubOptions FromEnvironment(string? token, string? downloadDir, Func<string, string?> env)
     {
-        bool modelScope = IsTrue(Environment.GetEnvironmentVariable("VLLM_USE_MODELSCOPE"));
+        bool modelScope = IsTrue(env("VLLM_USE_MODELSCOPE"));
         if (modelScope)
         {
-            var domain = Environment.GetEnvironmentVariable("MODELSCOPE_DOMAIN");
-            var endpoint = Environment.GetEnvironmentVariable("MODELSCOPE_ENDPOINT")
+            var domain = env("MODELSCOPE_DOMAIN");
+            var endpoint = env("MODELSCOPE_ENDPOINT")
                 ?? (string.IsNullOrEmpty(domain) ? DefaultModelScopeEndpoint : domain.Contains("://") ? domain : "https://" + domain);
             return new HubOptions
             {
                 UseModelScope = true,
                 Endpoint = endpoint.TrimEnd('/'),
-                Token = token ?? NonEmpty(Environment.GetEnvironmentVariable("MODELSCOPE_API_TOKEN")),
-                Offline = IsTrue(Environment.GetEnvironmentVariable("HF_HUB_OFFLINE")) || IsTrue(Environment.GetEnvironmentVariable("MODELSCOPE_OFFLINE")),
+                Token = NonEmpty(token) ?? NonEmpty(env("MODELSCOPE_API_TOKEN")),
+                TokenSource = NonEmpty(token) != null ? "--hf-token" : NonEmpty(env("MODELSCOPE_API_TOKEN")) != null ? "MODELSCOPE_API_TOKEN" : null,
+                Offline = IsTrue(env("HF_HUB_OFFLINE")) || IsTrue(env("MODELSCOPE_OFFLINE")),
                 CacheDir = downloadDir ?? ModelScopeCacheDir(),
             };
         }
+        var (hfToken, source) = HfToken.Resolve(token, env);
         return new HubOptions
         {
-            Endpoint = (NonEmpty(Environment.GetEnvironmentVariable("HF_ENDPOINT")) ?? DefaultEndpoint).TrimEnd('/'),
-            Token = token ?? NonEmpty(Environment.GetEnvironmentVariable("HF_TOKEN")) ?? NonEmpty(Environment.GetEnvironmentVariable("HUGGING_FACE_HUB_TOKEN")),
-            Offline = IsTrue(Environment.GetEnvironmentVariable("HF_HUB_OFFLINE")) || IsTrue(Environment.GetEnvironmentVariable("TRANSFORMERS_OFFLINE")),
+            Endpoint = (NonEmpty(env("HF_ENDPOINT")) ?? DefaultEndpoint).TrimEnd('/'),
+            Token = hfToken,
+            TokenSource = source,
+            Offline = IsTrue(env("HF_HUB_OFFLINE")) || IsTrue(env("TRANSFORMERS_OFFLINE")),
             CacheDir = downloadDir ?? ModelResolver.HubCacheDirs().First(),
         };
     }
