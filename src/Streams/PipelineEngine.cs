@@ -96,16 +96,21 @@ public sealed class PipelineEngine : IAsyncDisposable
     /// <summary>Asks the admission stage (the cluster router on a front node) and returns its answer.</summary>
     public Task<T> AskAdmissionAsync<T>(object message, TimeSpan timeout) => _admission.Ask<T>(message, timeout);
 
-    /// <summary>Submits a request and streams its outputs in the kind its params ask for.</summary>
+    /// <summary>
+    /// Submits a request and streams its outputs in the kind its params ask for. A slow reader gets the steps it missed
+    /// merged into one output (as vLLM's output collector does), unless <paramref name="everyStep"/> asks for one output
+    /// per engine step: then deltas are cut at the same places on every run of the same tokens.
+    /// </summary>
     public async IAsyncEnumerable<RequestOutput> GenerateAsync(PromptInput prompt, SamplingParams sp, string? requestId = null,
-        int priority = 0, string? cacheSalt = null, [EnumeratorCancellation] CancellationToken ct = default, Pipeline.Models.Lora.LoRARequest? lora = null)
+        int priority = 0, string? cacheSalt = null, [EnumeratorCancellation] CancellationToken ct = default, Pipeline.Models.Lora.LoRARequest? lora = null,
+        bool everyStep = false)
     {
         if (!_accepting) throw new EngineShuttingDownException();
         var id = requestId ?? $"req-{Interlocked.Increment(ref _nextId)}";
         if (!_inFlight.TryAdd(id, 0)) throw new ArgumentException($"request id '{id}' is already in flight");
         try
         {
-            var sink = new LatestOutputSink();
+            IReadableOutputSink sink = everyStep ? new StepOutputSink() : new LatestOutputSink();
             var cmd = new GenerateCommand(id, prompt, sp with { OutputKind = RequestOutputKind.Cumulative }, sink, priority, cacheSalt, lora);
             if (!_ingress.Writer.TryWrite(cmd))
             {

@@ -7,7 +7,7 @@ namespace Pipeline.Actors.Stages;
 /// letting them pile up, so memory per request stays bounded whatever the subscriber's speed.
 /// The reader turns cumulative outputs into deltas itself when it wants them.
 /// </summary>
-public sealed class LatestOutputSink : IOutputSink
+public sealed class LatestOutputSink : IReadableOutputSink
 {
     readonly object _gate = new();
     readonly SemaphoreSlim _signal = new(0, 1);

@@ -130,7 +130,7 @@ public sealed class QueueService(IQueueTransport transport, ServerContext server
         int status = 400;
         try
         {
-            await foreach (var o in server.Engine.GenerateAsync(req.Prompt, req.SamplingParams, "queue-" + req.RequestId, req.Priority, lora: req.Lora).ConfigureAwait(false))
+            await foreach (var o in server.Engine.GenerateAsync(req.Prompt, req.SamplingParams, "queue-" + req.RequestId, req.Priority, lora: req.Lora, everyStep: true).ConfigureAwait(false))
             {
                 promptTokens = o.PromptTokenIds.Count;
                 foreach (var c in o.Outputs)
