@@ -69,9 +69,7 @@ public sealed class ModelContext : IDisposable
         }
     }
 
-    public static bool HasTokenizerFiles(string dir) =>
-        File.Exists(Path.Combine(dir, "tokenizer.json")) || File.Exists(Path.Combine(dir, "vocab.json")) || File.Exists(Path.Combine(dir, "tokenizer.model"))
-        || File.Exists(Path.Combine(dir, "vocab.txt"));
+    public static bool HasTokenizerFiles(string dir) => HfTokenizer.HasFiles(dir);
 
     public void Dispose()
     {

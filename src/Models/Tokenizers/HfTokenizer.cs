@@ -55,6 +55,13 @@ public sealed class HfTokenizer
         ChatTemplate = ChatTemplates.TryGetValue("default", out var t0) ? t0 : null;
     }
 
+    /// <summary>Whether a model directory ships tokenizer files <see cref="Load"/> reads (or names as unreadable):
+    /// tokenizer.json, vocab.json, vocab.txt, a SentencePiece or tiktoken tokenizer.model, or a *.tiktoken vocabulary
+    /// (Qwen's qwen.tiktoken, Hunyuan's hy.tiktoken).</summary>
+    public static bool HasFiles(string dir) =>
+        File.Exists(Path.Combine(dir, "tokenizer.json")) || File.Exists(Path.Combine(dir, "vocab.json")) || File.Exists(Path.Combine(dir, "vocab.txt"))
+        || TokenizerModelFile.Find(dir) != null;
+
     /// <summary>Loads the tokenizer of a model directory. Throws <see cref="TokenizerLoadException"/> naming the file and the problem.</summary>
     public static HfTokenizer Load(string dir)
     {
