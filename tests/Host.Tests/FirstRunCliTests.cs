@@ -81,7 +81,6 @@ public class FirstRunCliTests
         var rows = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')[0])
             .Concat(System.Text.RegularExpressions.Regex.Matches(stdout, @"\(as (\w+)\)").Select(m => m.Groups[1].Value)).ToHashSet();
         foreach (var e in ModelRegistry.BuiltIn) Assert.Contains(e.Architecture, rows);
-        foreach (var e in PoolingModelRegistry.BuiltIn) Assert.Contains(e.Architecture, rows);
         Assert.Contains("--runner pooling", stdout);
     }
 

@@ -33,8 +33,9 @@ public static class SupportedModelsTable
         var covered = new HashSet<string>(StringComparer.Ordinal);
         foreach (var r in seed)
         {
-            var generative = ModelRegistry.FindBuiltIn(r.Architecture);
-            var pooling = r.Section == "generate" ? null : PoolingModelRegistry.BuiltIn.FirstOrDefault(e => e.Architecture == r.Architecture);
+            var entry = ModelRegistry.FindBuiltIn(r.Architecture);
+            var generative = entry is { Generates: true } ? entry : null;
+            var pooling = r.Section != "generate" && entry is { Pools: true } && entry.Architecture == r.Architecture ? entry : null;
             if (pooling != null)
             {
                 covered.Add(pooling.Architecture);
@@ -50,15 +51,12 @@ public static class SupportedModelsTable
             else rows.Add(new(r.Section, r.Architecture, r.Models, false, $"not yet: {(r.Reason.Length > 0 ? r.Reason : "no reason recorded")}", []));
         }
         foreach (var e in ModelRegistry.BuiltIn.Where(e => !covered.Contains(e.Architecture)))
-            rows.Add(new("other", e.Architecture, e.ExampleModels, true, "supported", FixtureIndex.For(e.Architecture)));
-        foreach (var e in PoolingModelRegistry.BuiltIn.Where(e => !covered.Contains(e.Architecture)))
-            rows.Add(new("other", e.Architecture, e.ExampleModels, true, $"supported ({string.Join(", ", e.Tasks)})", FixtureIndex.For(e.Architecture)));
+            rows.Add(new("other", e.Architecture, e.ExampleModels, true, e.Generates ? "supported" : $"supported ({string.Join(", ", e.Tasks)})", FixtureIndex.For(e.Architecture)));
         if (includePlugins)
         {
             foreach (var e in ModelRegistry.Plugins)
-                rows.Add(new("plugins", e.Architecture, e.ExampleModels, true, $"plugin {ModelPlugins.SourceOf(e.Architecture)}", []));
-            foreach (var e in PoolingModelRegistry.Plugins)
-                rows.Add(new("plugins", e.Architecture, e.ExampleModels, true, $"plugin {ModelPlugins.SourceOf(e.Architecture)} ({string.Join(", ", e.Tasks)})", []));
+                rows.Add(new("plugins", e.Architecture, e.ExampleModels, true,
+                    $"plugin {ModelPlugins.SourceOf(e.Architecture)}" + (e.Generates ? "" : $" ({string.Join(", ", e.Tasks)})"), []));
         }
         return rows;
     }

@@ -23,7 +23,7 @@ public static partial class ModelLoader
     public static readonly string[] LoadFormats = ["auto", "safetensors", "dummy"];
 
     public static (ICausalLM Model, TimeSpan Elapsed) Load(string modelDir, LoadOptions options, Device device) =>
-        Build<ICausalLM>(modelDir, options, device, c => ModelRegistry.Get(c.Architecture).Create.Invoke);
+        Build<ICausalLM>(modelDir, options, device, c => ModelRegistry.Get(c.Architecture).CausalLM.Invoke);
 
     /// <summary>
     /// Reads config.json, picks the implementation, fills its weights (or random ones for dummy) and refuses

@@ -1,20 +1,45 @@
 using Pipeline.Models.Architectures;
 using Pipeline.Models.Config;
 using Pipeline.Models.Loading;
+using Pipeline.Models.Pooling;
 using static TorchSharp.torch;
 
 namespace Pipeline.Models.Registry;
 
 /// <summary>
-/// One supported architecture: config.json's architectures[0], the tasks it serves, and how to build it.
-/// <paramref name="Convertible"/>: --runner pooling can turn it into a pooling model (see <see cref="RunnerSelection"/>).
+/// One supported architecture and what it can do (vLLM's one model registry, whose classes declare their interfaces):
+/// <paramref name="Create"/> builds it as a causal LM (it generates), <see cref="CreatePooling"/> as a pooling model (it
+/// embeds, classifies, scores or rewards); <paramref name="Tasks"/> are the tasks those serve. <paramref name="Convertible"/>:
+/// --runner pooling can turn a causal LM into a pooling model (see <see cref="RunnerSelection"/>).
 /// </summary>
 public sealed record ArchitectureEntry(string Architecture, string Family, string[] Tasks, string ExampleModels,
-    DecoderFactory Create, bool Convertible = true);
+    DecoderFactory? Create, bool Convertible = true)
+{
+    /// <summary>Builds it as a pooling model; null when it only generates (it may still be converted).</summary>
+    public PoolingModelFactory? CreatePooling { get; init; }
 
-/// <summary>The table from architecture names to implementations (`pipeline models --supported`).</summary>
+    public bool Generates => Create != null;
+    public bool Pools => CreatePooling != null;
+
+    /// <summary>The causal-LM factory, or a one-line error for a pooling-only architecture.</summary>
+    public DecoderFactory CausalLM => Create ?? throw new ArgumentException(
+        $"{Architecture} is a pooling model ({string.Join(", ", Tasks)}), not a generative one: serve it with --runner pooling (or auto)");
+
+    /// <summary>The pooling factory, or a one-line error for an architecture that only generates.</summary>
+    public PoolingModelFactory PoolingModel => CreatePooling ?? throw new ArgumentException(
+        $"{Architecture} runs as a generative model, not a pooling model: use --runner pooling with --convert embed, classify or reward");
+}
+
+/// <summary>
+/// The one table from architecture names to implementations (`pipeline models --supported`): causal LMs first, then
+/// the pooling models (encoders, and decoder backbones with pooling heads), each entry stating what it can do.
+/// </summary>
 public static class ModelRegistry
 {
+    static readonly string[] EmbedTasks = ["embed", "reward"];
+    static readonly string[] ClassifyTasks = ["classify", "score"];
+    static readonly string[] RewardTasks = ["reward"];
+
     static readonly ArchitectureEntry[] Entries =
     [
         Decoder("LlamaForCausalLM", "llama", "meta-llama/Llama-3.1-8B-Instruct, TinyLlama", (c, w, t, d) => new LlamaForCausalLM(c, w, t, d)),
@@ -100,14 +125,97 @@ public static class ModelRegistry
     static ArchitectureEntry Decoder(string arch, string family, string examples, DecoderFactory create) =>
         new(arch, family, ["generate"], examples, create);
 
-    /// <summary>The architectures built into Pipeline.Models.</summary>
-    public static IReadOnlyList<ArchitectureEntry> BuiltIn => Entries;
+    /// <summary>Pooling models: encoders, and decoder backbones (named by their causal LM above) with pooling heads.</summary>
+    static readonly ArchitectureEntry[] PoolingEntries =
+    [
+        Encoder("BertModel", EncoderFamily.Bert, EncoderHead.None, "sentence-transformers/all-MiniLM-L6-v2, BAAI/bge-base-en-v1.5"),
+        Encoder("RobertaModel", EncoderFamily.Roberta, EncoderHead.None, "sentence-transformers/all-distilroberta-v1"),
+        Encoder("XLMRobertaModel", EncoderFamily.XLMRoberta, EncoderHead.None, "intfloat/multilingual-e5-base, BAAI/bge-m3"),
+        Encoder("BertForSequenceClassification", EncoderFamily.Bert, EncoderHead.BertPoolerClassifier, "cross-encoder/ms-marco-MiniLM-L-6-v2"),
+        Encoder("RobertaForSequenceClassification", EncoderFamily.Roberta, EncoderHead.RobertaClassifier, "cardiffnlp/twitter-roberta-base-sentiment"),
+        Encoder("XLMRobertaForSequenceClassification", EncoderFamily.XLMRoberta, EncoderHead.RobertaClassifier, "BAAI/bge-reranker-v2-m3"),
+        Pooling("ModernBertModel", "modernbert", EmbedTasks, "Alibaba-NLP/gte-modernbert-base, nomic-ai/modernbert-embed-base",
+            (c, w, t, d) => new ModernBertModel(c, classifier: false, w, t, d)),
+        Pooling("ModernBertForSequenceClassification", "modernbert", ClassifyTasks, "Alibaba-NLP/gte-reranker-modernbert-base",
+            (c, w, t, d) => new ModernBertModel(c, classifier: true, w, t, d)),
+        Backbone("LlamaModel", "LlamaForCausalLM", DecoderHead.None, "intfloat/e5-mistral-7b-instruct (Llama backbone)"),
+        Backbone("MistralModel", "MistralForCausalLM", DecoderHead.None, "intfloat/e5-mistral-7b-instruct"),
+        Backbone("Qwen2Model", "Qwen2ForCausalLM", DecoderHead.None, "Alibaba-NLP/gte-Qwen2-1.5B-instruct"),
+        Backbone("Qwen3Model", "Qwen3ForCausalLM", DecoderHead.None, "Qwen/Qwen3-Embedding-0.6B"),
+        Backbone("Qwen3ForSequenceClassification", "Qwen3ForCausalLM", DecoderHead.SequenceClassifier, "tomaarsen/Qwen3-Reranker-0.6B-seq-cls, Qwen/Qwen3-Reranker-0.6B (classifier_from_token)"),
+        // Causal LMs with classifier_from_token + method in config.json or --hf-overrides: score from lm_head rows.
+        Backbone("Qwen2ForSequenceClassification", "Qwen2ForCausalLM", DecoderHead.SequenceClassifier, "mixedbread-ai/mxbai-rerank-base-v2 (classifier_from_token)"),
+        Backbone("GemmaForSequenceClassification", "GemmaForCausalLM", DecoderHead.SequenceClassifier, "BAAI/bge-reranker-v2-gemma (classifier_from_token)"),
+        Backbone("GPT2ForSequenceClassification", "GPT2LMHeadModel", DecoderHead.SequenceClassifier, "nie3e/sentiment-polish-gpt2-small"),
+        Backbone("JambaForSequenceClassification", "JambaForCausalLM", DecoderHead.SequenceClassifier, "ai21labs/Jamba-tiny-reward-dev"),
+        Backbone("Gemma2Model", "Gemma2ForCausalLM", DecoderHead.None, "BAAI/bge-multilingual-gemma2"),
+        GritLMEntry("GritLM", "LlamaForCausalLM", "parasail-ai/GritLM-7B-vllm"),
+        // As vLLM: one reward per token (ALL), and per step as the probabilities of two labels (STEP).
+        Reward("Qwen2ForRewardModel", 1, PoolingType.ALL, "Qwen/Qwen2.5-Math-RM-72B"),
+        Reward("Qwen2ForProcessRewardModel", 2, PoolingType.STEP, "Qwen/Qwen2.5-Math-PRM-7B"),
+    ];
+
+    /// <summary>Every built-in entry, causal LMs then pooling models.</summary>
+    static readonly ArchitectureEntry[] All = [.. Entries, .. PoolingEntries];
+
+    static ArchitectureEntry Pooling(string arch, string family, string[] tasks, string examples, PoolingModelFactory create) =>
+        new(arch, family, tasks, examples, Create: null, Convertible: false) { CreatePooling = create };
+
+    static ArchitectureEntry Encoder(string arch, EncoderFamily family, EncoderHead head, string examples) =>
+        Pooling(arch, family.Name, head == EncoderHead.None ? EmbedTasks : ClassifyTasks, examples,
+            (c, w, t, d) => new BertModel(c, family, head, w, t, d));
+
+    /// <summary>The causal LM of a backbone entry (the table above is complete when the pooling entries are built).</summary>
+    static ArchitectureEntry CausalLMEntry(string causalLM) => Entries.First(e => e.Architecture == causalLM);
+
+    /// <param name="causalLM">The generative architecture whose decoder this backbone is.</param>
+    static ArchitectureEntry Backbone(string arch, string causalLM, DecoderHead head, string examples)
+    {
+        var decoder = CausalLMEntry(causalLM);
+        return Pooling(arch, decoder.Family, head == DecoderHead.SequenceClassifier ? ClassifyTasks : EmbedTasks, examples,
+            (c, w, t, d) => new DecoderEmbeddingModel(c, decoder.CausalLM, head, w, t, d));
+    }
+
+    static ArchitectureEntry GritLMEntry(string arch, string causalLM, string examples)
+    {
+        var decoder = CausalLMEntry(causalLM);
+        return Pooling(arch, decoder.Family, EmbedTasks, examples, (c, w, t, d) => new GritLM(c, decoder.CausalLM, w, t, d));
+    }
+
+    static ArchitectureEntry Reward(string arch, int numLabels, PoolingType pooling, string examples)
+    {
+        var decoder = CausalLMEntry("Qwen2ForCausalLM");
+        return Pooling(arch, decoder.Family, RewardTasks, examples,
+            (c, w, t, d) => new DecoderEmbeddingModel(c, decoder.CausalLM, DecoderHead.TokenReward, w, t, d, numLabels, pooling));
+    }
+
+    /// <summary>
+    /// A causal LM as a pooling model (vLLM's as_embedding_model / as_seq_cls_model / as_reward_model): lm_head dropped;
+    /// embed and reward pool the final hidden states, classify adds the checkpoint's 'score' on the last token.
+    /// </summary>
+    public static ArchitectureEntry Converted(ArchitectureEntry generative, ConvertType convert)
+    {
+        if (!generative.Generates || !generative.Convertible)
+            throw new UnsupportedArchitectureException($"{generative.Architecture} cannot be converted to a pooling model");
+        var (head, tasks) = convert switch
+        {
+            ConvertType.Embed => (DecoderHead.None, EmbedTasks),
+            ConvertType.Classify => (DecoderHead.SequenceClassifier, ClassifyTasks),
+            ConvertType.Reward => (DecoderHead.None, RewardTasks),
+            _ => throw new ArgumentOutOfRangeException(nameof(convert), convert, "not a pooling conversion"),
+        };
+        return Pooling(generative.Architecture, generative.Family, tasks, generative.ExampleModels,
+            (c, w, t, d) => new DecoderEmbeddingModel(c, generative.CausalLM, head, w, t, d));
+    }
+
+    /// <summary>The architectures built into Pipeline.Models: causal LMs, then pooling models.</summary>
+    public static IReadOnlyList<ArchitectureEntry> BuiltIn => All;
 
     /// <summary>Architectures registered by model plugins (<see cref="ModelPlugins"/>), in load order.</summary>
-    public static IReadOnlyList<ArchitectureEntry> Plugins => PluginRegistrations.CausalLMs;
+    public static IReadOnlyList<ArchitectureEntry> Plugins => PluginRegistrations.Entries;
 
     /// <summary>Built-in and plugin architectures.</summary>
-    public static IReadOnlyList<ArchitectureEntry> Supported => [.. Entries, .. PluginRegistrations.CausalLMs];
+    public static IReadOnlyList<ArchitectureEntry> Supported => [.. All, .. PluginRegistrations.Entries];
 
     /// <summary>The other names of <paramref name="architecture"/>'s entry (vLLM's spelling where it differs).</summary>
     public static IEnumerable<string> AliasesOf(string architecture) =>
@@ -115,14 +223,17 @@ public static class ModelRegistry
 
     /// <summary>The built-in entry answering to <paramref name="name"/>, by its own name or an alias.</summary>
     public static ArchitectureEntry? FindBuiltIn(string name) =>
-        Entries.FirstOrDefault(e => e.Architecture == name)
-        ?? (Aliases.FirstOrDefault(a => a.Alias == name) is { Alias: not null } alias ? Entries.FirstOrDefault(e => e.Architecture == alias.Architecture) : null);
+        All.FirstOrDefault(e => e.Architecture == name)
+        ?? (Aliases.FirstOrDefault(a => a.Alias == name) is { Alias: not null } alias ? All.FirstOrDefault(e => e.Architecture == alias.Architecture) : null);
 
     public static ArchitectureEntry? Find(string name) =>
-        FindBuiltIn(name) ?? PluginRegistrations.CausalLMs.FirstOrDefault(e => e.Architecture == name);
+        FindBuiltIn(name) ?? PluginRegistrations.Entries.FirstOrDefault(e => e.Architecture == name);
 
     public static ArchitectureEntry Get(string architecture) =>
         Find(architecture) ?? throw UnsupportedArchitectureException.For(architecture);
+
+    /// <summary>Whether <paramref name="architecture"/> is served as a pooling model without conversion.</summary>
+    public static bool IsPooling(string architecture) => Find(architecture)?.Pools == true;
 }
 
 /// <summary>config.json names an architecture neither built in nor registered by a plugin.</summary>

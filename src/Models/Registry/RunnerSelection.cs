@@ -11,7 +11,7 @@ public enum ConvertType { None, Embed, Classify, Reward }
 /// for pooling architectures and sentence-transformers models, generate otherwise; a pooling runner on a causal LM
 /// converts it (embed unless --convert says otherwise).
 /// </summary>
-public sealed record RunnerSelection(RunnerType Runner, ConvertType Convert, ArchitectureEntry? Generative, PoolingArchitectureEntry? Pooling)
+public sealed record RunnerSelection(RunnerType Runner, ConvertType Convert, ArchitectureEntry? Generative, ArchitectureEntry? Pooling)
 {
     public static readonly string[] RunnerChoices = ["auto", "generate", "pooling"];
     public static readonly string[] ConvertChoices = ["auto", "none", "embed", "classify", "reward"];
@@ -24,9 +24,9 @@ public sealed record RunnerSelection(RunnerType Runner, ConvertType Convert, Arc
     {
         if (!RunnerChoices.Contains(runner)) throw new ArgumentException($"--runner must be one of {string.Join(", ", RunnerChoices)}, got '{runner}'");
         if (!ConvertChoices.Contains(convert)) throw new ArgumentException($"--convert must be one of {string.Join(", ", ConvertChoices)}, got '{convert}'");
-        var pooling = PoolingModelRegistry.Find(architecture);
-        var generative = ModelRegistry.Find(architecture);
-        if (pooling == null && generative == null) throw UnsupportedArchitectureException.For(architecture);
+        var entry = ModelRegistry.Find(architecture) ?? throw UnsupportedArchitectureException.For(architecture);
+        var pooling = entry.Pools ? entry : null;
+        var generative = entry.Generates ? entry : null;
         var convertType = convert switch
         {
             "embed" => ConvertType.Embed,
@@ -62,6 +62,6 @@ public sealed record RunnerSelection(RunnerType Runner, ConvertType Convert, Arc
         if (convertType == ConvertType.None)
             throw new ArgumentException($"--runner pooling with --convert none: {architecture} is not a pooling model; use --convert embed, classify or reward");
         var type = convertType ?? ConvertType.Embed;
-        return new RunnerSelection(RunnerType.Pooling, type, null, PoolingModelRegistry.Converted(generative, type));
+        return new RunnerSelection(RunnerType.Pooling, type, null, ModelRegistry.Converted(generative, type));
     }
 }

@@ -49,6 +49,6 @@ public class RewardModelTests
         Assert.Contains("supports reward only", ex.Message);
         ex = Assert.Throws<PoolingException>(() => runner.Classify([[1, 2, 3]]));
         Assert.Contains("supports reward only", ex.Message);
-        Assert.Equal(["reward"], Pipeline.Models.Registry.PoolingModelRegistry.Get("Qwen2ForRewardModel").Tasks);
+        Assert.Equal(["reward"], Pipeline.Models.Registry.ModelRegistry.Get("Qwen2ForRewardModel").Tasks);
     }
 }

@@ -65,7 +65,7 @@ public static class ModelPlugins
                 }
             }
             PluginRegistrations.Add(builder, path);
-            var names = builder.CausalLMs.Select(e => e.Architecture).Concat(builder.PoolingModels.Select(e => e.Architecture)).ToArray();
+            var names = builder.Entries.Select(e => e.Architecture).ToArray();
             LoadedPaths[full] = names;
             return names;
         }
@@ -77,7 +77,7 @@ public static class ModelPlugins
         var builder = new ModelRegistryBuilder();
         plugin.Register(builder);
         PluginRegistrations.Add(builder, source ?? plugin.GetType().FullName!);
-        return builder.CausalLMs.Select(e => e.Architecture).Concat(builder.PoolingModels.Select(e => e.Architecture)).ToArray();
+        return builder.Entries.Select(e => e.Architecture).ToArray();
     }
 
     /// <summary>The plugin path that registered <paramref name="architecture"/>; null for a built-in architecture.</summary>

@@ -17,8 +17,7 @@ public sealed class ModelRegistryBuilder
 {
     static readonly string[] PoolingTasks = ["embed", "classify", "score", "reward"];
 
-    internal List<ArchitectureEntry> CausalLMs { get; } = [];
-    internal List<PoolingArchitectureEntry> PoolingModels { get; } = [];
+    internal List<ArchitectureEntry> Entries { get; } = [];
 
     /// <param name="architecture">The name in config.json's architectures, e.g. "MyModelForCausalLM".</param>
     /// <param name="family">config.json's model_type, shown by `pipeline models --supported`.</param>
@@ -27,7 +26,7 @@ public sealed class ModelRegistryBuilder
     {
         Check(architecture);
         ArgumentNullException.ThrowIfNull(create);
-        CausalLMs.Add(new ArchitectureEntry(architecture, family, ["generate"], exampleModels, create, convertible));
+        Entries.Add(new ArchitectureEntry(architecture, family, ["generate"], exampleModels, create, convertible));
         return this;
     }
 
@@ -38,7 +37,7 @@ public sealed class ModelRegistryBuilder
         ArgumentNullException.ThrowIfNull(create);
         if (tasks.Count == 0 || tasks.Any(t => !PoolingTasks.Contains(t)))
             throw new ModelPluginException($"{architecture}: pooling tasks must be some of {string.Join(", ", PoolingTasks)}, got [{string.Join(", ", tasks)}]");
-        PoolingModels.Add(new PoolingArchitectureEntry(architecture, family, [.. tasks], exampleModels, (c, w, t, d) => create(c, w, t, d)));
+        Entries.Add(new ArchitectureEntry(architecture, family, [.. tasks], exampleModels, Create: null, Convertible: false) { CreatePooling = create });
         return this;
     }
 
@@ -46,7 +45,7 @@ public sealed class ModelRegistryBuilder
     {
         if (string.IsNullOrWhiteSpace(architecture) || architecture.Any(char.IsWhiteSpace))
             throw new ModelPluginException($"architecture name '{architecture}' must be one word, as in config.json's architectures");
-        if (CausalLMs.Any(e => e.Architecture == architecture) || PoolingModels.Any(e => e.Architecture == architecture))
+        if (Entries.Any(e => e.Architecture == architecture))
             throw new ModelPluginException($"{architecture} is registered twice");
     }
 }

@@ -8,12 +8,11 @@ namespace Pipeline.Models.Registry;
 static class PluginRegistrations
 {
     static readonly object Gate = new();
-    static ArchitectureEntry[] _causalLMs = [];
-    static PoolingArchitectureEntry[] _poolingModels = [];
+    static ArchitectureEntry[] _entries = [];
     static readonly Dictionary<string, string> SourceByArchitecture = [];
 
-    public static IReadOnlyList<ArchitectureEntry> CausalLMs => _causalLMs;
-    public static IReadOnlyList<PoolingArchitectureEntry> PoolingModels => _poolingModels;
+    /// <summary>Causal LMs and pooling models, in registration order.</summary>
+    public static IReadOnlyList<ArchitectureEntry> Entries => _entries;
 
     /// <summary>The plugin (its path) that registered <paramref name="architecture"/>, or null for a built-in one.</summary>
     public static string? SourceOf(string architecture)
@@ -23,22 +22,20 @@ static class PluginRegistrations
 
     public static void Add(ModelRegistryBuilder registered, string source)
     {
-        var names = registered.CausalLMs.Select(e => e.Architecture).Concat(registered.PoolingModels.Select(e => e.Architecture)).ToList();
+        var names = registered.Entries.Select(e => e.Architecture).ToList();
         if (names.Count == 0) throw new ModelPluginException($"model plugin {source} registers no architecture");
         lock (Gate)
         {
             foreach (var name in names)
             {
                 if (ModelRegistry.FindBuiltIn(name) is { } builtIn)
-                    throw new ModelPluginException($"model plugin {source} registers {name}, which is the built-in architecture {builtIn.Architecture}"
+                    throw new ModelPluginException($"model plugin {source} registers {name}, which is "
+                        + (builtIn.Generates ? $"the built-in architecture {builtIn.Architecture}" : $"a built-in pooling architecture ({builtIn.Architecture})")
                         + (builtIn.Architecture != name ? $" (under vLLM's name {name})" : "") + "; give the plugin's architecture another name");
-                if (PoolingModelRegistry.BuiltIn.Any(e => e.Architecture == name))
-                    throw new ModelPluginException($"model plugin {source} registers {name}, which is a built-in pooling architecture; give the plugin's architecture another name");
                 if (SourceByArchitecture.TryGetValue(name, out var other))
                     throw new ModelPluginException($"model plugin {source} registers {name}, which model plugin {other} already registered");
             }
-            _causalLMs = [.. _causalLMs, .. registered.CausalLMs];
-            _poolingModels = [.. _poolingModels, .. registered.PoolingModels];
+            _entries = [.. _entries, .. registered.Entries];
             foreach (var name in names) SourceByArchitecture[name] = source;
         }
     }
