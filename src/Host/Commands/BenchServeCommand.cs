@@ -26,6 +26,8 @@ public static class BenchServeCommand
         new("max-concurrency", "most requests in flight at once"),
         new("vocab-size", "prompt token ids are drawn from [0, this)", "500"),
         new("seed", "random seed", "0"),
+        new("random-prefix-len", "tokens of a shared prefix put before every random prompt (vllm bench serve's --random-prefix-len)", "0"),
+        new("num-prefixes", "distinct shared prefixes: request i gets prefix i mod this (a prefix-repetition workload)", "1"),
     ]);
 
     internal sealed record Result(bool Ok, int PromptTokens, int OutputTokens, double Ttft, double E2e, List<double> Itl, string? Error);
@@ -42,7 +44,11 @@ public static class BenchServeCommand
         double rate = rateText == "inf" ? double.PositiveInfinity : double.Parse(rateText, System.Globalization.CultureInfo.InvariantCulture);
         var rng = new Random(args.GetInt("seed") ?? 0);
         int Len(int mean) => Math.Max(1, (int)Math.Round(mean * (1 - ratio + 2 * ratio * rng.NextDouble())));
-        var requests = Enumerable.Range(0, n).Select(_ => (Prompt: Enumerable.Range(0, Len(inLen)).Select(_ => rng.Next(vocab)).ToArray(), Out: Len(outLen))).ToList();
+        int prefixLen = args.Int("random-prefix-len"), numPrefixes = args.Int("num-prefixes");
+        if (prefixLen < 0) throw new CliException("--random-prefix-len must be 0 or more");
+        if (numPrefixes < 1) throw new CliException("--num-prefixes must be at least 1");
+        var prefixes = Enumerable.Range(0, numPrefixes).Select(_ => Enumerable.Range(0, prefixLen).Select(_ => rng.Next(vocab)).ToArray()).ToArray();
+        var requests = Enumerable.Range(0, n).Select(i => (Prompt: prefixes[i % numPrefixes].Concat(Enumerable.Range(0, Len(inLen)).Select(_ => rng.Next(vocab))).ToArray(), Out: Len(outLen))).ToList();
         var gate = args.GetInt("max-concurrency") is int mc ? new SemaphoreSlim(mc) : null;
 
         // As vllm bench serve: one request of the first prompt's shape, untimed, so the run starts on a ready engine.
