@@ -9,9 +9,11 @@ public sealed class HubDownloadCliTests : IDisposable
     readonly FakeHubServer _hub = new();
     readonly string _cache = Directory.CreateTempSubdirectory("hfcli").FullName;
 
-    Dictionary<string, string?> Env(bool offline = false) => new()
+    // HF_TOKEN_PATH points nowhere so a login token of the machine's user is never read by these tests.
+    Dictionary<string, string?> Env(bool offline = false, string? tokenPath = null) => new()
     {
         ["HF_ENDPOINT"] = _hub.Endpoint, ["HF_HUB_CACHE"] = _cache, ["HF_HOME"] = null, ["HF_TOKEN"] = null,
+        ["HF_TOKEN_PATH"] = tokenPath ?? Path.Combine(_cache, "no-login-token"), ["HUGGING_FACE_HUB_TOKEN"] = null, ["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = null,
         ["HF_HUB_OFFLINE"] = offline ? "1" : null, ["VLLM_USE_MODELSCOPE"] = null, ["PIPELINE_PROGRESS"] = "log",
     };
 
@@ -57,6 +59,27 @@ public sealed class HubDownloadCliTests : IDisposable
         Assert.Equal(1, missing.Exit);
         Assert.Contains("'test-org/nope'", missing.Stderr);
         Assert.Contains("HTTP 401", missing.Stderr);
+    }
+
+    [Fact]
+    public void DownloadUsesTheHuggingfaceCliLoginTokenFile()
+    {
+        var commit = _hub.AddCommit("test-org/gated", "main", new() { ["config.json"] = "{}"u8.ToArray(), ["model.safetensors"] = new byte[1000] }, isPrivate: true);
+        var denied = PipelineProcess.RunWithEnvironment(Env(), "download", "test-org/gated");
+        Assert.Equal(1, denied.Exit);
+        Assert.Contains("HTTP 401", denied.Stderr);
+        Assert.Contains("huggingface-cli login", denied.Stderr);
+
+        var tokenFile = Path.Combine(_cache, "login", "token");
+        Directory.CreateDirectory(Path.GetDirectoryName(tokenFile)!);
+        File.WriteAllText(tokenFile, FakeHubServer.Token + "\n");
+        var (exit, stdout, stderr) = PipelineProcess.RunWithEnvironment(Env(tokenPath: tokenFile), "download", "test-org/gated");
+        Assert.True(exit == 0, stderr);
+        Assert.Equal(Path.Combine(_cache, "models--test-org--gated", "snapshots", commit), stdout.Trim());
+
+        var env = PipelineProcess.RunWithEnvironment(Env(tokenPath: tokenFile), "env", "--device", "cpu");
+        Assert.Contains($"token from {tokenFile}", env.Stdout);
+        Assert.DoesNotContain(FakeHubServer.Token, env.Stdout);
     }
 
     [Fact]

@@ -3,8 +3,9 @@ namespace Pipeline.Models.Tokenizers;
 /// <summary>
 /// Tokenizers of checkpoints without tokenizer.json, read through Microsoft.ML.Tokenizers: a SentencePiece
 /// tokenizer.model (BPE or Unigram, byte fallback), or a tiktoken vocabulary (*.tiktoken, or a tokenizer.model in
-/// that text format as Llama 3's original one). Special tokens come from tokenizer_config.json; bos/eos are added as
-/// add_bos_token / add_eos_token say (defaults: bos when the model has one, eos for T5's tokenizer class).
+/// that text format as Llama 3's original one). Special tokens come from tokenizer_config.json (and, for Hunyuan's and
+/// Qwen 1's remote tokenizers, from <see cref="RemoteTiktokenTokenizer"/>); bos/eos are added as add_bos_token /
+/// add_eos_token say (defaults: bos when the model has one, eos for T5's tokenizer class).
 /// </summary>
 internal static class TokenizerModelFile
 {
@@ -36,13 +37,26 @@ internal static class TokenizerModelFile
 
     static (TokenizerPipeline, string) LoadTiktoken(string path, TokenizerConfig config)
     {
-        var model = TiktokenModel.Load(path, config.PatStr);
+        var remote = RemoteTiktokenTokenizer.For(config.TokenizerClass, Path.GetFileName(path));
+        var model = TiktokenModel.Load(path, config.PatStr ?? remote?.Pattern);
         var pipeline = new TokenizerPipeline { Model = model, ModelType = "BPE", Decoder = new ByteLevelDecoder() };
+        if (remote != null)
+        {
+            pipeline.Normalizer = new UnicodeNormalizer(System.Text.NormalizationForm.FormC);
+            int next = model.Vocab.Count();
+            foreach (var name in remote.SpecialTokens)
+            {
+                int id = next++;
+                if (config.AddedTokensDecoder.All(t => t.Content != name && t.Id != id))
+                    pipeline.AddedTokens.Add(new AddedToken(id, name, Special: true, LStrip: false, RStrip: false, SingleWord: false, Normalized: false));
+            }
+        }
         // Special tokens sit after the ranks; tokenizer_config.json's added_tokens_decoder gives their ids.
         pipeline.PostProcessor = config.AddBosToken == true && config.BosToken is string bos && config.AddedTokensDecoder.FirstOrDefault(t => t.Content == bos) is { } b
             ? new TemplateProcessor([new TemplatePiece([b.Id], null, 0), new TemplatePiece(null, "A", 0)], null)
             : null;
-        return (pipeline, $"{Path.GetFileName(path)} (tiktoken{(config.PatStr != null ? ", pat_str from tokenizer_config.json" : "")}, Microsoft.ML.Tokenizers)");
+        string how = config.PatStr != null ? ", pat_str from tokenizer_config.json" : remote != null ? $", {remote.Name}'s pattern and special tokens" : "";
+        return (pipeline, $"{Path.GetFileName(path)} (tiktoken{how}, Microsoft.ML.Tokenizers)");
     }
 
     /// <summary>Control tokens that tokenizer_config.json does not list are still matched in text, as transformers does.</summary>

@@ -123,3 +123,40 @@ public sealed class TokenizerModelFamilyTests : IDisposable
         try { Directory.Delete(_tmp, recursive: true); } catch (IOException) { }
     }
 }
+
+/// <summary>Hunyuan's and Qwen 1's remote tiktoken tokenizers: pattern and special tokens from their Python files.</summary>
+public sealed class RemoteTiktokenTokenizerTests : IDisposable
+{
+    readonly string _tmp = Directory.CreateTempSubdirectory("remotetik").FullName;
+
+    string Dir(string file, string? tokenizerClass)
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(_tmp, Guid.NewGuid().ToString("n"))).FullName;
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "fixtures", "tokenizers-sp", "tiktoken_bpe", "tiny.tiktoken"), Path.Combine(dir, file));
+        // As the checkpoints ship it: the class (remote code), no pat_str, no added_tokens_decoder.
+        File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), tokenizerClass == null ? "{}" : $$"""{"tokenizer_class": "{{tokenizerClass}}", "eos_token": "<|eos|>"}""");
+        return dir;
+    }
+
+    [Theory]
+    [InlineData("hy.tiktoken", "HYTokenizer", "<|startoftext|>")]
+    [InlineData("hy.tiktoken", null, "<|startoftext|>")]
+    [InlineData("qwen.tiktoken", "QWenTokenizer", "<|im_start|>")]
+    public void DigitsOneByOneAndSpecialTokensAfterTheRanks(string file, string? cls, string second)
+    {
+        var tok = HfTokenizer.Load(Dir(file, cls));
+        Assert.Contains("'s pattern and special tokens", tok.Source);
+        // The tiny vocabulary's ranks 0-255 are the bytes; 556 ranks in all, so the special tokens start at 556.
+        // "10" is a rank of its own (388), which Llama 3's \p{N}{1,3} reaches and single digits never do.
+        Assert.Equal([(int)'1', '0', '0'], tok.Encode("100", addSpecialTokens: false));
+        Assert.Equal([388, '0'], HfTokenizer.Load(Dir("other.tiktoken", null)).Encode("100", addSpecialTokens: false));
+        Assert.Equal([556, 557, 556 + (file == "hy.tiktoken" ? 5 : 3) + 204], tok.Encode("<|endoftext|>" + second + "<|extra_204|>", addSpecialTokens: false));
+        // NFC first: a decomposed "é" tokenizes as the composed one.
+        Assert.Equal(tok.Encode("caf\u00e9", addSpecialTokens: false), tok.Encode("cafe\u0301", addSpecialTokens: false));
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_tmp, recursive: true); } catch (IOException) { }
+    }
+}
