@@ -19,12 +19,12 @@ public static class IngressFlow
     {
         var (killSwitch, done) = ChannelSource.FromReader(ingress)
             .ViaMaterialized(KillSwitches.Single<GenerateCommand>(), Keep.Right)
-            .SelectAsync(options.TokenizerParallelism, cmd => AskWithRetry<Tokenized>(tokenizer, cmd, "tokenizer", cmd, options))
-            .Where(t => t != null && Accepted(t))
+            .SelectAsync(options.TokenizerParallelism, cmd => AskWithRetry(tokenizer, cmd, "tokenizer", cmd, options))
+            .Where(Accepted)
             // Unordered: a request waiting on a slow image URL does not hold back the ones behind it.
-            .SelectAsyncUnordered(options.PreprocessorParallelism, t => AskWithRetry<Tokenized>(preprocessor, t!, "preprocessor", t!.Command, options))
-            .Where(t => t != null && Accepted(t))
-            .SelectAsync(1, t => admission.Ask<Admitted>(new Admit(t!), Timeout.InfiniteTimeSpan))
+            .SelectAsyncUnordered(options.PreprocessorParallelism, t => AskWithRetry(preprocessor, t, "preprocessor", t.Command, options))
+            .Where(Accepted)
+            .SelectAsync(1, t => admission.Ask<Admitted>(new Admit(t), Timeout.InfiniteTimeSpan))
             .ToMaterialized(Sink.Ignore<Admitted>(), Keep.Both)
             .Run(materializer);
         return (killSwitch, done);
@@ -37,15 +37,18 @@ public static class IngressFlow
         return false;
     }
 
-    static async Task<T?> AskWithRetry<T>(IActorRef actor, object message, string stage, GenerateCommand cmd, PipelineOptions options) where T : class
+    /// <summary>
+    /// A request whose retries are spent comes out carrying its error (failed by <see cref="Accepted"/>): never null,
+    /// which an Akka.NET SelectAsync takes as a stream failure, stopping every later request.
+    /// </summary>
+    static async Task<Tokenized> AskWithRetry(IActorRef actor, object message, string stage, GenerateCommand cmd, PipelineOptions options)
     {
         Exception? last = null;
         for (int attempt = 0; attempt <= options.StageRetries; attempt++)
         {
-            try { return await actor.Ask<T>(message, options.StageTimeout).ConfigureAwait(false); }
+            try { return await actor.Ask<Tokenized>(message, options.StageTimeout).ConfigureAwait(false); }
             catch (Exception e) { last = e; }
         }
-        cmd.Sink.Fail(new PipelineStageException(stage, cmd.RequestId, last!));
-        return null;
+        return new Tokenized(cmd, null, null, new PipelineStageException(stage, cmd.RequestId, last!));
     }
 }

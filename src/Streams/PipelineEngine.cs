@@ -39,6 +39,8 @@ public sealed class PipelineEngine : IAsyncDisposable
     public bool Accepting => _accepting;
     /// <summary>Hung device steps (unhealthy replicas, with reasons) and GPU worker restarts, for /health and /metrics.</summary>
     public EngineHealth Health { get; }
+    /// <summary>Restarts and their backoff, by stage (tokenizer, preprocessor, detokenizer, output-router).</summary>
+    public Dictionary<string, StageRestarts> StageRestarts { get; } = new();
 
     /// <param name="admission">The admission stage, given the detokenizer: the in-process replica router, or a front node's cluster router.</param>
     PipelineEngine(ActorSystem system, ModelContext ctx, Func<IActorRef, Props> admission, PipelineOptions options, EngineHealth? health = null)
@@ -48,15 +50,16 @@ public sealed class PipelineEngine : IAsyncDisposable
         _context = ctx;
         _options = options;
         var faults = options.Faults;
-        _router = system.ActorOf(OutputRouterActor.Props(), "output-router");
-        var detokenizer = system.ActorOf(DetokenizerActor.Props(new OutputProcessor(ctx.Tokenizer), _router, faults), "detokenizer");
+        StageRestarts Restarts(string stage) => StageRestarts[stage] = new StageRestarts(stage, options.StageBackoff);
+        _router = system.ActorOf(OutputRouterActor.Props(faults, Restarts("output-router")), "output-router");
+        var detokenizer = system.ActorOf(DetokenizerActor.Props(new OutputProcessor(ctx.Tokenizer), _router, faults, Restarts("detokenizer")), "detokenizer");
         var inputs = new InputProcessor(ctx.Tokenizer, ctx.Model.Config.VocabSize, ctx.MaxModelLen, ctx.EosTokenIds,
             takesAudio: ctx.Model is Pipeline.Models.Architectures.IEncoderDecoderModel);
-        var tokenizer = system.ActorOf(TokenizerActor.Props(inputs, faults)
+        var tokenizer = system.ActorOf(TokenizerActor.Props(inputs, faults, Restarts("tokenizer"))
             .WithRouter(new RoundRobinPool(options.TokenizerParallelism).WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart)))
             .WithDispatcher(Dispatchers.Cpu), "tokenizer");
         var multimodal = new MultiModalInputProcessor(MultiModalSupport.Placeholders(ctx), new MediaConnector(options.Media), ctx.MaxModelLen);
-        var preprocessor = system.ActorOf(PreprocessorActor.Props(multimodal, faults)
+        var preprocessor = system.ActorOf(PreprocessorActor.Props(multimodal, faults, Restarts("preprocessor"))
             .WithRouter(new RoundRobinPool(options.PreprocessorParallelism).WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart)))
             .WithDispatcher(Dispatchers.Cpu), "preprocessor");
         _admission = system.ActorOf(admission(detokenizer), "replicas");

@@ -18,6 +18,8 @@ public sealed record PipelineOptions
     /// <summary>Retries of a request whose tokenizer or preprocessor crashed before it fails explicitly.</summary>
     public int StageRetries { get; init; } = 3;
     public TimeSpan StageTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>The pause of a stage actor restarted after crashes in a row (<see cref="Pipeline.Actors.Stages.BackoffStageActor"/>).</summary>
+    public StageBackoffOptions StageBackoff { get; init; } = StageBackoffOptions.Default;
     public FaultInjector Faults { get; init; } = FaultInjector.None;
     /// <summary>Deadlines of device steps and what a hung step leads to (off by default for library use; `serve` turns it on).</summary>
     public Pipeline.Actors.Engine.StepWatchdogConfig StepWatchdog { get; init; } = Pipeline.Actors.Engine.StepWatchdogConfig.Off;

@@ -8,14 +8,15 @@ namespace Pipeline.Actors.Stages;
 /// Turns engine outputs into client outputs: incremental detokenization, stop strings (reported back to the
 /// engine core so blocks are freed at once), n &gt; 1 assembly. Its <see cref="OutputProcessor"/> is owned by
 /// whoever creates the actor, so a restart keeps every other request's state; the requests of the message that
-/// crashed it are failed explicitly and aborted in the engine.
+/// crashed it are failed explicitly and aborted in the engine. Crashes in a row pause the restarted actor; the messages
+/// that arrive meanwhile are held and handled in order after the pause (<see cref="BackoffStageActor"/>).
 /// </summary>
-public sealed class DetokenizerActor : ReceiveActor
+public sealed class DetokenizerActor : BackoffStageActor
 {
     readonly OutputProcessor _processor;
     readonly IActorRef _router;
 
-    public DetokenizerActor(OutputProcessor processor, IActorRef router, FaultInjector faults)
+    public DetokenizerActor(OutputProcessor processor, IActorRef router, FaultInjector faults, StageRestarts restarts) : base(restarts)
     {
         _processor = processor;
         _router = router;
@@ -55,8 +56,11 @@ public sealed class DetokenizerActor : ReceiveActor
         base.PreRestart(reason, message);
     }
 
-    public static Props Props(OutputProcessor processor, IActorRef router, FaultInjector faults) =>
-        Akka.Actor.Props.Create(() => new DetokenizerActor(processor, router, faults)).WithDispatcher(Dispatchers.Cpu);
+    public static Props Props(OutputProcessor processor, IActorRef router, FaultInjector faults, StageRestarts? restarts = null)
+    {
+        restarts ??= new StageRestarts("detokenizer");
+        return Akka.Actor.Props.Create(() => new DetokenizerActor(processor, router, faults, restarts)).WithDispatcher(Dispatchers.Cpu);
+    }
 }
 
 /// <summary>A pipeline stage failed while holding this request; the request ends with this error.</summary>

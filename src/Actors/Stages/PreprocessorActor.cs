@@ -7,11 +7,12 @@ namespace Pipeline.Actors.Stages;
 /// The multimodal preprocessing stage (run as a supervised pool): a request with images has them fetched, decoded and
 /// processed asynchronously (<see cref="MultiModalInputProcessor"/>, off this actor's thread, so a slow URL holds up only
 /// its own request) and its prompt's placeholders expanded; text passes through. A bad image answers the request with a
-/// <see cref="Tokenized"/> carrying the error, failing that request alone.
+/// <see cref="Tokenized"/> carrying the error, failing that request alone. Crashes in a row pause the restarted actor,
+/// which holds the asks that arrive meanwhile (<see cref="BackoffStageActor"/>).
 /// </summary>
-public sealed class PreprocessorActor : ReceiveActor
+public sealed class PreprocessorActor : BackoffStageActor
 {
-    public PreprocessorActor(MultiModalInputProcessor? multimodal, FaultInjector faults)
+    public PreprocessorActor(MultiModalInputProcessor? multimodal, FaultInjector faults, StageRestarts restarts) : base(restarts)
     {
         Receive<Tokenized>(t =>
         {
@@ -44,6 +45,9 @@ public sealed class PreprocessorActor : ReceiveActor
         base.PreRestart(reason, message);
     }
 
-    public static Props Props(MultiModalInputProcessor? multimodal, FaultInjector faults) =>
-        Akka.Actor.Props.Create(() => new PreprocessorActor(multimodal, faults));
+    public static Props Props(MultiModalInputProcessor? multimodal, FaultInjector faults, StageRestarts? restarts = null)
+    {
+        restarts ??= new StageRestarts("preprocessor");
+        return Akka.Actor.Props.Create(() => new PreprocessorActor(multimodal, faults, restarts));
+    }
 }

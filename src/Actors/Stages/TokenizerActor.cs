@@ -6,11 +6,12 @@ namespace Pipeline.Actors.Stages;
 /// <summary>
 /// Tokenizes and validates one request at a time (run as a pool on the CPU dispatcher). Bad input is answered
 /// with a <see cref="Tokenized"/> carrying the error, so it fails that request alone; a crash restarts the actor
-/// and the failing request's asker gets a failure to retry on.
+/// and the failing request's asker gets a failure to retry on. Crashes in a row pause the restarted actor, which holds
+/// the asks that arrive meanwhile (<see cref="BackoffStageActor"/>).
 /// </summary>
-public sealed class TokenizerActor : ReceiveActor
+public sealed class TokenizerActor : BackoffStageActor
 {
-    public TokenizerActor(InputProcessor inputs, FaultInjector faults)
+    public TokenizerActor(InputProcessor inputs, FaultInjector faults, StageRestarts restarts) : base(restarts)
     {
         Receive<GenerateCommand>(cmd =>
         {
@@ -33,6 +34,9 @@ public sealed class TokenizerActor : ReceiveActor
         base.PreRestart(reason, message);
     }
 
-    public static Props Props(InputProcessor inputs, FaultInjector faults) =>
-        Akka.Actor.Props.Create(() => new TokenizerActor(inputs, faults));
+    public static Props Props(InputProcessor inputs, FaultInjector faults, StageRestarts? restarts = null)
+    {
+        restarts ??= new StageRestarts("tokenizer");
+        return Akka.Actor.Props.Create(() => new TokenizerActor(inputs, faults, restarts));
+    }
 }
