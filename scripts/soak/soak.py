@@ -5,7 +5,8 @@ Starts the server (the built-in default model unless --model), drives a mixed lo
 non-streaming, chat and completions, HTTP and the in-process queue (POST /v1/queue/requests + GET /v1/streams/ID),
 cancellations (streams dropped after the first chunk), bad requests -- with --inject-faults making stages throw, and
 samples every --interval seconds: RSS, managed (GC) heap, KV blocks in use, requests running/waiting, open client
-connections. After the load stops it lets the server settle and compares the end state with the state after warm-up.
+connections. After the load stops it lets the server settle and compares the end state with the state after warm-up
+(--warmup-s of the same load).
 Writes OUT.csv (samples) and OUT.txt (summary and charts). Exit 0 when the end state equals the start state within the
 bounds printed, 1 otherwise.
 
@@ -22,6 +23,9 @@ p.add_argument("--model", default=None, help="model directory (default: the buil
 p.add_argument("--pipeline", default="dotnet src/Host/bin/Debug/net10.0/pipeline.dll", help="how to start the CLI")
 p.add_argument("--faults", default="p=0.002;stages=gpu,tokenizer,detokenizer;seed=11")
 p.add_argument("--rss-growth-mb", type=float, default=150, help="allowed RSS growth from after warm-up to the end")
+p.add_argument("--warmup-s", type=float, default=60,
+               help="seconds of the same mixed load before the start sample: the first batches of each size grow the heaps "
+                    "and libtorch's per-shape caches once, which is not growth over time")
 p.add_argument("--out", default="/tmp/pipeline-soak")
 a = p.parse_args()
 
@@ -56,7 +60,9 @@ def metrics():
     for line in text.splitlines():
         if line.startswith("#") or " " not in line: continue
         name, value = line.rsplit(" ", 1)
-        try: m[re.sub(r"\{.*\}", "", name)] = m.get(re.sub(r"\{.*\}", "", name), 0) + float(value)
+        try:
+            m[re.sub(r"\{.*\}", "", name)] = m.get(re.sub(r"\{.*\}", "", name), 0) + float(value)
+            m[name] = float(value)
         except ValueError: pass
     return m
 
@@ -80,6 +86,10 @@ def sample(t0, blocks):
     m = metrics()
     return {"t_s": round(time.time() - t0), "rss_mb": round(rss_mb(server.pid), 1),
             "gc_heap_mb": round(m.get("dotnet_total_memory_bytes", 0) / 2**20, 1),
+            "native_in_use_mb": round(m.get('pipeline:native_heap_bytes{state="in_use"}', 0) / 2**20, 1),
+            "native_free_mb": round(m.get('pipeline:native_heap_bytes{state="free"}', 0) / 2**20, 1),
+            "live_tensors": int(m.get("pipeline:torch_live_tensors", 0)),
+            "gc_committed_mb": round(m.get("system_runtime_dotnet_gc_last_collection_memory_committed_size", 0) / 2**20, 1),
             "kv_usage_pct": round(m.get("vllm:kv_cache_usage_perc", 0) * 100, 2),
             "running": int(m.get("vllm:num_requests_running", 0)), "waiting": int(m.get("vllm:num_requests_waiting", 0)),
             "connections": established(), "threads": len(os.listdir(f"/proc/{server.pid}/task"))}
@@ -132,10 +142,14 @@ wait_healthy()
 print(f"server pid {server.pid} healthy; warming up", flush=True)
 for _ in range(20): post("/v1/completions", {"prompt": "The whale", "max_tokens": 8})
 blocks = None
-t0 = time.time()
-samples = [sample(t0, blocks)]
+idle = sample(time.time(), blocks)
+print("idle after the sequential warm-up: " + json.dumps(idle), flush=True)
 threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(a.concurrency)]
 for t in threads: t.start()
+time.sleep(a.warmup_s)
+t0 = time.time()
+samples = [sample(t0, blocks)]
+print(json.dumps(samples[-1]), flush=True)
 end = t0 + a.minutes * 60
 while time.time() < end:
     time.sleep(min(a.interval, max(0, end - time.time())))
@@ -167,9 +181,10 @@ def chart(key):
 
 summary = [f"soak: {a.minutes} min, concurrency {a.concurrency}, faults '{a.faults}', server {'alive' if alive else 'DEAD'}",
            f"requests: {json.dumps(dict(sorted(counts.items())))}",
-           f"start (after warm-up): {json.dumps(start)}", f"end (after 10 s settle): {json.dumps(final)}",
+           f"idle before the load: {json.dumps(idle)}",
+           f"start (after {a.warmup_s:g} s of warm-up load): {json.dumps(start)}", f"end (after 10 s settle): {json.dumps(final)}",
            f"bounds: KV blocks in use, running, waiting 0 at the end; connections <= start; RSS growth <= {a.rss_growth_mb} MB -> {'PASS' if ok else 'FAIL'}",
-           "", "RSS (MB):", chart("rss_mb"), "", "GC heap (MB):", chart("gc_heap_mb"), "", "KV cache in use (% of blocks):", chart("kv_usage_pct"),
+           "", "RSS (MB):", chart("rss_mb"), "", "GC heap (MB):", chart("gc_heap_mb"), "", "native heap in use (MB):", chart("native_in_use_mb"), "", "native heap free (MB):", chart("native_free_mb"), "", "KV cache in use (% of blocks):", chart("kv_usage_pct"),
            "", "open connections:", chart("connections")]
 open(a.out + ".txt", "w").write("\n".join(summary) + "\n")
 print("\n".join(summary))

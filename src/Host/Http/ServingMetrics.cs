@@ -10,7 +10,7 @@ namespace Pipeline.Host.Http;
 public sealed class ServingMetrics
 {
     readonly string _model;
-    readonly PrometheusText.Value _running, _waiting, _kvUsage, _promptTokens, _generationTokens, _success, _preemptions, _prefixQueries, _prefixHits, _healthy, _stepTimeouts, _workerRestarts;
+    readonly PrometheusText.Value _running, _waiting, _kvUsage, _promptTokens, _generationTokens, _success, _preemptions, _prefixQueries, _prefixHits, _healthy, _stepTimeouts, _workerRestarts, _nativeHeap, _stageRestarts, _liveTensors;
     readonly PrometheusText.Value _loraInfo;
     readonly int? _maxLoras;
     readonly PrometheusText.Histogram _ttft, _itl, _e2e, _promptHist, _genHist;
@@ -36,6 +36,9 @@ public sealed class ServingMetrics
         _healthy = r.Gauge("pipeline:engine_healthy", "1 while every replica's device steps make progress; 0 after a step hung until its fresh GPU worker is ready (reason on /health).", "model_name");
         _stepTimeouts = r.Counter("pipeline:step_watchdog_timeouts_total", "Device steps that made no progress within their deadline.", "model_name");
         _workerRestarts = r.Counter("pipeline:gpu_worker_restarts_total", "GPU workers abandoned for a fresh one after a hung step.", "model_name");
+        _stageRestarts = r.Counter("pipeline:stage_restarts_total", "Restarts of the pipeline's stage actors after a crash (each pauses longer after crashes in a row).", "model_name", "stage");
+        _liveTensors = r.Gauge("pipeline:torch_live_tensors", "TorchSharp tensors created and not yet disposed or finalized (weights and KV cache included).");
+        _nativeHeap = r.Gauge("pipeline:native_heap_bytes", "glibc malloc's bytes (libtorch's CPU tensors and other native memory): in_use by live allocations, free but kept by the allocator.", "state");
         double[] latency = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560];
         double[] tokens = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
         _ttft = r.Hist("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", latency, "model_name");
@@ -51,6 +54,13 @@ public sealed class ServingMetrics
         _healthy.Set(health.IsHealthy ? 1 : 0, _model);
         _stepTimeouts.Set(health.StepTimeouts, _model);
         _workerRestarts.Set(health.WorkerRestarts, _model);
+        foreach (var (stage, restarts) in engine.StageRestarts) _stageRestarts.Set(restarts.Restarts, _model, stage);
+        _liveTensors.Set(TorchSharp.torch.Tensor.TotalCount);
+        if (Pipeline.Models.Runtime.NativeHeap.Read() is { } heap)
+        {
+            _nativeHeap.Set(heap.InUse, "in_use");
+            _nativeHeap.Set(heap.Free, "free");
+        }
         Refresh(await engine.GetStatsAsync());
     }
 
