@@ -10,7 +10,7 @@
 #    tokens, 16 random tokens after, 16 out) sent alternately to the affinity front and to a least-load front, ROUNDS
 #    times each, fresh prefixes every run (seed), hit rate from the workers' prefix-cache counters.
 set -uo pipefail
-P=${1:?pipeline}; OUT=${2:?out dir}; ROUNDS=${3:-3}
+P=${1:?pipeline}; OUT=${2:?out dir}; ROUNDS=${3:-3}; N=${PROMPTS:-256}; NP=${PREFIX_PROMPTS:-384}
 mkdir -p "$OUT"
 if ! ldconfig -p | grep -q libicuuc; then export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1; fi
 export LD_LIBRARY_PATH="$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))'):${LD_LIBRARY_PATH:-}"
@@ -29,7 +29,7 @@ common=(--device cpu --queue off)
 
 echo "== single process, cores 2-5"
 OMP_NUM_THREADS=4 taskset -c 2-5 "$P" serve "${common[@]}" --port 8100 > "$OUT/single.log" 2>&1 & pids+=($!)
-wait_http localhost:8100/health && bench single-latency 8100 1 20 && bench single-throughput 8100 64 256
+wait_http localhost:8100/health && bench single-latency 8100 1 20 && bench single-throughput 8100 64 $N
 kill -9 "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null
 
 OMP_NUM_THREADS=2 taskset -c 0-1 "$P" serve "${common[@]}" --cluster-role front --cluster-port 2652 --cluster-seeds 127.0.0.1:2652 --port 8101 > "$OUT/front.log" 2>&1 & pids+=($!)
@@ -38,7 +38,7 @@ for n in 1 2 3; do
   OMP_NUM_THREADS=4 taskset -c ${cores[$((n-1))]} "$P" serve "${common[@]}" --cluster-role worker --cluster-port $((2652 + n)) --cluster-seeds 127.0.0.1:2652 > "$OUT/worker$n.log" 2>&1 & pids+=($!)
   wait_http localhost:8101/health; wait_replicas 8101 "$n" || { tail -20 "$OUT/front.log" "$OUT/worker$n.log"; exit 1; }
   [ "$n" = 1 ] && bench cluster1-latency 8101 1 20
-  bench "cluster$n-throughput" 8101 $((64 * n)) 256
+  bench "cluster$n-throughput" 8101 $((64 * n)) $N
 done
 
 echo "== prefix affinity vs least-load (3 workers)"
@@ -48,7 +48,7 @@ for r in $(seq 1 "$ROUNDS"); do
   for side in affinity least-load; do
     port=8101; [ "$side" = least-load ] && port=8102
     read q0 h0 < <(counters)
-    bench "prefix-r$r-$side" $port 48 384 --random-prefix-len 256 --num-prefixes 8 --random-input-len 16 --random-output-len 16 --seed $((r * 10 + ${#side}))
+    bench "prefix-r$r-$side" $port 48 $NP --random-prefix-len 256 --num-prefixes 8 --random-input-len 16 --random-output-len 16 --seed $((r * 10 + ${#side}))
     read q1 h1 < <(counters)
     python3 -c "print(f'prefix-r$r-$side: hit rate {($h1-$h0)/max(1,$q1-$q0):.3f} ({$h1-$h0} of {$q1-$q0} tokens)')"
   done

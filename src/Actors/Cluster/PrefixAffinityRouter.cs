@@ -12,13 +12,19 @@ public enum ClusterRoutingPolicy
 /// <summary>
 /// Cluster-wide routing, as llm-d's and SGLang's routers do it: a prompt's leading full blocks are hashed as a chain
 /// (block i's hash covers blocks 0..i, as the prefix cache's block hashes do), and the front remembers which
-/// replica each chain was last sent to. A new request goes to the replica owning its longest known chain, as long as
-/// that replica's outstanding work is within <see cref="BalanceThreshold"/> of the least-loaded one; otherwise, and
-/// with no known prefix, to the least-loaded replica (ties in turn). Plain state, driven by the cluster router actor.
+/// replicas each chain was sent to (up to <see cref="MaxOwners"/>, the most recent kept). A new request goes to the
+/// least-loaded replica among the owners of its longest known chain, as long as that replica's outstanding work is
+/// within <see cref="BalanceThreshold"/> of the least-loaded one; otherwise, and with no known prefix, to the
+/// least-loaded replica (ties in turn). A request spilled that way makes its replica one more owner rather than
+/// taking the prefix from the first, so a hot prefix spreads over a few replicas that all cache it instead of moving
+/// back and forth. Plain state, driven by the cluster router actor.
 /// </summary>
 public sealed class PrefixAffinityRouter(ClusterRoutingPolicy policy, int blockSize = 16, int maxBlocks = 64, int balanceThreshold = 8, int maxEntries = 200_000)
 {
-    readonly Dictionary<ulong, (string Replica, long Used)> _owners = new();
+    /// <summary>Replicas remembered per block chain.</summary>
+    public const int MaxOwners = 4;
+
+    readonly Dictionary<ulong, List<(string Replica, long Used)>> _owners = new();
     long _clock;
     int _turn;
 
@@ -42,9 +48,10 @@ public sealed class PrefixAffinityRouter(ClusterRoutingPolicy policy, int blockS
         var hashes = PrefixHashes(promptTokenIds, cacheSalt);
         for (int i = hashes.Length - 1; i >= 0; i--)
         {
-            if (!_owners.TryGetValue(hashes[i], out var owner)) continue;
-            var e = available.FirstOrDefault(a => a.Key == owner.Replica);
-            if (e == null || e.Outstanding - least > BalanceThreshold) continue;
+            if (!_owners.TryGetValue(hashes[i], out var owners)) continue;
+            var e = available.Where(a => owners.Exists(o => o.Replica == a.Key) && a.Outstanding - least <= BalanceThreshold)
+                .OrderBy(a => a.Outstanding).FirstOrDefault();
+            if (e == null) continue;
             chosen = e;
             AffinityHits++;
             chosen.AffinityHits++;
@@ -58,17 +65,27 @@ public sealed class PrefixAffinityRouter(ClusterRoutingPolicy policy, int blockS
     public void Forget(IReadOnlyCollection<string> replicaKeys)
     {
         if (replicaKeys.Count == 0) return;
-        foreach (var h in _owners.Where(kv => replicaKeys.Contains(kv.Value.Replica)).Select(kv => kv.Key).ToList()) _owners.Remove(h);
+        foreach (var (h, owners) in _owners.ToList())
+        {
+            owners.RemoveAll(o => replicaKeys.Contains(o.Replica));
+            if (owners.Count == 0) _owners.Remove(h);
+        }
     }
 
     void Remember(ulong[] hashes, string replica)
     {
         _clock++;
-        foreach (var h in hashes) _owners[h] = (replica, _clock);
+        foreach (var h in hashes)
+        {
+            if (!_owners.TryGetValue(h, out var owners)) _owners[h] = owners = new List<(string, long)>(1);
+            owners.RemoveAll(o => o.Replica == replica);
+            owners.Add((replica, _clock));
+            if (owners.Count > MaxOwners) owners.RemoveAt(0);   // kept in use order: the first is the least recent
+        }
         if (_owners.Count <= maxEntries) return;
         // Drop the least recently used half.
-        var cutoff = _owners.Values.Select(v => v.Used).OrderBy(u => u).ElementAt(_owners.Count / 2);
-        foreach (var h in _owners.Where(kv => kv.Value.Used <= cutoff).Select(kv => kv.Key).ToList()) _owners.Remove(h);
+        var cutoff = _owners.Values.Select(v => v[^1].Used).OrderBy(u => u).ElementAt(_owners.Count / 2);
+        foreach (var h in _owners.Where(kv => kv.Value[^1].Used <= cutoff).Select(kv => kv.Key).ToList()) _owners.Remove(h);
     }
 
     /// <summary>Chained hashes of the prompt's leading full blocks (at most <c>maxBlocks</c>), seeded by the cache salt.</summary>

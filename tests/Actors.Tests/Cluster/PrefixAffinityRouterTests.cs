@@ -52,4 +52,28 @@ public class PrefixAffinityRouterTests
         Assert.Equal(table.All.First().Key, router.Pick(Prompt(3, 0), null, 1, table)!.Key);
         Assert.Null(router.Pick(Prompt(3, 0), null, 2, table));   // n = 2 needs two free places
     }
+
+    [Fact]
+    public void ASpilledPrefixGainsAnOwner_AndKeepsItsFirst()
+    {
+        var table = Table(3, 100);
+        var router = new PrefixAffinityRouter(ClusterRoutingPolicy.PrefixAffinity, balanceThreshold: 2);
+        var first = router.Pick(Prompt(1, 0), null, 1, table)!;
+        first.Outstanding = 3;                                   // overloaded: the next one spills
+        var second = router.Pick(Prompt(1, 1), null, 1, table)!;
+        Assert.NotSame(first, second);
+        second.Outstanding = 2;
+        first.Outstanding = 2;
+        // Both now cache the prefix; the third replica is idle but has never seen it: within the threshold, an owner wins.
+        var third = router.Pick(Prompt(1, 2), null, 1, table)!;
+        Assert.True(third == first || third == second, "an owner of the prefix is chosen while within the balance threshold");
+        // The first owner was not forgotten: once it is the least loaded owner, it gets the prefix again.
+        first.Outstanding = 0;
+        Assert.Same(first, router.Pick(Prompt(1, 3), null, 1, table));
+        // A replica that leaves stops owning anything.
+        router.Forget([first.Key, second.Key]);
+        long hits = router.AffinityHits;
+        router.Pick(Prompt(1, 4), null, 1, table);
+        Assert.Equal(hits, router.AffinityHits);
+    }
 }
