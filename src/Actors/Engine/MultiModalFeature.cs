@@ -12,6 +12,12 @@ namespace Pipeline.Actors.Engine;
 public sealed record MultiModalFeature(string Hash, int Offset, int Length, ProcessedImage? Image = null,
     Pipeline.Models.Multimodal.Audio.ProcessedAudio? Audio = null)
 {
+    /// <summary>
+    /// The encoder positions computing this input costs (counted against the step's encoder budget): an image's rows, or
+    /// for audio the encoder's sequence length (Whisper: its second convolution halves the frames, 3000 to 1500 per 30 s window).
+    /// </summary>
+    public int EncoderTokens => Audio is { } a ? a.NumFrames / 2 : Length;
+
     /// <summary>Audio for an encoder-decoder model: keys every KV block of the request.</summary>
     public static MultiModalFeature ForAudio(Pipeline.Models.Multimodal.Audio.ProcessedAudio audio) =>
         new(audio.Hash, 0, int.MaxValue / 2, null, audio);

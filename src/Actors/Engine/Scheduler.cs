@@ -225,12 +225,15 @@ public sealed class Scheduler
                         break;
                     }
                 }
+                int audioEncoder = AudioEncoderTokens(request);
+                if (audioEncoder > 0 && !FitsEncoderBudget(audioEncoder, encoderBudget)) break;
                 if (KVCacheManager.AllocateSlots(request, numNew, computed) is null)
                 {
                     encoderPending.Remove(request.RequestId);
                     EncoderCacheManager.Free(request);
                     break;
                 }
+                encoderBudget -= audioEncoder;
                 _waiting.Pop();
                 _running.Add(request);
                 request.Status = RequestStatus.Running;
@@ -424,6 +427,23 @@ public sealed class Scheduler
         int threshold = Config.LongPrefillTokenThreshold ?? 0;
         return threshold > 0 && numNew > threshold ? threshold : numNew;
     }
+
+    /// <summary>
+    /// The encoder work an encoder-decoder request (Whisper) costs when it is admitted: the runner encodes its audio in the
+    /// step that first schedules it (again after a preemption, which drops the cross-attention K/V), and never after.
+    /// </summary>
+    static int AudioEncoderTokens(Request request)
+    {
+        foreach (var f in request.MultiModalFeatures)
+            if (f.Audio != null) return f.EncoderTokens;
+        return 0;
+    }
+
+    /// <summary>
+    /// Whether encoder work of <paramref name="tokens"/> positions fits what is left of the step's encoder budget; one
+    /// larger than the whole budget runs alone in a step (vLLM's budget is at least the largest item's length).
+    /// </summary>
+    bool FitsEncoderBudget(int tokens, int encoderBudget) => tokens <= encoderBudget || encoderBudget == Config.EncoderComputeBudget;
 
     /// <summary>The request's images as the runner indexes them (NewRequestData.MmInputs).</summary>
     static IReadOnlyList<MultiModalFeature> EncoderInputs(Request request) =>

@@ -92,23 +92,26 @@ public sealed class SpeechToText
             IReadOnlyList<int> tokens = [];
             IReadOnlyList<TokenLogprobs>? logprobs = null;
             string sent = "";
+            int sentTokens = 0;
             await foreach (var o in _generate(new PromptInput(null, prompt) { Audio = chunks[c] }, sp, ct).ConfigureAwait(false))
             {
                 var output = o.Outputs[0];
-                int before = tokens.Count;
                 tokens = output.TokenIds;
                 logprobs = output.Logprobs;
                 finish = output.FinishReason ?? finish;
                 var now = Text(tokens);
                 if (now.Length > sent.Length && now.StartsWith(sent, StringComparison.Ordinal) && !now.EndsWith('\uFFFD'))
                 {
-                    yield return new SpeechOutput(now[sent.Length..], tokens.Skip(before).ToArray());
+                    yield return new SpeechOutput(now[sent.Length..], tokens.Skip(sentTokens).ToArray());
                     sent = now;
+                    sentTokens = tokens.Count;
                 }
             }
+            // The rest of the window: text held back (an incomplete character) and tokens that added no text
+            // (timestamps, end of text), so that the deltas add up to the result's text and tokens.
             var chunkText = Text(tokens);
-            if (chunkText.Length > sent.Length && chunkText.StartsWith(sent, StringComparison.Ordinal))
-                yield return new SpeechOutput(chunkText[sent.Length..], []);
+            var rest = chunkText.Length > sent.Length && chunkText.StartsWith(sent, StringComparison.Ordinal) ? chunkText[sent.Length..] : "";
+            if (rest.Length > 0 || tokens.Count > sentTokens) yield return new SpeechOutput(rest, tokens.Skip(sentTokens).ToArray());
             texts.Add(chunkText);
             chunkTokens.Add(tokens);
             chunkLogprobs.Add(logprobs);

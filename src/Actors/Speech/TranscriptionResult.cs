@@ -21,5 +21,8 @@ public sealed record TranscriptionResult(
     int CompletionTokens,
     string? FinishReason);
 
-/// <summary>What the speech-to-text layer streams: text deltas as tokens arrive, then the result.</summary>
+/// <summary>
+/// What the speech-to-text layer streams: text deltas as tokens arrive, with the tokens generated since the last delta
+/// (the deltas of all windows add up to the result's text and its windows' tokens), then the result.
+/// </summary>
 public sealed record SpeechOutput(string Delta, IReadOnlyList<int> NewTokenIds, TranscriptionResult? Result = null);

@@ -11,8 +11,9 @@ namespace Pipeline.Host.Http;
 /// One prompt of an API request run through the engine, with the timings and token counts the metrics and the
 /// usage block need. Engine errors become API errors: bad input 400, a failed stage 500 naming the request.
 /// </summary>
+/// <param name="everyStep">One output per engine step (the queue's deltas are then the same when a request runs again).</param>
 public sealed class GenerationRun(ServerContext server, string requestId, PromptInput prompt, SamplingParams sp, int priority,
-    Pipeline.Models.Lora.LoRARequest? lora = null)
+    Pipeline.Models.Lora.LoRARequest? lora = null, bool everyStep = false)
 {
     readonly Stopwatch _clock = Stopwatch.StartNew();
     readonly List<double> _itl = new();
@@ -27,7 +28,7 @@ public sealed class GenerationRun(ServerContext server, string requestId, Prompt
 
     public async IAsyncEnumerable<RequestOutput> RunAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        var stream = server.Engine.GenerateAsync(prompt, sp, RequestId, priority, ct: ct, lora: lora);
+        var stream = server.Engine.GenerateAsync(prompt, sp, RequestId, priority, ct: ct, lora: lora, everyStep: everyStep);
         await using var e = stream.GetAsyncEnumerator(ct);
         RequestOutput? last = null;
         try

@@ -32,4 +32,5 @@ namespace Pipeline.Host.Protocol;
 [JsonSerializable(typeof(TranscriptionResponse))]
 [JsonSerializable(typeof(TranscriptionResponseVerbose))]
 [JsonSerializable(typeof(TranscriptionStreamResponse))]
+[JsonSerializable(typeof(TranscriptionRequest))]
 public sealed partial class ProtocolJson : JsonSerializerContext;

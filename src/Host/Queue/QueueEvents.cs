@@ -26,9 +26,12 @@ public static class QueueEvents
         JsonSerializer.Serialize(w, parsed, ProtocolJson.Default.ChatDelta);
     });
 
-    public static byte[] WriteFinal(string requestId, int seq, string model, IReadOnlyList<Choice> choices, int promptTokens, int completionTokens) => Write(Final, requestId, seq, w =>
+    /// <param name="extra">More fields after `model` (an audio message's task, language, duration and response).</param>
+    public static byte[] WriteFinal(string requestId, int seq, string model, IReadOnlyList<Choice> choices, int promptTokens, int completionTokens,
+        Action<Utf8JsonWriter>? extra = null) => Write(Final, requestId, seq, w =>
     {
         w.WriteString("model", model);
+        extra?.Invoke(w);
         w.WriteStartArray("choices");
         foreach (var c in choices)
         {

@@ -49,11 +49,16 @@ public static partial class QueueRequestParser
         catch (ApiError e) { throw new PoisonMessageException(e.Param == null ? e.Message : $"{e.Message} (field {e.Param})", id); }
     }
 
-    /// <summary>The body as a chat request (it has `messages`) or a completion request (it has `prompt`), read as HTTP reads them.</summary>
+    /// <summary>
+    /// The body as a chat request (it has `messages`), a completion request (it has `prompt`), or a transcription or
+    /// translation (it has `file`: the audio), read as HTTP reads them.
+    /// </summary>
     static QueueRequest Build(JsonElement root, QueueEnvelope envelope, string id, QueueProperties props, ServerContext server)
     {
-        bool chat = Present(root, "messages");
-        if (chat == Present(root, "prompt")) throw ApiError.BadRequest("give exactly one of prompt and messages", "prompt");
+        bool chat = Present(root, "messages"), audio = Present(root, "file");
+        if ((chat ? 1 : 0) + (audio ? 1 : 0) + (Present(root, "prompt") ? 1 : 0) != 1)
+            throw ApiError.BadRequest("give exactly one of prompt, messages and file (audio to transcribe)", "prompt");
+        if (audio) return BuildSpeech(root, envelope, id, props, server);
         if (root.TryGetProperty("logprobs", out var lp) && lp.ValueKind is not (JsonValueKind.False or JsonValueKind.Null))
             throw ApiError.BadRequest("logprobs are not supported on the queue path", "logprobs");
         GenerationRequest request = chat
@@ -76,6 +81,19 @@ public static partial class QueueRequestParser
         var sp = request.ToSamplingParams(server, prompt.TokenIds?.Count ?? 0) with { OutputKind = RequestOutputKind.Delta };
         if (parsing != null) sp = parsing.Adjust(sp, request.SkipSpecialTokens != null, ChatParsing.Encoder(server));
         return new QueueRequest(id, prompt, sp, request.Priority ?? 0, props.ReplyTo ?? envelope.ReplyTo, props.CorrelationId ?? envelope.CorrelationId, parsing, lora);
+    }
+
+    /// <summary>An audio message: the fields of /v1/audio/transcriptions checked as HTTP checks them, the audio decoded from base64 (its content is decoded when it runs).</summary>
+    static QueueRequest BuildSpeech(JsonElement root, QueueEnvelope envelope, string id, QueueProperties props, ServerContext server)
+    {
+        var request = server.Requests.Read<TranscriptionRequest>(root, id, QueueEnvelope.FieldNames);
+        server.CheckModel(request.Model);
+        var stt = SpeechServing.Model(server);
+        var p = request.ToParams();
+        SpeechServing.Validate(stt, p);
+        var speech = new QueueSpeech(request.AudioBytes(), p, request.Format);
+        return new QueueRequest(id, PromptInput.FromIds([]), new SamplingParams(), request.Priority ?? 0, props.ReplyTo ?? envelope.ReplyTo,
+            props.CorrelationId ?? envelope.CorrelationId, Speech: speech);
     }
 
     static bool Present(JsonElement root, string name) => root.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;

@@ -118,16 +118,43 @@ public sealed class QueueService(IQueueTransport transport, ServerContext server
         Interlocked.Increment(ref _executions);
         OnExecute?.Invoke(req.RequestId);
         var events = new RequestEventPublisher(transport, hub, req.RequestId, req.ReplyTo, req.CorrelationId, keep: store != null);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var outcome = req.Speech != null ? await QueueSpeechRun.RunAsync(req, req.Speech, server, events).ConfigureAwait(false)
+            : await GenerateAsync(req, events, clock).ConfigureAwait(false);
+
+        if (outcome.Aborted)
+        {
+            // Overloaded or shutting down: not this message's fault; the broker gives it to us or another instance again.
+            foreach (var d in Release(req.RequestId, finished: false)) await d.NackAsync(requeue: true).ConfigureAwait(false);
+            return;
+        }
+        if (outcome.Error != null)
+        {
+            var deliveries = Release(req.RequestId, finished: false);
+            await RejectAsync(deliveries[0], outcome.Error, req.RequestId, req.ReplyTo, req.CorrelationId, outcome.Status, events).ConfigureAwait(false);
+            foreach (var d in deliveries.Skip(1)) await d.AckAsync().ConfigureAwait(false);
+            return;
+        }
+
+        var final = events.Build(outcome.Final!, QueueEvents.Final);
+        // Durable before it is published: a crash after this point never runs the request again (the copy republishes it).
+        store?.MarkFinished(req.RequestId, events.Kept);
+        await events.SendAsync(final, default).ConfigureAwait(false);
+        if (!outcome.Counted)
+            server.Metrics.RequestFinished(outcome.PromptTokens, outcome.CompletionTokens, outcome.FinishReason, clock.Elapsed.TotalSeconds, outcome.Ttft, []);
+        Interlocked.Increment(ref _completed);
+        foreach (var d in Release(req.RequestId, finished: true)) await d.AckAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>A completion or chat request on the engine: a delta event per output, then the final's content.</summary>
+    async Task<QueueOutcome> GenerateAsync(QueueRequest req, RequestEventPublisher events, System.Diagnostics.Stopwatch clock)
+    {
         var texts = new SortedDictionary<int, StringBuilder>();
         var tokens = new SortedDictionary<int, List<int>>();
         var finals = new Dictionary<int, CompletionOutput>();
         var parsers = new Dictionary<int, ChatOutputParser>();
         int promptTokens = 0;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
         double? ttft = null;
-        bool aborted = false;
-        string? error = null;
-        int status = 400;
         try
         {
             await foreach (var o in server.Engine.GenerateAsync(req.Prompt, req.SamplingParams, "queue-" + req.RequestId, req.Priority, lora: req.Lora, everyStep: true).ConfigureAwait(false))
@@ -149,37 +176,18 @@ public sealed class QueueService(IQueueTransport transport, ServerContext server
                         await events.PublishAsync(seq => QueueEvents.WriteDelta(req.RequestId, seq, c.Index, c.Text, c.TokenIds, parsed), QueueEvents.Delta, default).ConfigureAwait(false);
                 }
             }
-            aborted = finals.Values.Any(c => c.FinishReason == "abort") && !server.Engine.Accepting;
+            if (finals.Values.Any(c => c.FinishReason == "abort") && !server.Engine.Accepting) return QueueOutcome.Abort;
         }
-        catch (SamplingParamsException e) { error = e.Field == null ? e.Message : $"{e.Message} (field {e.Field})"; }
-        catch (ArgumentException e) { error = e.Message; }
-        catch (PipelineStageException e) { error = e.Message; status = 500; }
-        catch (EngineOverloadedException) { aborted = true; await Task.Delay(100).ConfigureAwait(false); }
-        catch (EngineShuttingDownException) { aborted = true; }
-
-        if (aborted)
-        {
-            // Overloaded or shutting down: not this message's fault; the broker gives it to us or another instance again.
-            foreach (var d in Release(req.RequestId, finished: false)) await d.NackAsync(requeue: true).ConfigureAwait(false);
-            return;
-        }
-        if (error != null)
-        {
-            var deliveries = Release(req.RequestId, finished: false);
-            await RejectAsync(deliveries[0], error, req.RequestId, req.ReplyTo, req.CorrelationId, status, events).ConfigureAwait(false);
-            foreach (var d in deliveries.Skip(1)) await d.AckAsync().ConfigureAwait(false);
-            return;
-        }
+        catch (SamplingParamsException e) { return QueueOutcome.Failed(e.Field == null ? e.Message : $"{e.Message} (field {e.Field})"); }
+        catch (ArgumentException e) { return QueueOutcome.Failed(e.Message); }
+        catch (PipelineStageException e) { return QueueOutcome.Failed(e.Message, 500); }
+        catch (EngineOverloadedException) { await Task.Delay(100).ConfigureAwait(false); return QueueOutcome.Abort; }
+        catch (EngineShuttingDownException) { return QueueOutcome.Abort; }
 
         var choices = texts.Keys.Select(i => Choice(req, i, texts[i].ToString(), tokens[i], finals.GetValueOrDefault(i))).ToList();
         int completion = choices.Sum(c => c.TokenIds.Count);
-        var final = events.Build(seq => QueueEvents.WriteFinal(req.RequestId, seq, server.ServedModelName, choices, promptTokens, completion), QueueEvents.Final);
-        // Durable before it is published: a crash after this point never runs the request again (the copy republishes it).
-        store?.MarkFinished(req.RequestId, events.Kept);
-        await events.SendAsync(final, default).ConfigureAwait(false);
-        server.Metrics.RequestFinished(promptTokens, completion, choices.LastOrDefault()?.FinishReason ?? "stop", clock.Elapsed.TotalSeconds, ttft, []);
-        Interlocked.Increment(ref _completed);
-        foreach (var d in Release(req.RequestId, finished: true)) await d.AckAsync().ConfigureAwait(false);
+        return new QueueOutcome(seq => QueueEvents.WriteFinal(req.RequestId, seq, server.ServedModelName, choices, promptTokens, completion),
+            promptTokens, completion, choices.LastOrDefault()?.FinishReason ?? "stop", ttft);
     }
 
     /// <summary>A choice of the final event; a chat request with parsers gets its message (reasoning, content, tool calls) and finish_reason "tool_calls" after calls.</summary>

@@ -20,15 +20,17 @@ public sealed class InProcessQueueHarness : IAsyncDisposable
     public PipelineEngine Engine { get; }
     public InProcessQueueTransport Transport { get; }
     public QueueService Service { get; }
+    public ServerContext Server { get; }
     public ConcurrentDictionary<string, int> Executions { get; } = new();
 
-    public InProcessQueueHarness(ushort prefetch = 8, bool strictRequestFields = false)
+    /// <param name="model">Another model directory (its own max_model_len) instead of the tiny llama.</param>
+    public InProcessQueueHarness(ushort prefetch = 8, bool strictRequestFields = false, string? model = null)
     {
         _system = ActorSystem.Create("queue-" + Guid.NewGuid().ToString("N")[..8], ConfigurationFactory.ParseString(Dispatchers.Hocon));
         var args = new EngineArgs
         {
-            Model = PipelineProcess.Fixture("llama"), Dtype = "float32", Device = "cpu", MaxModelLen = 128, AllowLongMaxModelLen = true,
-            NumGpuBlocksOverride = 256, MaxNumSeqs = 64, MaxNumBatchedTokens = 256,
+            Model = model ?? PipelineProcess.Fixture("llama"), Dtype = "float32", Device = "cpu", MaxModelLen = model == null ? 128 : null,
+            AllowLongMaxModelLen = true, NumGpuBlocksOverride = 256, MaxNumSeqs = 64, MaxNumBatchedTokens = 256,
         };
         _model = ModelContext.Load(args);
         Engine = PipelineEngine.Start(_system, [new ReplicaSpec(_model, args)]);
@@ -41,6 +43,7 @@ public sealed class InProcessQueueHarness : IAsyncDisposable
         Service = new QueueService(Transport, server, new StreamHub());
         Service.OnExecute = id => Executions.AddOrUpdate(id, 1, (_, c) => c + 1);
         server.Queue = Service;
+        Server = server;
         Service.Start();
     }
 
