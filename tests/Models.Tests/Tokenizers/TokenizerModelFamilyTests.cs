@@ -36,7 +36,8 @@ public sealed class TokenizerModelFamilyTests : IDisposable
         { "nemotron", "LlamaTokenizer", "tokenizer.model", true },
         { "ernie4_5", "Ernie4_5Tokenizer", "tokenizer.model", false },
         { "ernie4_5_moe", "Ernie4_5Tokenizer", "tokenizer.model", false },
-        { "hunyuan-dense", "HYTokenizer", "hy.tiktoken", null },
+        { "hunyuan-dense", "HYTokenizer", "hy.tiktoken", null },   // as Hunyuan ships it: no pat_str, no added_tokens_decoder
+        { "hunyuan-dense-alpha", "HYTokenizer", "hy.tiktoken", null },
         { "hunyuan-moe", "HYTokenizer", "hy.tiktoken", null },
         { "llama-gqa-tied-llama3rope", "PreTrainedTokenizerFast", "tokenizer.model", null },   // Llama 3's original: tiktoken text as tokenizer.model
     };
@@ -46,11 +47,12 @@ public sealed class TokenizerModelFamilyTests : IDisposable
     public void FamilyLoadsWithItsTokenizerModelAndGenerates(string fixture, string tokenizerClass, string file, bool? addBos)
     {
         bool tiktoken = file.EndsWith(".tiktoken", StringComparison.Ordinal) || tokenizerClass == "PreTrainedTokenizerFast";
-        var dir = ModelDirWithTokenizer(fixture, tokenizerClass, file, addBos, tiktoken);
+        bool hunyuan = tokenizerClass == "HYTokenizer";
+        var dir = ModelDirWithTokenizer(fixture, tokenizerClass, file, addBos, tiktoken, hunyuan);
 
         Assert.True(HfTokenizer.HasFiles(dir));
         var tok = HfTokenizer.Load(dir);
-        Assert.StartsWith(tiktoken ? $"{file} (tiktoken" : $"{file} (SentencePiece BPE, byte fallback", tok.Source);
+        Assert.StartsWith(hunyuan ? $"{file} (tiktoken, HYTokenizer's pattern and special tokens" : tiktoken ? $"{file} (tiktoken" : $"{file} (SentencePiece BPE, byte fallback", tok.Source);
 
         // Ids where the reference library and the checkpoint's settings say what they must be.
         var (model, _) = ModelLoader.Load(dir, new LoadOptions { Dtype = "float32" }, torch.CPU);
@@ -59,7 +61,7 @@ public sealed class TokenizerModelFamilyTests : IDisposable
             int? bos = !tiktoken && (addBos ?? true) ? tok.BosTokenId : null;
             int[]? prompt = null;
             int compared = 0;
-            foreach (var (text, reference) in ReferenceIds(tiktoken))
+            foreach (var (text, reference) in hunyuan ? HunyuanIds() : ReferenceIds(tiktoken))
             {
                 var expected = bos is int b ? [b, .. reference] : reference;
                 Assert.Equal(expected, tok.Encode(text));
@@ -85,7 +87,7 @@ public sealed class TokenizerModelFamilyTests : IDisposable
         Assert.False(HfTokenizer.HasFiles(Directory.CreateDirectory(Path.Combine(_tmp, "none")).FullName));
     }
 
-    string ModelDirWithTokenizer(string fixture, string tokenizerClass, string file, bool? addBos, bool tiktoken)
+    string ModelDirWithTokenizer(string fixture, string tokenizerClass, string file, bool? addBos, bool tiktoken, bool hunyuan)
     {
         var dir = Directory.CreateDirectory(Path.Combine(_tmp, fixture)).FullName;
         foreach (var f in Directory.GetFiles(ModelFixture.Dir(fixture)))
@@ -98,8 +100,17 @@ public sealed class TokenizerModelFamilyTests : IDisposable
         config["tokenizer_class"] = tokenizerClass;
         config.Remove("add_bos_token");
         if (addBos is bool b) config["add_bos_token"] = b;
+        if (hunyuan) config = new JsonObject { ["tokenizer_class"] = tokenizerClass, ["eos_token"] = "<|eos|>" };
         File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), config.ToJsonString());
         return dir;
+    }
+
+    /// <summary>Every string (special tokens too) with tiktoken's ids run as Hunyuan's HYTokenizer runs it (GPU machine).</summary>
+    static IEnumerable<(string Text, int[] Ids)> HunyuanIds()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(SpDir("tiktoken_bpe"), "transformers_ids.json")));
+        return doc.RootElement.GetProperty("cases").EnumerateArray()
+            .Select(c => (c.GetProperty("text").GetString()!, c.GetProperty("tiktoken_hy_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray())).ToList();
     }
 
     /// <summary>Strings without special tokens in them, with sentencepiece's or tiktoken's own ids.</summary>
