@@ -26,16 +26,21 @@ public class WhisperFeatureExtractorTests(ITestOutputHelper output)
         return (f.Floats($"{clip}.mel{bins}"), f.Floats($"{clip}.mel{bins}.tail"), f.Shape($"{clip}.mel{bins}")[1]);
     }
 
-    double MaxDiff(float[] got, int bins, (float[] Want, float[] Tail, int Keep) e, int frames)
+    double MaxDiff(float[] got, int bins, (float[] Want, float[] Tail, int Keep) e, int frames) => MaxDiffAt(got, bins, e, frames).Max;
+
+    /// <summary>The largest |diff|, where it is (bin, frame), and the reference's value there and its frame's loudest bin.</summary>
+    static (double Max, int Bin, int Frame, float Want, float FrameMax) MaxDiffAt(float[] got, int bins, (float[] Want, float[] Tail, int Keep) e, int frames)
     {
-        double max = 0;
+        (double Max, int Bin, int Frame, float Want, float FrameMax) r = (0, 0, 0, 0, 0);
+        float At(int m, int t) => t < e.Keep ? e.Want[m * e.Keep + t] : e.Tail[m];
         for (int m = 0; m < bins; m++)
             for (int t = 0; t < frames; t++)
             {
-                float want = t < e.Keep ? e.Want[m * e.Keep + t] : e.Tail[m];
-                max = Math.Max(max, Math.Abs(got[m * frames + t] - want));
+                double d = Math.Abs(got[m * frames + t] - At(m, t));
+                if (d > r.Max) r = (d, m, t, At(m, t), 0);
             }
-        return max;
+        r.FrameMax = Enumerable.Range(0, bins).Max(m => At(m, r.Frame));
+        return r;
     }
 
     [Theory]
@@ -58,11 +63,13 @@ public class WhisperFeatureExtractorTests(ITestOutputHelper output)
         if (Expected(clip, bins) is not { } e) return;
         var fe = new WhisperFeatureExtractor(new WhisperFeatureConfig(bins));
         var got = fe.Extract(AudioDecoder.Decode(File.ReadAllBytes(Path.Combine(AudioDecodingTests.Root, clip))));
-        double max = MaxDiff(got, bins, e, 3000);
-        output.WriteLine($"{clip} {bins} bins: max |diff| {max:E2}");
-        // lossless clips decode to the reference PCM exactly; lossy ones through other decoders (sox's libvorbis and
-        // libmad made the reference), so their features may differ more where the decoders do
-        double bound = clip.EndsWith(".mp3") || clip.EndsWith(".ogg") ? 0.05 : 1e-4;
+        var (max, bin, frame, want, frameMax) = MaxDiffAt(got, bins, e, 3000);
+        output.WriteLine($"{clip} {bins} bins: max |diff| {max:E2} at bin {bin} frame {frame} (transformers {want:F3}, the frame's loudest bin {frameMax:F3})");
+        // Lossless clips decode to the reference PCM exactly: the extractor's own 1e-4. Lossy ones decode through other
+        // decoders than sox's (NLayer vs libmad: every frame, within 1e-6 a sample; NVorbis vs libvorbis: within 2e-5),
+        // and in the quietest bins (near the floor, 8 decades below the clip's loudest) such a difference is a sizeable
+        // part of the bin's power, so the log moves there: MP3 by up to 2.2e-4, Ogg by up to 0.023 (after Whisper's /4).
+        double bound = clip.EndsWith(".ogg") ? 0.03 : clip.EndsWith(".mp3") ? 3e-4 : 1e-4;
         Assert.True(max <= bound, $"{clip}: features differ by {max}");
     }
 
