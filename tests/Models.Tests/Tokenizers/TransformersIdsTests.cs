@@ -122,6 +122,12 @@ public sealed class TransformersIdsTests : IDisposable
         var tok = HfTokenizer.Load(Dir("tiktoken_bpe", "tiny.tiktoken", "tokenizer.model", Config("tiktoken_bpe")));
         Assert.StartsWith("tokenizer.model (tiktoken", tok.Source);
         AllMatch(tok, root, "hf_tokmodel");
+        foreach (var c in root.GetProperty("cases").EnumerateArray())
+        {
+            var ids = Ids(c, "hf_tokmodel_ids")!;
+            Assert.Equal(c.GetProperty("hf_tokmodel_decode").GetString(), tok.Decode(ids));
+            Assert.Equal(c.GetProperty("hf_tokmodel_decode_skip").GetString(), tok.Decode(ids, skipSpecialTokens: true));
+        }
     }
 
     [Theory]
