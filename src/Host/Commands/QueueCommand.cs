@@ -26,6 +26,10 @@ public static class QueueCommand
         new("prompt", "prompt text"),
         new("prompt-ids", "prompt as comma-separated token ids", Metavar: "1,2,3"),
         new("messages", "chat messages: a JSON file holding a list of {role, content}", Metavar: "FILE.json"),
+        new("audio", "audio to transcribe or translate (a speech model; WAV, FLAC, MP3, Ogg Vorbis), sent as base64", Metavar: "FILE"),
+        new("language", "with --audio: the spoken language (detected when absent)"),
+        new("task", "with --audio: transcribe or translate", "transcribe"),
+        new("response-format", "with --audio: json, text, verbose_json, srt or vtt (the final's `response`)"),
         new("id", "request id (default: a new random one)"),
         new("model", "served model name (default: whatever the server serves)"),
         new("max-tokens", "most tokens to generate (default 16)"),
@@ -45,8 +49,19 @@ public static class QueueCommand
         var output = a.Choice("output", "text", "json");
         var body = new JsonObject { ["request_id"] = a.Get("id") ?? Guid.NewGuid().ToString("N") };
         var id = (string)body["request_id"]!;
-        int given = (a.Get("prompt") != null ? 1 : 0) + (a.Get("prompt-ids") != null ? 1 : 0) + (a.Get("messages") != null ? 1 : 0);
-        if (given != 1) throw new CliException("give exactly one of --prompt, --prompt-ids and --messages");
+        int given = (a.Get("prompt") != null ? 1 : 0) + (a.Get("prompt-ids") != null ? 1 : 0) + (a.Get("messages") != null ? 1 : 0) + (a.Get("audio") != null ? 1 : 0);
+        if (given != 1) throw new CliException("give exactly one of --prompt, --prompt-ids, --messages and --audio");
+        bool audio = a.Get("audio") != null;
+        if (audio && a.Flag("ignore-eos")) throw new CliException("--ignore-eos does not apply to --audio");
+        if (!audio && (a.Get("language") ?? a.Get("response-format")) != null) throw new CliException("--language and --response-format go with --audio");
+        if (a.Get("audio") is string audioFile)
+        {
+            if (!File.Exists(audioFile)) throw new CliException($"--audio: no such file '{audioFile}'");
+            body["file"] = Convert.ToBase64String(File.ReadAllBytes(audioFile));
+            body["task"] = a.Choice("task", "transcribe", "translate");
+            if (a.Get("language") is string lang) body["language"] = lang;
+            if (a.Get("response-format") is string rf) body["response_format"] = rf;
+        }
         if (a.Get("prompt") is string p) body["prompt"] = p;
         if (a.Get("prompt-ids") is string ids) body["prompt"] = new JsonArray(ParseIds(ids).Select(i => (JsonNode)i).ToArray());
         if (a.Get("messages") is string file)
@@ -56,7 +71,7 @@ public static class QueueCommand
             catch (JsonException e) { throw new CliException($"--messages {file}: not valid JSON ({e.Message})"); }
         }
         if (a.Get("model") is string m) body["model"] = m;
-        if (a.GetInt("max-tokens") is int mt) body["max_tokens"] = mt;
+        if (a.GetInt("max-tokens") is int mt) body[audio ? "max_completion_tokens" : "max_tokens"] = mt;
         if (a.GetFloat("temperature") is float t) body["temperature"] = t;
         if (a.GetFloat("top-p") is float tp) body["top_p"] = tp;
         if (a.GetLong("seed") is long s) body["seed"] = s;

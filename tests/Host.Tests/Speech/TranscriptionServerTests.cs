@@ -72,6 +72,21 @@ public class TranscriptionServerTests(WhisperServer server) : IClassFixture<Whis
         Assert.StartsWith(ExpectedText("en_8k_s16.wav", null, "translate", true), result.Value.Text);
     }
 
+    [Fact]
+    public void Queue_publish_audio_follows_the_transcription_through_the_servers_in_process_queue()
+    {
+        if (!WhisperServer.Available) return;
+        var (exit, stdout, stderr) = PipelineProcess.Run("queue", "publish", "--audio", Path.Combine(Clips, "en_16k_s16.wav"), "--language", "en",
+            "--max-tokens", "24", "--temperature", "0", "--id", "cli-audio-1", "--follow", "--output", "json", "--queue", server.BaseUrl);
+        Assert.True(exit == 0, stderr);
+        var events = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => Pipeline.Host.Queue.QueueEvent.Parse(Encoding.UTF8.GetBytes(l))).ToList();
+        var final = Pipeline.Host.Tests.Queue.EventLog.CheckStream(events);
+        var c = JsonNode.Parse(File.ReadAllText(Path.Combine(WhisperServer.Dir, "expected.json")))!["cases"]!.AsArray()
+            .First(c => c!["clip"]!.GetValue<string>() == "en_16k_s16.wav" && c["language"]?.GetValue<string>() == "en" && !c["timestamps"]!.GetValue<bool>())!;
+        Assert.Equal(c["token_ids"]!.AsArray().Select(x => x!.GetValue<int>()), Pipeline.Host.Tests.Queue.EventLog.FinalTokens(final));
+        Assert.Equal(ExpectedText("en_16k_s16.wav", "en", "transcribe", false), final.Json.GetProperty("response").GetProperty("text").GetString());
+    }
+
     static MultipartFormDataContent Form(byte[] audio, string name, params (string Key, string Value)[] fields)
     {
         var form = new MultipartFormDataContent { { new ByteArrayContent(audio), "file", name } };
