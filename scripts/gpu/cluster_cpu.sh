@@ -9,6 +9,7 @@
 # 2. prefix affinity against least-load routing with the 3 workers: a shared-prefix workload (8 prefixes of 256
 #    tokens, 16 random tokens after, 16 out) sent alternately to the affinity front and to a least-load front, ROUNDS
 #    times each, fresh prefixes every run (seed), hit rate from the workers' prefix-cache counters.
+#    PREFIX_SETS="8 48" runs it for 8 and for 48 distinct prefixes; SKIP_SCALING=1 skips part 1.
 set -uo pipefail
 P=${1:?pipeline}; OUT=${2:?out dir}; ROUNDS=${3:-3}; N=${PROMPTS:-256}; NP=${PREFIX_PROMPTS:-384}
 mkdir -p "$OUT"
@@ -27,29 +28,33 @@ bench() { # name port concurrency prompts [extra args]
 counters() { curl -sf localhost:8101/cluster/status | python3 -c 'import json,sys; r=[x["engine"] for x in json.load(sys.stdin)["replicas"] if isinstance(x.get("engine"), dict)]; print(sum(e["prefixCacheQueries"] for e in r), sum(e["prefixCacheHits"] for e in r))'; }
 common=(--device cpu --queue off)
 
+if [ -z "${SKIP_SCALING:-}" ]; then
 echo "== single process, cores 2-5"
 OMP_NUM_THREADS=4 taskset -c 2-5 "$P" serve "${common[@]}" --port 8100 > "$OUT/single.log" 2>&1 & pids+=($!)
 wait_http localhost:8100/health && bench single-latency 8100 1 20 && bench single-throughput 8100 64 $N
 kill -9 "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null
+fi
 
 OMP_NUM_THREADS=2 taskset -c 0-1 "$P" serve "${common[@]}" --cluster-role front --cluster-port 2652 --cluster-seeds 127.0.0.1:2652 --port 8101 > "$OUT/front.log" 2>&1 & pids+=($!)
 cores=(2-5 6-9 10-13)
 for n in 1 2 3; do
   OMP_NUM_THREADS=4 taskset -c ${cores[$((n-1))]} "$P" serve "${common[@]}" --cluster-role worker --cluster-port $((2652 + n)) --cluster-seeds 127.0.0.1:2652 > "$OUT/worker$n.log" 2>&1 & pids+=($!)
   wait_http localhost:8101/health; wait_replicas 8101 "$n" || { tail -20 "$OUT/front.log" "$OUT/worker$n.log"; exit 1; }
-  [ "$n" = 1 ] && bench cluster1-latency 8101 1 20
-  bench "cluster$n-throughput" 8101 $((64 * n)) $N
+  [ -z "${SKIP_SCALING:-}" ] && [ "$n" = 1 ] && bench cluster1-latency 8101 1 20
+  [ -z "${SKIP_SCALING:-}" ] && bench "cluster$n-throughput" 8101 $((64 * n)) $N
 done
 
 echo "== prefix affinity vs least-load (3 workers)"
 OMP_NUM_THREADS=1 taskset -c 14 "$P" serve "${common[@]}" --cluster-role front --cluster-routing least-load --cluster-port 2656 --cluster-seeds 127.0.0.1:2652 --port 8102 > "$OUT/front-leastload.log" 2>&1 & pids+=($!)
 wait_http localhost:8102/health; wait_replicas 8102 3
+for np in ${PREFIX_SETS:-8}; do
 for r in $(seq 1 "$ROUNDS"); do
   for side in affinity least-load; do
     port=8101; [ "$side" = least-load ] && port=8102
     read q0 h0 < <(counters)
-    bench "prefix-r$r-$side" $port 48 $NP --random-prefix-len 256 --num-prefixes 8 --random-input-len 16 --random-output-len 16 --seed $((r * 10 + ${#side}))
+    bench "prefix$np-r$r-$side" $port 48 $NP --random-prefix-len 256 --num-prefixes $np --random-input-len 16 --random-output-len 16 --seed $((np * 100 + r * 10 + ${#side}))
     read q1 h1 < <(counters)
-    python3 -c "print(f'prefix-r$r-$side: hit rate {($h1-$h0)/max(1,$q1-$q0):.3f} ({$h1-$h0} of {$q1-$q0} tokens)')"
+    python3 -c "print(f'prefix$np-r$r-$side: hit rate {($h1-$h0)/max(1,$q1-$q0):.3f} ({$h1-$h0} of {$q1-$q0} tokens)')"
   done
+done
 done
