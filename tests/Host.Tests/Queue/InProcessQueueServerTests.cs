@@ -59,5 +59,11 @@ public class InProcessQueueServerTests(ServerFixture server) : IClassFixture<Ser
         error = Assert.Single(await Follow("image-to-text-model"));
         Assert.Equal(QueueEvents.Error, error.Type);
         Assert.Contains("this model does not take images", error.Json.GetProperty("error").GetProperty("message").GetString());
+        r = await Send(HttpMethod.Post, "/v1/queue/requests", """{"request_id": "audio-to-text-model", "file": "UklGRiQAAABXQVZF"}""");
+        Assert.Equal(HttpStatusCode.Accepted, r.StatusCode);
+        error = Assert.Single(await Follow("audio-to-text-model"));
+        Assert.Equal(QueueEvents.Error, error.Type);
+        Assert.Equal(400, error.Json.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Matches(@"is not a speech-to-text model \(field model\)$", error.Json.GetProperty("error").GetProperty("message").GetString());
     }
 }
