@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # On the GPU machine's CPU (16 cores, otherwise idle): issue 13's "CPU throughput within 5% of before", two builds
 # alternated in one call, with the noise of many-thread runs kept out of the comparison:
-#   1. one thread, pinned to one core (OMP_NUM_THREADS=1 taskset -c 3): ROUNDS alternations of bench-throughput and
+#   1. one thread, pinned to one core (OMP_NUM_THREADS=1 taskset -c ${PIN_CORE:-3}): ROUNDS alternations of bench-throughput and
 #      bench-pipeline on the llama fixture;
-#   2. all 16 threads: the same, ROUNDS alternations;
+#   2. all threads (16 there): the same, ROUNDS alternations;
 # each line gives wall-clock throughput and the process's CPU seconds (user+sys, from /proc via python).
 #   scripts/gpu/cpu_ab.sh BEFORE_DIR AFTER_DIR [ROUNDS]
 # BEFORE_DIR / AFTER_DIR each hold a self-contained `pipeline` (scripts/gpu/build.sh).
@@ -34,5 +34,5 @@ run_set() {  # run_set TAG PREFIX...
     done
   done
 }
-OMP_NUM_THREADS=1 run_set "1-thread" taskset -c 3
-run_set "16-thread" env
+OMP_NUM_THREADS=1 run_set "1-thread" taskset -c ${PIN_CORE:-3}
+run_set "all-threads" env
