@@ -153,6 +153,32 @@ public sealed class AsyncPoolingEngineTests() : Akka.TestKit.Xunit2.TestKit(Conf
     }
 
     [Fact]
+    public async Task AWorkerThatAlwaysCrashes_FailsEachRequestExplicitly_WithStepsFurtherAndFurtherApart_ThenServesAgain()
+    {
+        var faults = new FaultInjector(1.0, seed: 1, "gpu");
+        await using var engine = Start(faults: faults);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var failedAt = new List<long>();
+        for (int i = 0; i < 6; i++)
+        {
+            var e = await Assert.ThrowsAsync<PipelineStageException>(() => engine.EncodeAsync(Embed(Expected[0].Ids)).WaitAsync(Wait));
+            Assert.Equal("gpu", e.Stage);
+            failedAt.Add(clock.ElapsedMilliseconds);
+        }
+        // The first retry goes out at once; after the k-th crash in a row (k >= 2) the next step waits 100 * 2^(k-2) ms.
+        for (int k = 2; k < failedAt.Count; k++)
+        {
+            long gap = failedAt[k] - failedAt[k - 1], pause = 100L << (k - 2);
+            Assert.True(gap >= pause - 15, $"crash {k + 1} came {gap} ms after crash {k}, before its {pause} ms pause: {string.Join(", ", failedAt)}");
+        }
+
+        faults.Enabled = false;
+        AssertClose(Expected[0].Embedding, (await engine.EncodeAsync(Embed(Expected[0].Ids)).WaitAsync(Wait))[0], "after the crash loop");
+        var stats = await engine.GetStatsAsync();
+        Assert.Equal((6L, 0), (stats.FailedSteps, stats.Requests));
+    }
+
+    [Fact]
     public async Task ShutdownLetsRunningRequestsFinishAndRefusesNewOnes()
     {
         var script = new ScriptedPoolingExecutor.Script { Hold = new SemaphoreSlim(0) };
