@@ -86,7 +86,7 @@ public class QueueBrokerTests(QueueServerFixture server, ITestOutputHelper outpu
             ("""{"request_id": "bad id!", "prompt": [1, 2]}""", "request_id must be", null),
             ("""{"request_id": "poison-maxtok", "prompt": [1, 2], "max_tokens": "x"}""", "max_tokens must be an integer", "poison-maxtok"),
             ("""{"request_id": "poison-model", "prompt": [1, 2], "model": "nope"}""", "does not exist", "poison-model"),
-            ("""{"request_id": "poison-both", "prompt": [1, 2], "messages": [{"role": "user", "content": "hi"}]}""", "exactly one of prompt and messages", "poison-both"),
+            ("""{"request_id": "poison-both", "prompt": [1, 2], "messages": [{"role": "user", "content": "hi"}]}""", "exactly one of prompt, messages and file", "poison-both"),
             ("""{"request_id": "poison-text", "prompt": "hello"}""", "no tokenizer", "poison-text"),
             ($$"""{"request_id": "poison-long", "prompt": [{{string.Join(",", Enumerable.Range(1, 200))}}], "max_tokens": 1}""", "128", "poison-long"),
         };
