@@ -28,7 +28,11 @@ public sealed class ModelContext : IDisposable
     /// <summary>EOS ids from config.json, generation_config.json and the tokenizer, together.</summary>
     public IReadOnlyList<int> EosTokenIds { get; init; } = [];
 
-    public static ModelContext Load(EngineArgs args)
+    /// <summary>
+    /// Loads the model with its tokenizer and generation defaults; with <paramref name="weights"/> false only its config
+    /// (a front-only cluster node: <see cref="ConfigOnlyModel"/>), after checking the architecture generates.
+    /// </summary>
+    public static ModelContext Load(EngineArgs args, bool weights = true)
     {
         Pipeline.Models.Registry.ModelPlugins.Load([.. args.ModelPlugins, .. Pipeline.Models.Registry.ModelPlugins.FromEnvironment()]);
         var dir = ModelResolver.Resolve(args.Model, args.Revision);
@@ -43,7 +47,9 @@ public sealed class ModelContext : IDisposable
             else if (args.Tokenizer != null) throw new ArgumentException($"--tokenizer {args.Tokenizer}: no tokenizer files in {tokDir}");
         }
         var gen = GenerationConfig.Load(dir);
-        var (model, elapsed) = ModelLoader.Load(dir, new LoadOptions { Dtype = args.Dtype, LoadFormat = args.LoadFormat, HfOverrides = args.HfOverrides, Seed = args.Seed }, device);
+        var (model, elapsed) = weights
+            ? ModelLoader.Load(dir, new LoadOptions { Dtype = args.Dtype, LoadFormat = args.LoadFormat, HfOverrides = args.HfOverrides, Seed = args.Seed }, device)
+            : ConfigOnly(dir, args, device);
         try
         {
             int derived = model.Config.DerivedMaxModelLen;
@@ -67,6 +73,13 @@ public sealed class ModelContext : IDisposable
             model.Dispose();
             throw;
         }
+    }
+
+    static (ICausalLM, TimeSpan) ConfigOnly(string dir, EngineArgs args, TorchSharp.torch.Device device)
+    {
+        var config = ModelConfig.Load(dir, args.HfOverrides);
+        _ = Pipeline.Models.Registry.ModelRegistry.Get(config.Architecture).CausalLM;   // an unknown or pooling-only architecture fails here, as it would on a worker
+        return (new ConfigOnlyModel(config, ModelLoader.ResolveDtype(args.Dtype, config.TorchDtype, device)), TimeSpan.Zero);
     }
 
     public static bool HasTokenizerFiles(string dir) => HfTokenizer.HasFiles(dir);

@@ -195,12 +195,16 @@ public static class ServeCommand
         // Load before listening so a bad model fails fast with one clear error.
         var progress = LoadProgress.ForService(app.Logger);
         var replicas = new List<ReplicaSpec>();
-        // A front-only node loads the model once, for its tokenizer, vocabulary and max_model_len; the workers run it.
-        foreach (var d in cluster is { IsWorker: false } ? devices.Take(1) : devices)
+        // A front-only node reads the model's config and tokenizer, not its weights: the workers run it.
+        bool frontOnly = cluster is { IsWorker: false };
+        foreach (var d in frontOnly ? ["cpu"] : devices)
         {
             var a = engineArgs with { Device = d };
-            replicas.Add(new ReplicaSpec(LoadProgress.Load(progress, $"{LoadProgress.Label(resolvedDir)} on {d}", engineArgs.LoadFormat == "dummy" ? null : resolvedDir, () => ModelContext.Load(a)), a));
+            replicas.Add(new ReplicaSpec(frontOnly
+                ? ModelContext.Load(a, weights: false)
+                : LoadProgress.Load(progress, $"{LoadProgress.Label(resolvedDir)} on {d}", engineArgs.LoadFormat == "dummy" ? null : resolvedDir, () => ModelContext.Load(a)), a));
         }
+        if (frontOnly) app.Logger.LogInformation("front-only node: {Model} config and tokenizer read, no weights loaded", LoadProgress.Label(resolvedDir));
         var ctx = replicas[0].Context;
         ChatPromptRenderer? chat = null;
         string? chatError = null;

@@ -46,7 +46,9 @@ public sealed class ClusterFixture : IAsyncLifetime
         Seed = $"127.0.0.1:{frontCluster}";
         Queue.Broker.EnsureRunning();
         var reference = Task.Run(() => Generate(LongTokens));
-        Front = ClusterNode.Start("front", "front", frontCluster, Seed, "--port", FrontPort.ToString(), "--queue", "off");
+        // The front gets the model's config and tokenizer only: a front-only node must not need (or load) the weights.
+        Front = ClusterNode.Start("front", "front", frontCluster, Seed, WeightlessModelCopy(), "--served-model-name", "pipeline-tiny-en",
+            "--port", FrontPort.ToString(), "--queue", "off");
         for (int i = 0; i < 3; i++) AddWorker();
         LeastLoadFront = ClusterNode.Start("front-least-load", "front", ClusterNode.FreePort(), Seed, "--port", LeastLoadPort.ToString(),
             "--cluster-routing", "least-load", "--queue", Queue.Broker.Url, "--queue-name", Topology.RequestQueue, "--queue-exchange", Topology.EventsExchange,
@@ -54,6 +56,17 @@ public sealed class ClusterFixture : IAsyncLifetime
         (Long, Reference) = await reference;
         await WaitForReplicas(FrontPort, 3, TimeSpan.FromSeconds(150));
         await WaitForReplicas(LeastLoadPort, 3, TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>The built-in model's folder without its safetensors: config, generation config and tokenizer files.</summary>
+    static string WeightlessModelCopy()
+    {
+        var source = Path.Combine(AppContext.BaseDirectory, "models", "pipeline-tiny-en");
+        var dir = Directory.CreateTempSubdirectory("front-model").FullName;
+        foreach (var f in Directory.GetFiles(source).Where(f => !f.EndsWith(".safetensors")))
+            File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        Assert.Empty(Directory.GetFiles(dir, "*.safetensors"));
+        return dir;
     }
 
     ((string Text, int[] Ids)[], GreedyRun[]) Generate(int maxTokens)
