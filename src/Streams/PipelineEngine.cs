@@ -113,7 +113,7 @@ public sealed class PipelineEngine : IAsyncDisposable
         if (!_inFlight.TryAdd(id, 0)) throw new ArgumentException($"request id '{id}' is already in flight");
         try
         {
-            IReadableOutputSink sink = everyStep ? new StepOutputSink() : new LatestOutputSink();
+            ReadableOutputSink sink = everyStep ? new StepOutputSink() : new LatestOutputSink();
             var cmd = new GenerateCommand(id, prompt, sp with { OutputKind = RequestOutputKind.Cumulative }, sink, priority, cacheSalt, lora);
             if (!_ingress.Writer.TryWrite(cmd))
             {

@@ -9,56 +9,26 @@ namespace Pipeline.Actors.Stages;
 /// crash needs (followers drop events by seq, so seq N must carry the same tokens in both runs). Memory per request
 /// stays bounded by the output plus a few integers per step.
 /// </summary>
-public sealed class StepOutputSink : IReadableOutputSink
+public sealed class StepOutputSink : ReadableOutputSink
 {
     readonly record struct Mark(int Index, int Tokens, int Chars, int Logprobs, string? FinishReason, object? StopReason);
 
-    readonly object _gate = new();
-    readonly SemaphoreSlim _signal = new(0, 1);
     readonly Queue<(Mark[] Outputs, bool Finished)> _steps = new();
     RequestOutput? _newest;
-    Exception? _error;
-    bool _done;
 
-    public void Write(RequestOutput output)
+    protected override void Keep(RequestOutput output)
     {
-        lock (_gate)
-        {
-            if (_done) return;
-            _newest = output;
-            _steps.Enqueue((output.Outputs.Select(c => new Mark(c.Index, c.TokenIds.Count, c.Text.Length, c.Logprobs?.Count ?? 0, c.FinishReason, c.StopReason)).ToArray(), output.Finished));
-            if (output.Finished) _done = true;
-        }
-        try { _signal.Release(); } catch (SemaphoreFullException) { }
+        _newest = output;
+        _steps.Enqueue((output.Outputs.Select(c => new Mark(c.Index, c.TokenIds.Count, c.Text.Length, c.Logprobs?.Count ?? 0, c.FinishReason, c.StopReason)).ToArray(), output.Finished));
     }
 
-    public void Fail(Exception error)
+    /// <summary>The cumulative output as of the oldest write not yet read.</summary>
+    protected override bool TryTake(out RequestOutput output)
     {
-        lock (_gate)
-        {
-            if (_done) return;
-            _error = error;
-            _done = true;
-        }
-        try { _signal.Release(); } catch (SemaphoreFullException) { }
-    }
-
-    /// <summary>The cumulative output as of the next write not yet read; null once the final one was read.</summary>
-    public async Task<RequestOutput?> ReadAsync(CancellationToken ct)
-    {
-        while (true)
-        {
-            lock (_gate)
-            {
-                if (_steps.TryDequeue(out var step))
-                {
-                    return _steps.Count == 0 ? _newest : AsOf(_newest!, step.Outputs, step.Finished);
-                }
-                if (_error != null) throw _error;
-                if (_done) return null;
-            }
-            await _signal.WaitAsync(ct).ConfigureAwait(false);
-        }
+        output = null!;
+        if (!_steps.TryDequeue(out var step)) return false;
+        output = _steps.Count == 0 ? _newest! : AsOf(_newest!, step.Outputs, step.Finished);
+        return true;
     }
 
     static RequestOutput AsOf(RequestOutput newest, Mark[] marks, bool finished) => newest with
