@@ -3,7 +3,8 @@ using System.Text.Json.Nodes;
 namespace Pipeline.Host.SupportedModels;
 
 /// <summary>
-/// The fixture folders of tests/fixtures/models and tests/fixtures/pooling (embedded at build time: each folder's
+/// The fixture folders of tests/fixtures/models, tests/fixtures/pooling, tests/fixtures/multimodal/models and
+/// tests/fixtures/audio/reference/models (embedded at build time: each folder's
 /// config.json) by the architecture they check: a folder is transformers' output for a tiny model of that
 /// architecture, which the fixture tests compare against.
 /// </summary>
@@ -13,7 +14,8 @@ public static class FixtureIndex
 
     static readonly Lazy<IReadOnlyList<(string Folder, string Architecture)>> All = new(Load);
 
-    /// <summary>Folders as "models/NAME" or "pooling/NAME", in ordinal order, with their architecture.</summary>
+    /// <summary>Folders as "models/NAME", "pooling/NAME", "multimodal/models/NAME" or "audio/reference/models/NAME",
+    /// in ordinal order, with their architecture.</summary>
     public static IReadOnlyList<(string Folder, string Architecture)> Folders => All.Value;
 
     public static IReadOnlyList<string> For(string architecture) =>

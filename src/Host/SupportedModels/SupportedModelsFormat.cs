@@ -35,11 +35,12 @@ public static class SupportedModelsFormat
         sb.Append("# Supported models\n\n");
         sb.Append("<!-- Generated: `pipeline models --supported --format markdown > docs/supported-models.md`, from the registries\n");
         sb.Append("     (src/Models/Registry), src/Host/SupportedModels/vllm-supported-models.tsv and the fixture folders. Edit those, not this file. -->\n\n");
-        sb.Append("Every architecture of vLLM's supported-models tables for text-only models (text generation and the pooling tasks),\n");
-        sb.Append("with its status here. **Supported** means a registry entry answers to the name (vLLM's spelling or transformers'\n");
-        sb.Append("class name) and the fixture folders listed (tests/fixtures/models, tests/fixtures/pooling) hold a tiny random\n");
-        sb.Append("model made by transformers with transformers' outputs, which the tests match on CPU in float32 (greedy tokens and\n");
-        sb.Append("top-5 logprobs by vLLM's rule, batched and one at a time; hidden states and scores for pooling). A causal LM in a\n");
+        sb.Append("Every architecture of vLLM's supported-models tables (text generation, the pooling tasks, multimodal text generation,\n");
+        sb.Append("transcription and multimodal embedding), with its status here. **Supported** means a registry entry answers to the\n");
+        sb.Append("name (vLLM's spelling or transformers' class name) and the fixture folders listed (under tests/fixtures) hold a tiny\n");
+        sb.Append("random model made by transformers with transformers' outputs, which the tests match on CPU in float32 (greedy tokens\n");
+        sb.Append("and top-5 logprobs by vLLM's rule, batched and one at a time; hidden states and scores for pooling; image features,\n");
+        sb.Append("pixel values and expanded prompts for images; encoder features and transcripts for speech). A causal LM in a\n");
         sb.Append("pooling table runs through `--runner pooling --convert ...` (checked against transformers by ConvertTests on the\n");
         sb.Append("llama-embed fixture). **Not yet** gives the reason. `pipeline models --supported` prints the same table, plus the\n");
         sb.Append("architectures of loaded model plugins (`--model-plugin PATH.dll`, see samples/Pipeline.ModelPlugin).\n");

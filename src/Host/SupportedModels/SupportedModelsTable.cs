@@ -20,6 +20,8 @@ public static class SupportedModelsTable
         ("reward", "Reward modeling (`--task reward`)"),
         ("classify", "Classification (`--task classify`)"),
         ("score", "Sentence pair scoring (`--task score`)"),
+        ("generate-multimodal", "Multimodal text generation (`--task generate`; images: docs/multimodal.md)"),
+        ("transcription", "Transcription (`--task transcription`; docs/speech.md)"),
         ("embed-multimodal", "Multimodal embedding (`--task embed`)"),
         ("other", "Registered here, not in vLLM's tables"),
         ("plugins", "Model plugins"),
@@ -35,16 +37,17 @@ public static class SupportedModelsTable
         {
             var entry = ModelRegistry.FindBuiltIn(r.Architecture);
             var generative = entry is { Generates: true } ? entry : null;
-            var pooling = r.Section != "generate" && entry is { Pools: true } && entry.Architecture == r.Architecture ? entry : null;
+            bool generateSection = r.Section is "generate" or "generate-multimodal" or "transcription";
+            var pooling = !generateSection && entry is { Pools: true } && entry.Architecture == r.Architecture ? entry : null;
             if (pooling != null)
             {
                 covered.Add(pooling.Architecture);
                 rows.Add(new(r.Section, r.Architecture, r.Models, true, "supported", FixtureIndex.For(pooling.Architecture)));
             }
-            else if (generative != null && (r.Section == "generate" || generative.Convertible))
+            else if (generative != null && (generateSection || generative.Convertible))
             {
                 covered.Add(generative.Architecture);
-                var status = r.Section == "generate" ? "supported" : $"supported: --runner pooling --convert {Convert(r.Section)}";
+                var status = generateSection ? "supported" : $"supported: --runner pooling --convert {Convert(r.Section)}";
                 if (generative.Architecture != r.Architecture) status += $" (as {generative.Architecture})";
                 rows.Add(new(r.Section, r.Architecture, r.Models, true, status, FixtureIndex.For(generative.Architecture)));
             }

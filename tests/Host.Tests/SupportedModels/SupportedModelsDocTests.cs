@@ -20,11 +20,6 @@ public class SupportedModelsDocTests
     {
         ["XLMRobertaModel"] = "the XLM-RoBERTa encoder is checked by pooling/xlm-roberta-score (XLMRobertaForSequenceClassification)",
         ["MistralModel"] = "the Mistral decoder is checked by models/mistral-slidingwindow, its pooling by pooling/llama-embed",
-        ["LlavaForConditionalGeneration"] = "checked by multimodal/models/llava-1.5 (images through the engine: Actors.Tests LlavaGenerationTests; tower and projector: Models.Tests LlavaFixtureTests)",
-        ["LlavaNextForConditionalGeneration"] = "checked by multimodal/models/llava-next (any-res images through the engine: Actors.Tests LlavaGenerationTests; packed features: Models.Tests LlavaNextFixtureTests; over HTTP: LlavaNextChatTests)",
-        ["Qwen2VLForConditionalGeneration"] = "checked by multimodal/models/qwen2-vl (images and M-RoPE through the engine: Actors.Tests Qwen2VLGenerationTests; vision transformer: Models.Tests Qwen2VLFixtureTests)",
-        ["Qwen2_5_VLForConditionalGeneration"] = "checked by multimodal/models/qwen2.5-vl (images and M-RoPE through the engine: Actors.Tests Qwen2VLGenerationTests; window-attention vision transformer: Models.Tests Qwen2VLFixtureTests)",
-        ["WhisperForConditionalGeneration"] = "checked by audio/reference/models/whisper-tiny and whisper-tiny-128 (through the engine: Actors.Tests WhisperGenerationTests; encoder: Models.Tests WhisperEncoderTests)",
         ["Qwen2ForProcessRewardModel"] = "the Qwen2 reward head is checked by pooling/qwen2-reward (Qwen2ForRewardModel); STEP pooling by unit tests",
     };
 
@@ -65,6 +60,8 @@ public class SupportedModelsDocTests
     {
         var seed = SeedRow.Load();
         Assert.Equal(79, seed.Count(r => r.Section == "generate"));   // the seed's 77 rows; ChatGLM and Cohere rows name two
+        Assert.Equal(42, seed.Count(r => r.Section == "generate-multimodal"));
+        Assert.Equal(1, seed.Count(r => r.Section == "transcription"));
         foreach (var row in SupportedModelsTable.Rows(seed, includePlugins: false).Where(r => !r.Supported))
             Assert.False(row.Status.EndsWith("no reason recorded"), $"{row.Section} {row.Architecture} is not registered and vllm-supported-models.tsv gives no reason");
     }
@@ -72,7 +69,7 @@ public class SupportedModelsDocTests
     static Dictionary<string, List<string>> FixtureFoldersByExpectedArchitecture()
     {
         var byArch = new Dictionary<string, List<string>>();
-        foreach (var kind in new[] { "models", "pooling" })
+        foreach (var kind in new[] { "models", "pooling", "multimodal/models", "audio/reference/models" })
             foreach (var dir in Directory.GetDirectories(Path.Combine(AppContext.BaseDirectory, "fixtures", kind)))
             {
                 using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "expected.json")));
