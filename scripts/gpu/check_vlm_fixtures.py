@@ -30,7 +30,8 @@ def matches(got, want):
 subprocess.run(["scripts/gpu/pipeline.sh", "env"], capture_output=True)  # unpacks the build once
 for name in ["llava-1.5", "qwen2-vl", "qwen2.5-vl",
              "mistral3", "llava-pixtral",
-             "llava-onevision", "aya-vision"]:
+             "llava-onevision", "aya-vision",
+             "fuyu", "blip2"]:
     d = os.path.join(root, name)
     try:
         exp = json.load(open(os.path.join(d, "expected.json")))
