@@ -26,19 +26,16 @@ public sealed record ClipVisionOptions(int HiddenSize, int IntermediateSize, int
 
 /// <summary>
 /// CLIP's vision transformer as LLaVA uses it (transformers' CLIPVisionModel, vLLM's CLIPVisionModel): patch
-/// convolution, class token and learned positions, pre-LayerNorm, pre-LN encoder layers with bidirectional attention and
-/// a quick-GELU MLP. It runs only the layers up to the requested feature layer, so the later ones (and
-/// post_layernorm) are never needed.
+/// convolution, class token and learned positions, pre-LayerNorm, then the pre-LN encoder layers it shares with SigLIP
+/// (<see cref="VisionEncoderLayer"/>, with a quick-GELU MLP here). It runs only the layers up to the requested feature
+/// layer, so the later ones (and post_layernorm) are never needed.
 /// </summary>
 public sealed class ClipVisionTower : IDisposable
 {
-    sealed record Layer(LayerNorm Norm1, Linear Q, Linear K, Linear V, Linear Out, LayerNorm Norm2, Linear Fc1, Linear Fc2);
-
     readonly ClipVisionOptions _o;
     readonly Tensor _patchWeight, _classEmbedding, _positions;
     readonly LayerNorm _preNorm;
-    readonly List<Layer> _layers = new();
-    readonly Func<Tensor, Tensor> _act;
+    readonly List<VisionEncoderLayer> _layers = new();
 
     public ClipVisionOptions Options => _o;
     public int LayersRun => _layers.Count;
@@ -52,19 +49,13 @@ public sealed class ClipVisionTower : IDisposable
         int h = o.HiddenSize;
         Tensor W(string name, params long[] shape) => w.Load(prefix + name, shape, dtype, device);
         LayerNorm Norm(string name) => new(W(name + ".weight", h), W(name + ".bias", h), o.LayerNormEps);
-        Linear Lin(string name, long outF, long inF) => new(W(name + ".weight", outF, inF), W(name + ".bias", outF));
         _patchWeight = W("embeddings.patch_embedding.weight", h, o.NumChannels, o.PatchSize, o.PatchSize);
         _classEmbedding = W("embeddings.class_embedding", h);
         _positions = W("embeddings.position_embedding.weight", o.NumPatches + 1, h);
         _preNorm = Norm("pre_layrnorm");
+        var act = Activations.Get(o.HiddenAct);
         for (int i = 0; i < layersNeeded; i++)
-        {
-            var p = $"encoder.layers.{i}.";
-            _layers.Add(new Layer(Norm(p + "layer_norm1"), Lin(p + "self_attn.q_proj", h, h), Lin(p + "self_attn.k_proj", h, h),
-                Lin(p + "self_attn.v_proj", h, h), Lin(p + "self_attn.out_proj", h, h), Norm(p + "layer_norm2"),
-                Lin(p + "mlp.fc1", o.IntermediateSize, h), Lin(p + "mlp.fc2", h, o.IntermediateSize)));
-        }
-        _act = Activations.Get(o.HiddenAct);
+            _layers.Add(new VisionEncoderLayer(w, $"{prefix}encoder.layers.{i}.", h, o.IntermediateSize, o.NumHeads, o.LayerNormEps, act, dtype, device));
     }
 
     /// <summary>The depth of hidden_states[<paramref name="featureLayer"/>] (index 0: the embeddings; negative from the end).</summary>
@@ -75,34 +66,21 @@ public sealed class ClipVisionTower : IDisposable
     {
         using var scope = NewDisposeScope();
         long n = pixelValues.shape[0];
-        int h = _o.HiddenSize, heads = _o.NumHeads, d = h / heads;
+        int h = _o.HiddenSize;
         var patches = nn.functional.conv2d(pixelValues.to_type(_patchWeight.dtype), _patchWeight, strides: [_o.PatchSize, _o.PatchSize]);
         var x = patches.flatten(2).transpose(1, 2); // [N, patches, h]
         if (x.shape[1] != _o.NumPatches)
             throw new ArgumentException($"the image gives {x.shape[1]} patches, the vision tower's positions are for {_o.NumPatches} ({_o.ImageSize}/{_o.PatchSize})");
         x = torch.cat([_classEmbedding.expand(n, 1, h), x], 1) + _positions.unsqueeze(0);
         x = _preNorm.Forward(x);
-        double scale = 1.0 / Math.Sqrt(d);
-        foreach (var l in _layers)
-        {
-            var a = l.Norm1.Forward(x);
-            Tensor Heads(Tensor t) => t.view(n, -1, heads, d).transpose(1, 2);
-            var q = Heads(l.Q.Forward(a) * scale);
-            var k = Heads(l.K.Forward(a));
-            var v = Heads(l.V.Forward(a));
-            var probs = torch.softmax(torch.matmul(q, k.transpose(-1, -2)), -1, ScalarType.Float32).to_type(q.dtype);
-            var o = torch.matmul(probs, v).transpose(1, 2).reshape(n, -1, h);
-            x = x + l.Out.Forward(o);
-            x = x + l.Fc2.Forward(_act(l.Fc1.Forward(l.Norm2.Forward(x))));
-        }
+        foreach (var l in _layers) x = l.Forward(x);
         return x.MoveToOuterDisposeScope();
     }
 
     public void Dispose()
     {
         _patchWeight.Dispose(); _classEmbedding.Dispose(); _positions.Dispose(); _preNorm.Dispose();
-        foreach (var l in _layers)
-            foreach (var m in new IDisposable[] { l.Norm1, l.Q, l.K, l.V, l.Out, l.Norm2, l.Fc1, l.Fc2 }) m.Dispose();
+        foreach (var l in _layers) l.Dispose();
     }
 }
 
