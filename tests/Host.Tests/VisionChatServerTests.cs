@@ -18,6 +18,8 @@ public sealed class LlavaServer() : VisionModelServer("llava-1.5");
 public sealed class LlavaNextServer() : VisionModelServer("llava-next");
 public sealed class Qwen2VLServer() : VisionModelServer("qwen2-vl");
 public sealed class Qwen2_5_VLServer() : VisionModelServer("qwen2.5-vl");
+public sealed class LlavaOnevisionServer() : VisionModelServer("llava-onevision");
+public sealed class AyaVisionServer() : VisionModelServer("aya-vision");
 
 /// <summary>
 /// The fixture's one- and two-image chats sent to /v1/chat/completions as OpenAI clients send them (image_url parts
@@ -95,8 +97,12 @@ public sealed class LlavaGenerateCommandTests() : VisionGenerateCommandTests("ll
 public sealed class LlavaNextGenerateCommandTests() : VisionGenerateCommandTests("llava-next");
 public sealed class Qwen2VLGenerateCommandTests() : VisionGenerateCommandTests("qwen2-vl");
 public sealed class Qwen2_5_VLGenerateCommandTests() : VisionGenerateCommandTests("qwen2.5-vl");
+public sealed class LlavaOnevisionGenerateCommandTests() : VisionGenerateCommandTests("llava-onevision");
+public sealed class AyaVisionGenerateCommandTests() : VisionGenerateCommandTests("aya-vision");
 
 public sealed class LlavaChatTests(LlavaServer server) : VisionChatTests<LlavaServer>(server), IClassFixture<LlavaServer>;
 public sealed class LlavaNextChatTests(LlavaNextServer server) : VisionChatTests<LlavaNextServer>(server), IClassFixture<LlavaNextServer>;
 public sealed class Qwen2VLChatTests(Qwen2VLServer server) : VisionChatTests<Qwen2VLServer>(server), IClassFixture<Qwen2VLServer>;
 public sealed class Qwen2_5_VLChatTests(Qwen2_5_VLServer server) : VisionChatTests<Qwen2_5_VLServer>(server), IClassFixture<Qwen2_5_VLServer>;
+public sealed class LlavaOnevisionChatTests(LlavaOnevisionServer server) : VisionChatTests<LlavaOnevisionServer>(server), IClassFixture<LlavaOnevisionServer>;
+public sealed class AyaVisionChatTests(AyaVisionServer server) : VisionChatTests<AyaVisionServer>(server), IClassFixture<AyaVisionServer>;

@@ -12,6 +12,9 @@ namespace Pipeline.Actors.Engine;
 public sealed record MultiModalFeature(string Hash, int Offset, int Length, ProcessedImage? Image = null,
     Pipeline.Models.Multimodal.Audio.ProcessedAudio? Audio = null)
 {
+    /// <summary>Which positions of the range take the image's encoder rows, in order (null: all of them).</summary>
+    public bool[]? IsEmbed { get; init; }
+
     /// <summary>
     /// The encoder positions computing this input costs (counted against the step's encoder budget): an image's rows, or
     /// for audio the encoder's sequence length (Whisper: its second convolution halves the frames, 3000 to 1500 per 30 s window).

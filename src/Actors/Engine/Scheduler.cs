@@ -255,7 +255,7 @@ public sealed class Scheduler
                 KVCacheManager.GetBlockIds(request.RequestId), request.NumComputedTokens, request.NumOutputTokens, request.Pooling,
                 KVCacheManager.GetStateSlot(request.RequestId),
                 request.MultiModalFeatures.Count == 0 ? null
-                    : request.MultiModalFeatures.Where(f => f.Image != null).Select(f => new MultiModalInput(f.Hash, f.Offset, f.Length, f.Image!)).ToList(),
+                    : request.MultiModalFeatures.Where(f => f.Image != null).Select(f => new MultiModalInput(f.Hash, f.Offset, f.Length, f.Image!) { IsEmbed = f.IsEmbed }).ToList(),
                 request.LoraRequest,
                 request.MultiModalFeatures.FirstOrDefault(f => f.Audio != null)?.Audio));
             MarkScheduled(request, output.NumScheduledTokens[request.RequestId]);

@@ -31,7 +31,7 @@ public sealed class MultiModalInputProcessor(ImagePlaceholders? placeholders, Me
         var (ids, ranges) = placeholders.Expand(request.PromptTokenIds, processed.Select(p => p.Image).ToList());
         var sp = maxTokensFillContext ? request.SamplingParams with { MaxTokens = Math.Max(1, maxModelLen - ids.Length) } : request.SamplingParams;
         InputProcessor.CheckLength(ids.Length, sp, maxModelLen);
-        var features = processed.Select((p, i) => new MultiModalFeature(p.Hash, ranges[i].Offset, ranges[i].Length, p.Image)).ToList();
+        var features = processed.Select((p, i) => new MultiModalFeature(p.Hash, ranges[i].Offset, ranges[i].Length, p.Image) { IsEmbed = ranges[i].IsEmbed }).ToList();
         return new Request(request.RequestId, ids, sp, request.EosTokenIds, request.ArrivalTime,
             request.Priority, request.CacheSalt, request.LoraId, features, request.LoraRequest);
     }

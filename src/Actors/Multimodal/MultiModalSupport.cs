@@ -21,6 +21,8 @@ public static class MultiModalSupport
         if (raw["vision_config"] == null) return null;
         var processor = ImageProcessorConfig.FromDirectory(ctx.ModelDir);
         if (processor == null) return null;
-        return ImagePlaceholders.Create(raw, processor, ctx.Tokenizer == null ? null : ctx.Tokenizer.TokenToId);
+        var tokenizer = ctx.Tokenizer;
+        return ImagePlaceholders.Create(raw, processor, tokenizer == null ? null : tokenizer.TokenToId,
+            tokenizer == null ? null : text => tokenizer.Encode(text, addSpecialTokens: false));
     }
 }

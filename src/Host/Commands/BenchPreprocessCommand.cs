@@ -41,7 +41,8 @@ public static class BenchPreprocessCommand
             if (ImageProcessorConfig.FromDirectory(dir) is not { } processorConfig) continue;
             var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
             var tokenizer = File.Exists(Path.Combine(dir, "tokenizer.json")) ? HfTokenizer.Load(dir) : null;
-            var placeholders = ImagePlaceholders.Create(config, processorConfig, tokenizer == null ? null : tokenizer.TokenToId);
+            var placeholders = ImagePlaceholders.Create(config, processorConfig, tokenizer == null ? null : tokenizer.TokenToId,
+                tokenizer == null ? null : text => tokenizer.Encode(text, addSpecialTokens: false));
             int tokens = 0;
             void One() => tokens = placeholders.NumImageTokens(placeholders.Images.Process(ImageDecoder.Decode(bytes)));
             double single = Rate(n, 1, One), all = Rate(n, Environment.ProcessorCount, One);

@@ -21,29 +21,40 @@ public class LlavaForConditionalGeneration : ICausalLM, IMultiModalModel, ISkips
     protected LlavaImageEncoder Encoder => _encoder;
 
     public LlavaForConditionalGeneration(ModelConfig config, IWeightSource weights, ScalarType dtype, Device device)
+        : this(config, weights, dtype, device, null) { }
+
+    /// <param name="projector">the family's projector from (weights, prefix); null for LLaVA's MLP</param>
+    protected LlavaForConditionalGeneration(ModelConfig config, IWeightSource weights, ScalarType dtype, Device device,
+        Func<IWeightSource, string, IVisionProjector>? projector)
     {
         var textType = config.StringField("model_type");
-        if (textType is not ("llama" or "mistral"))
-            throw new ModelConfigException($"LLaVA with a '{textType}' language model is not supported yet (llama, mistral)");
+        if (textType is not ("llama" or "mistral" or "qwen2" or "cohere2"))
+            throw new ModelConfigException($"LLaVA with a '{textType}' language model is not supported yet (llama, mistral, qwen2, cohere2)");
         var tower = TowerPrefix(weights);
         IWeightSource textWeights = weights.Contains("model.language_model.embed_tokens.weight")
             ? new RenamedWeightSource(weights, n => n.StartsWith("model.", StringComparison.Ordinal) ? "model.language_model." + n[6..] : n)
             : weights.Contains("language_model.model.embed_tokens.weight") ? new RenamedWeightSource(weights, n => "language_model." + n) : weights;
-        var projector = weights.Contains("model.multi_modal_projector.linear_1.weight") ? "model.multi_modal_projector." : "multi_modal_projector.";
         var options = LlavaVisionOptions.From(config.Raw);
-        _text = new LlamaForCausalLM(config, textWeights, dtype, device);
-        try { _encoder = new LlavaImageEncoder(options, weights, tower, projector, dtype, device); }
+        _text = textType switch
+        {
+            "qwen2" => new Qwen2ForCausalLM(config, textWeights, dtype, device),
+            "cohere2" => new Cohere2ForCausalLM(config, textWeights, dtype, device),
+            _ => new LlamaForCausalLM(config, textWeights, dtype, device),
+        };
+        var projectorPrefix = weights.Contains("model.multi_modal_projector.linear_1.weight") ? "model.multi_modal_projector." : "multi_modal_projector.";
+        try { _encoder = new LlavaImageEncoder(options, weights, tower, projectorPrefix, dtype, device, projector); }
         catch { _text.Dispose(); throw; }
-        // The tower runs only up to the feature layer: later layers and post_layernorm are never read (as in vLLM).
+        // The tower runs only up to the feature layer: later layers and post_layernorm (and SigLIP's pooling head) are
+        // never read (as in vLLM).
         int used = ClipVisionTower.LayersFor(options.FeatureLayer, options.Vision.NumLayers);
-        SkipPrefixes = [.. Enumerable.Range(used, options.Vision.NumLayers - used).Select(i => $"{tower}encoder.layers.{i}."), tower + "post_layernorm."];
+        SkipPrefixes = [.. Enumerable.Range(used, options.Vision.NumLayers - used).Select(i => $"{tower}encoder.layers.{i}."), tower + "post_layernorm.", tower + "head."];
     }
 
-    /// <summary>Where the CLIP tower's weights are: checkpoints name it with or without "model." and "vision_model.".</summary>
+    /// <summary>Where the vision tower's weights are: checkpoints name it with or without "model." and "vision_model.".</summary>
     public static string TowerPrefix(IWeightSource weights) =>
         new[] { "model.vision_tower.vision_model.", "vision_tower.vision_model.", "model.vision_tower.", "vision_tower." }
-            .FirstOrDefault(p => weights.Contains(p + "embeddings.class_embedding"))
-        ?? throw new WeightLoadException("LLaVA checkpoint has no CLIP vision tower (vision_tower.*.embeddings.class_embedding)");
+            .FirstOrDefault(p => weights.Contains(p + "embeddings.patch_embedding.weight"))
+        ?? throw new WeightLoadException("LLaVA checkpoint has no vision tower (vision_tower.*.embeddings.patch_embedding.weight)");
 
     public IReadOnlyList<string> SkipPrefixes { get; }
     public ModelConfig Config => _text.Config;

@@ -12,7 +12,7 @@ namespace Pipeline.Models.Architectures;
 /// as one feature map, the rows or columns that only cover padding are cut away, and a learned image_newline closes
 /// each row (transformers' pack_image_features, vLLM's LlavaNextForConditionalGeneration).
 /// </summary>
-public sealed class LlavaNextForConditionalGeneration : LlavaForConditionalGeneration
+public class LlavaNextForConditionalGeneration : LlavaForConditionalGeneration
 {
     readonly Tensor _imageNewline;
     readonly IReadOnlyList<int[]> _pinpoints;
@@ -48,11 +48,14 @@ public sealed class LlavaNextForConditionalGeneration : LlavaForConditionalGener
             throw new ArgumentException($"LLaVA-NeXT image of {imageWidth}x{imageHeight} has {tiles.shape[0] - 1} grid tiles, its pinpoint {bw}x{bh} needs {gridH * gridW}");
         var map = tiles.narrow(0, 1, gridH * gridW).view(gridH, gridW, side, side, hidden)
             .permute(4, 0, 2, 1, 3).reshape(hidden, gridH * side, gridW * side); // [hidden, H, W]
-        map = Unpad(map, imageHeight, imageWidth);
+        map = Pool(Unpad(map, imageHeight, imageWidth), side);
         var newline = _imageNewline.to_type(map.dtype).view(hidden, 1, 1).expand(hidden, map.shape[1], 1);
         var rows = torch.cat([map, newline], 2).flatten(1, 2).transpose(0, 1); // [H * (W + 1), hidden]
         return torch.cat([baseTile, rows], 0);
     }
+
+    /// <summary>What a family does to the unpadded feature map [hidden, H, W] before the newlines (LLaVA-NeXT: nothing).</summary>
+    protected virtual Tensor Pool(Tensor map, int tileSide) => map;
 
     /// <summary>unpad_image: drops the rows (or columns) of the feature map that cover the padding around the resized image.</summary>
     static Tensor Unpad(Tensor map, int imageHeight, int imageWidth)

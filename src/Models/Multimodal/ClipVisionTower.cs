@@ -17,10 +17,12 @@ public sealed record ClipVisionOptions(int HiddenSize, int IntermediateSize, int
     public static ClipVisionOptions From(JsonObject vision)
     {
         int Int(string k, int d) => vision[k] is JsonValue v && v.TryGetValue<double>(out var x) ? (int)x : d;
+        // SiglipVisionConfig's defaults differ from CLIPVisionConfig's where a field is left out.
+        bool siglip = vision["model_type"]?.GetValue<string>() == "siglip_vision_model";
         return new ClipVisionOptions(Int("hidden_size", 768), Int("intermediate_size", 3072), Int("num_hidden_layers", 12),
-            Int("num_attention_heads", 12), Int("image_size", 224), Int("patch_size", 32), Int("num_channels", 3),
-            vision["layer_norm_eps"] is JsonValue e && e.TryGetValue<double>(out var eps) ? eps : 1e-5,
-            vision["hidden_act"]?.GetValue<string>() ?? "quick_gelu");
+            Int("num_attention_heads", 12), Int("image_size", 224), Int("patch_size", siglip ? 16 : 32), Int("num_channels", 3),
+            vision["layer_norm_eps"] is JsonValue e && e.TryGetValue<double>(out var eps) ? eps : siglip ? 1e-6 : 1e-5,
+            vision["hidden_act"]?.GetValue<string>() ?? (siglip ? "gelu_pytorch_tanh" : "quick_gelu"));
     }
 }
 
@@ -30,7 +32,7 @@ public sealed record ClipVisionOptions(int HiddenSize, int IntermediateSize, int
 /// (<see cref="VisionEncoderLayer"/>, with a quick-GELU MLP here). It runs only the layers up to the requested feature
 /// layer, so the later ones (and post_layernorm) are never needed.
 /// </summary>
-public sealed class ClipVisionTower : IDisposable
+public sealed class ClipVisionTower : IVisionTower
 {
     readonly ClipVisionOptions _o;
     readonly Tensor _patchWeight, _classEmbedding, _positions;
@@ -85,7 +87,7 @@ public sealed class ClipVisionTower : IDisposable
 }
 
 /// <summary>LLaVA's multi-modal projector: linear, activation (projector_hidden_act), linear.</summary>
-public sealed class LlavaProjector(Linear linear1, Linear linear2, Func<Tensor, Tensor> act) : IDisposable
+public sealed class LlavaProjector(Linear linear1, Linear linear2, Func<Tensor, Tensor> act) : IVisionProjector
 {
     public static LlavaProjector Load(IWeightSource w, string prefix, int visionHidden, int textHidden, string act, ScalarType dtype, Device device)
     {

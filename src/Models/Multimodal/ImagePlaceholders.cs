@@ -3,36 +3,55 @@ using System.Text.Json.Nodes;
 namespace Pipeline.Models.Multimodal;
 
 /// <summary>
+/// Where an image's tokens are in the expanded prompt: [Offset, Offset + Length), and which of those positions take the
+/// image's encoder rows (<see cref="IsEmbed"/>, in order; null when all do). Positions that do not (Aya Vision's tile
+/// and start/end tokens) keep their token embeddings (vLLM's PlaceholderRange.is_embed).
+/// </summary>
+public sealed record PlaceholderRange(int Offset, int Length, bool[]? IsEmbed = null)
+{
+    public int NumEmbeds => IsEmbed?.Count(x => x) ?? Length;
+}
+
+/// <summary>
 /// How many prompt tokens an image takes for a model family, and which token id stands for it: the chat template (or
-/// the user) writes the image token once per image, and <see cref="Expand"/> repeats it to the count the vision tower
-/// produces (vLLM's prompt updates; transformers' processors do the same in their __call__).
+/// the user) writes the image token once per image, and <see cref="Expand"/> replaces it with the image's
+/// <see cref="Replacement"/> (vLLM's prompt updates; transformers' processors do the same in their __call__).
 /// </summary>
 public abstract class ImagePlaceholders(ImageProcessor images, int imageTokenId)
 {
     public ImageProcessor Images { get; } = images;
+    /// <summary>The token the prompt has once per image.</summary>
     public int ImageTokenId { get; } = imageTokenId;
+    /// <summary>The token whose positions take the image's encoder rows (the image token itself unless a family says otherwise).</summary>
+    public virtual int EmbedTokenId => ImageTokenId;
 
+    /// <summary>The number of encoder rows the image gives (the placeholder positions that take them).</summary>
     public abstract int NumImageTokens(ProcessedImage image);
 
+    /// <summary>The tokens that replace the image token: by default <see cref="NumImageTokens"/> image tokens.</summary>
+    public virtual int[] Replacement(ProcessedImage image) => Enumerable.Repeat(EmbedTokenId, NumImageTokens(image)).ToArray();
+
     /// <summary>
-    /// Repeats the k-th image token of <paramref name="promptIds"/> NumImageTokens(images[k]) times. Returns the new ids
-    /// and, per image, where its tokens start and how many there are.
+    /// Replaces the k-th image token of <paramref name="promptIds"/> with Replacement(images[k]). Returns the new ids
+    /// and, per image, where its tokens are and which of them take its encoder rows.
     /// </summary>
-    public (int[] Ids, (int Offset, int Length)[] Ranges) Expand(IReadOnlyList<int> promptIds, IReadOnlyList<ProcessedImage> images)
+    public (int[] Ids, PlaceholderRange[] Ranges) Expand(IReadOnlyList<int> promptIds, IReadOnlyList<ProcessedImage> images)
     {
         int found = 0;
         foreach (var id in promptIds) if (id == ImageTokenId) found++;
         if (found != images.Count)
             throw new MediaException($"the prompt has {found} image placeholder token(s) (id {ImageTokenId}) but {images.Count} image(s) were given");
-        var counts = images.Select(NumImageTokens).ToArray();
-        var ids = new List<int>(promptIds.Count + counts.Sum());
-        var ranges = new (int, int)[images.Count];
+        var replacements = images.Select(Replacement).ToArray();
+        var ids = new List<int>(promptIds.Count + replacements.Sum(r => r.Length));
+        var ranges = new PlaceholderRange[images.Count];
         int k = 0;
         foreach (var id in promptIds)
         {
             if (id != ImageTokenId) { ids.Add(id); continue; }
-            ranges[k] = (ids.Count, counts[k]);
-            for (int i = 0; i < counts[k]; i++) ids.Add(id);
+            var r = replacements[k];
+            var isEmbed = r.Select(t => t == EmbedTokenId).ToArray();
+            ranges[k] = new PlaceholderRange(ids.Count, r.Length, isEmbed.All(x => x) ? null : isEmbed);
+            ids.AddRange(r);
             k++;
         }
         return (ids.ToArray(), ranges);
@@ -43,7 +62,8 @@ public abstract class ImagePlaceholders(ImageProcessor images, int imageTokenId)
     /// and Qwen2.5-VL. <paramref name="tokenIdOf"/> looks a token up in the tokenizer (for configs that name the token
     /// but not its id).
     /// </summary>
-    public static ImagePlaceholders Create(JsonObject modelConfig, ImageProcessorConfig processorConfig, Func<string, int?>? tokenIdOf = null)
+    public static ImagePlaceholders Create(JsonObject modelConfig, ImageProcessorConfig processorConfig, Func<string, int?>? tokenIdOf = null,
+        Func<string, int[]>? encode = null)
     {
         var images = ImageProcessor.Create(processorConfig);
         var p = processorConfig.Processor;
@@ -66,6 +86,11 @@ public abstract class ImagePlaceholders(ImageProcessor images, int imageTokenId)
         {
             "qwen2_vl" or "qwen2_5_vl" => new Qwen2VLPlaceholders(images, TokenId("<|image_pad|>")),
             "llava_next" => new LlavaNextPlaceholders((LlavaNextImageProcessor)images, TokenId("<image>"), patch, extra),
+            // SigLIP has no CLS token: the base tile gives exactly its patches ("default" still drops one row).
+            "llava_onevision" => new LlavaNextPlaceholders((LlavaNextImageProcessor)images, TokenId("<image>"), patch,
+                (p["vision_feature_select_strategy"] ?? modelConfig["vision_feature_select_strategy"])?.GetValue<string>() == "default" ? -1 : 0,
+                AnyResMax.Parse(modelConfig["vision_aspect_ratio"]?.GetValue<string>() ?? p["vision_aspect_ratio"]?.GetValue<string>() ?? "anyres_max_9")),
+            "aya_vision" => AyaVisionPlaceholders.Create(modelConfig, (GotOcr2ImageProcessor)images, tokenIdOf, encode),
             _ => new LlavaPlaceholders(images, TokenId("<image>"), patch, extra),
         };
     }
@@ -92,9 +117,10 @@ public sealed class Qwen2VLPlaceholders(ImageProcessor images, int imageTokenId)
 
 /// <summary>
 /// LLaVA-NeXT: the base tile's patches, plus the any-res grid's features with the padding rows/columns removed and one
-/// newline token per remaining row (LlavaNextProcessor._get_number_of_features).
+/// newline token per remaining row (LlavaNextProcessor._get_number_of_features). LLaVA-OneVision
+/// (<paramref name="anyResMax"/>): the unpadded grid is then pooled to at most about anyres_max tiles (<see cref="AnyResMax"/>).
 /// </summary>
-public sealed class LlavaNextPlaceholders(LlavaNextImageProcessor images, int imageTokenId, int patchSize, int extraTokens)
+public sealed class LlavaNextPlaceholders(LlavaNextImageProcessor images, int imageTokenId, int patchSize, int extraTokens, int? anyResMax = null)
     : ImagePlaceholders(images, imageTokenId)
 {
     public override int NumImageTokens(ProcessedImage image)
@@ -115,6 +141,7 @@ public sealed class LlavaNextPlaceholders(LlavaNextImageProcessor images, int im
             int newW = (int)Math.Round(image.Width * ((double)curH / image.Height), 7, MidpointRounding.ToEven);
             curW -= (int)Math.Floor((curW - newW) / 2.0) * 2;
         }
+        if (anyResMax is int max) (curH, curW) = AnyResMax.PooledSize(curH, curW, ph, max);
         return curH * curW + curH + ph * pw + extraTokens;
     }
 }

@@ -17,7 +17,8 @@ public abstract class ImageProcessor(ImageProcessorConfig config)
     public static ImageProcessor Create(ImageProcessorConfig config) => config.ImageProcessorType switch
     {
         "Qwen2VLImageProcessor" or "Qwen2_5_VLImageProcessor" => new Qwen2VLImageProcessor(config),
-        "LlavaNextImageProcessor" => new LlavaNextImageProcessor(config),
+        "LlavaNextImageProcessor" or "LlavaOnevisionImageProcessor" => new LlavaNextImageProcessor(config),
+        "GotOcr2ImageProcessor" => new GotOcr2ImageProcessor(config),
         _ => new BaseImageProcessor(config),
     };
 

@@ -150,6 +150,8 @@ public sealed record ImageProcessorConfig
         "LlavaProcessor" => "CLIPImageProcessor",
         "LlavaNextProcessor" => "LlavaNextImageProcessor",
         "Qwen2VLProcessor" or "Qwen2_5_VLProcessor" => "Qwen2VLImageProcessor",
+        "LlavaOnevisionProcessor" => "LlavaOnevisionImageProcessor",
+        "AyaVisionProcessor" => "GotOcr2ImageProcessor",
         _ => null,
     };
 
@@ -164,6 +166,9 @@ public sealed record ImageProcessorConfig
         "Qwen2VLImageProcessor" or "Qwen2_5_VLImageProcessor" => new(new(ShortestEdge: 56 * 56, LongestEdge: 28 * 28 * 1280), PilResampling.Bicubic, false, null, OpenAiClipMean, OpenAiClipStd, false, false, []),
         "LlavaNextImageProcessor" => new(new(ShortestEdge: 224), PilResampling.Bicubic, true, SizeSpec.Square(224), OpenAiClipMean, OpenAiClipStd, false, true,
             [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]]),
-        _ => throw new ModelConfigException($"image processor '{type}' is not supported (supported: CLIPImageProcessor, SiglipImageProcessor, Qwen2VLImageProcessor, LlavaNextImageProcessor)"),
+        "LlavaOnevisionImageProcessor" => new(SizeSpec.Square(384), PilResampling.Bicubic, false, null, OpenAiClipMean, OpenAiClipStd, false, true,
+            [.. from h in new[] { 1, 2, 3, 4, 5, 6 } from w in new[] { 1, 2, 3, 4, 5, 6 } select new[] { 384 * h, 384 * w }]),
+        "GotOcr2ImageProcessor" => new(SizeSpec.Square(384), PilResampling.Bicubic, false, null, OpenAiClipMean, OpenAiClipStd, false, false, []),
+        _ => throw new ModelConfigException($"image processor '{type}' is not supported (supported: CLIPImageProcessor, SiglipImageProcessor, Qwen2VLImageProcessor, LlavaNextImageProcessor, LlavaOnevisionImageProcessor, GotOcr2ImageProcessor)"),
     };
 }

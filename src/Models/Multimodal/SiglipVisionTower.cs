@@ -36,7 +36,7 @@ public sealed record SiglipVisionOptions(int HiddenSize, int IntermediateSize, i
 /// encoder (and post_layernorm when built) on embeddings a model computes itself (e.g. Idefics3's bucketed positions).
 /// </para>
 /// </summary>
-public sealed class SiglipVisionTower : IDisposable
+public sealed class SiglipVisionTower : IVisionTower
 {
     readonly Tensor _patchWeight, _patchBias, _positions;
     readonly LayerNorm? _postNorm;

@@ -45,6 +45,8 @@ public static class ModelRegistry
         Decoder("LlamaForCausalLM", "llama", "meta-llama/Llama-3.1-8B-Instruct, TinyLlama", (c, w, t, d) => new LlamaForCausalLM(c, w, t, d)),
         Decoder("LlavaForConditionalGeneration", "llava", "llava-hf/llava-1.5-7b-hf (images: docs/multimodal.md)", (c, w, t, d) => new LlavaForConditionalGeneration(c, w, t, d)) with { Convertible = false },
         Decoder("LlavaNextForConditionalGeneration", "llava_next", "llava-hf/llava-v1.6-mistral-7b-hf (images: docs/multimodal.md)", (c, w, t, d) => new LlavaNextForConditionalGeneration(c, w, t, d)) with { Convertible = false }, // pooling would not see the images
+        Decoder("LlavaOnevisionForConditionalGeneration", "llava_onevision", "llava-hf/llava-onevision-qwen2-7b-ov-hf (images: docs/multimodal.md)", (c, w, t, d) => new LlavaOnevisionForConditionalGeneration(c, w, t, d)) with { Convertible = false },
+        Decoder("AyaVisionForConditionalGeneration", "aya_vision", "CohereLabs/aya-vision-8b (images: docs/multimodal.md)", (c, w, t, d) => new AyaVisionForConditionalGeneration(c, w, t, d)) with { Convertible = false },
         new("WhisperForConditionalGeneration", "whisper", ["transcription"], "openai/whisper-large-v3, openai/whisper-small (speech: docs/speech.md)",
             (c, w, t, d) => new WhisperForConditionalGeneration(c, w, t, d), Convertible: false),
         Decoder("MistralForCausalLM", "mistral", "mistralai/Mistral-7B-Instruct-v0.3", (c, w, t, d) => new LlamaForCausalLM(c, w, t, d)),

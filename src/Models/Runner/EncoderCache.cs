@@ -23,10 +23,11 @@ public sealed class EncoderCache : IDisposable
         if (_outputs.ContainsKey(input.Hash)) return;
         var output = encode().DetachFromDisposeScope();
         NumEncoderRuns++;
-        if (output.shape[0] != input.Length)
+        int rows = input.IsEmbed?.Count(x => x) ?? input.Length;
+        if (output.shape[0] != rows)
         {
             output.Dispose();
-            throw new InvalidOperationException($"an image gives {output.shape[0]} feature rows for {input.Length} placeholder tokens");
+            throw new InvalidOperationException($"an image gives {output.shape[0]} feature rows for {rows} placeholder tokens");
         }
         _outputs[input.Hash] = output;
     }

@@ -256,9 +256,11 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
                 if (from >= to) continue;
                 if (!EncoderCache.TryGet(mm.Hash, out var features))
                     throw new InvalidOperationException($"request {st.ReqId}: image {i} is computed this step but its encoder output is not cached (the scheduler did not schedule it)");
+                var positions = Enumerable.Range(from, to - from).Where(p => mm.FeatureRow(p) >= 0).ToArray();
+                if (positions.Length == 0) continue;
                 (result ??= new()).Add((features,
-                    Enumerable.Range(from, to - from).Select(p => (long)(row + p - start)).ToArray(),
-                    Enumerable.Range(from, to - from).Select(p => (long)(p - mm.Offset)).ToArray()));
+                    positions.Select(p => (long)(row + p - start)).ToArray(),
+                    positions.Select(p => (long)mm.FeatureRow(p)).ToArray()));
             }
         return result;
     }
