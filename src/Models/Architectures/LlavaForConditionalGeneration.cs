@@ -12,7 +12,9 @@ namespace Pipeline.Models.Architectures;
 /// LLaVA-1.5: a CLIP vision tower and an MLP projector (<see cref="LlavaImageEncoder"/>) in front of a Llama-family
 /// language model; the runner puts each image's projected features in place of its placeholder embeddings and runs the
 /// decoder on those. The checkpoint layouts transformers has saved (model.language_model.* / language_model.model.*,
-/// with or without model. and vision_model. around the tower) all load.
+/// with or without model. and vision_model. around the tower) all load. With a Pixtral vision_config (Pixtral-12B as
+/// transformers saves it, which vLLM also serves as PixtralForConditionalGeneration from Mistral's format) the tower is
+/// <see cref="PixtralHFVisionModel"/>, each image at its own size.
 /// </summary>
 public class LlavaForConditionalGeneration : ICausalLM, IMultiModalModel, ISkipsWeights
 {
@@ -47,14 +49,15 @@ public class LlavaForConditionalGeneration : ICausalLM, IMultiModalModel, ISkips
         // The tower runs only up to the feature layer: later layers and post_layernorm (and SigLIP's pooling head) are
         // never read (as in vLLM).
         int used = ClipVisionTower.LayersFor(options.FeatureLayer, options.Vision.NumLayers);
-        SkipPrefixes = [.. Enumerable.Range(used, options.Vision.NumLayers - used).Select(i => $"{tower}encoder.layers.{i}."), tower + "post_layernorm.", tower + "head."];
+        string layers = options.VisionModelType == "pixtral" ? "transformer.layers" : "encoder.layers";
+        SkipPrefixes = [.. Enumerable.Range(used, options.Vision.NumLayers - used).Select(i => $"{tower}{layers}.{i}."), tower + "post_layernorm.", tower + "head."];
     }
 
     /// <summary>Where the vision tower's weights are: checkpoints name it with or without "model." and "vision_model.".</summary>
     public static string TowerPrefix(IWeightSource weights) =>
         new[] { "model.vision_tower.vision_model.", "vision_tower.vision_model.", "model.vision_tower.", "vision_tower." }
-            .FirstOrDefault(p => weights.Contains(p + "embeddings.patch_embedding.weight"))
-        ?? throw new WeightLoadException("LLaVA checkpoint has no vision tower (vision_tower.*.embeddings.patch_embedding.weight)");
+            .FirstOrDefault(p => weights.Contains(p + "embeddings.patch_embedding.weight") || weights.Contains(p + "patch_conv.weight"))
+        ?? throw new WeightLoadException("LLaVA checkpoint has no vision tower (vision_tower.*.embeddings.patch_embedding.weight, or a Pixtral tower's vision_tower.patch_conv.weight)");
 
     public IReadOnlyList<string> SkipPrefixes { get; }
     public ModelConfig Config => _text.Config;

@@ -91,7 +91,9 @@ public sealed class LlavaProjector(Linear linear1, Linear linear2, Func<Tensor, 
 {
     public static LlavaProjector Load(IWeightSource w, string prefix, int visionHidden, int textHidden, string act, ScalarType dtype, Device device)
     {
-        Linear Lin(string name, long outF, long inF) => new(w.Load(prefix + name + ".weight", [outF, inF], dtype, device), w.Load(prefix + name + ".bias", [outF], dtype, device));
+        // multimodal_projector_bias false (transformers' option) saves no biases.
+        Linear Lin(string name, long outF, long inF) => new(w.Load(prefix + name + ".weight", [outF, inF], dtype, device),
+            w.Contains(prefix + name + ".bias") ? w.Load(prefix + name + ".bias", [outF], dtype, device) : null);
         return new LlavaProjector(Lin("linear_1", textHidden, visionHidden), Lin("linear_2", textHidden, textHidden), Activations.Get(act));
     }
 

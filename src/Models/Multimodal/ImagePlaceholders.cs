@@ -58,8 +58,8 @@ public abstract class ImagePlaceholders(ImageProcessor images, int imageTokenId)
     }
 
     /// <summary>
-    /// The placeholder rule for a model, from its config.json and processor config: LLaVA(-1.5), LLaVA-NeXT, Qwen2-VL
-    /// and Qwen2.5-VL. <paramref name="tokenIdOf"/> looks a token up in the tokenizer (for configs that name the token
+    /// The placeholder rule for a model, from its config.json and processor config: LLaVA(-1.5), LLaVA-NeXT, Qwen2-VL,
+    /// Qwen2.5-VL, and PixtralProcessor's (Pixtral-12B as LLaVA, Mistral3). <paramref name="tokenIdOf"/> looks a token up in the tokenizer (for configs that name the token
     /// but not its id).
     /// </summary>
     public static ImagePlaceholders Create(JsonObject modelConfig, ImageProcessorConfig processorConfig, Func<string, int?>? tokenIdOf = null,
@@ -82,8 +82,16 @@ public abstract class ImagePlaceholders(ImageProcessor images, int imageTokenId)
         var strategy = p["vision_feature_select_strategy"]?.GetValue<string>() ?? modelConfig["vision_feature_select_strategy"]?.GetValue<string>() ?? "default";
         // The CLS token the vision tower adds; "default" drops it again.
         int extra = (Int(p["num_additional_image_tokens"]) ?? 1) - (strategy == "default" ? 1 : 0);
+        int Token(string field, string fallback)
+        {
+            var token = p[field]?.GetValue<string>() ?? fallback;
+            return tokenIdOf?.Invoke(token) ?? throw new MediaException($"the tokenizer has no '{token}' ({field})");
+        }
         return modelType switch
         {
+            // PixtralProcessor (Pixtral-12B as LLaVA, Mistral3): rows of [IMG] with [IMG_BREAK] / [IMG_END].
+            _ when images is PixtralImageProcessor pixtral => new PixtralPlaceholders(pixtral, TokenId("[IMG]"),
+                Token("image_break_token", "[IMG_BREAK]"), Token("image_end_token", "[IMG_END]")),
             "qwen2_vl" or "qwen2_5_vl" => new Qwen2VLPlaceholders(images, TokenId("<|image_pad|>")),
             "llava_next" => new LlavaNextPlaceholders((LlavaNextImageProcessor)images, TokenId("<image>"), patch, extra),
             // SigLIP has no CLS token: the base tile gives exactly its patches ("default" still drops one row).
@@ -143,5 +151,43 @@ public sealed class LlavaNextPlaceholders(LlavaNextImageProcessor images, int im
         }
         if (anyResMax is int max) (curH, curW) = AnyResMax.PooledSize(curH, curW, ph, max);
         return curH * curW + curH + ph * pw + extraTokens;
+    }
+}
+
+/// <summary>
+/// Pixtral (PixtralProcessor.replace_image_token): one [IMG] per (merged) patch, each row of them followed by
+/// [IMG_BREAK], the last row's break replaced by [IMG_END]. Only the [IMG] tokens take the encoder's rows.
+/// </summary>
+public sealed class PixtralPlaceholders(PixtralImageProcessor images, int imageTokenId, int breakTokenId, int endTokenId)
+    : ImagePlaceholders(images, imageTokenId)
+{
+    public int BreakTokenId { get; } = breakTokenId;
+    public int EndTokenId { get; } = endTokenId;
+
+    (int Rows, int Cols) Grid(ProcessedImage image)
+    {
+        int patch = ((PixtralImageProcessor)Images).PatchSize;
+        int rows = image.Shape[^2] / patch, cols = image.Shape[^1] / patch;
+        if (rows == 0 || cols == 0) throw new MediaException($"the image ({image.Width}x{image.Height}) is smaller than one {patch}x{patch} patch once processed");
+        return (rows, cols);
+    }
+
+    public override int NumImageTokens(ProcessedImage image)
+    {
+        var (rows, cols) = Grid(image);
+        return rows * cols;
+    }
+
+    public override int[] Replacement(ProcessedImage image)
+    {
+        var (rows, cols) = Grid(image);
+        var ids = new int[rows * (cols + 1)];
+        for (int r = 0, i = 0; r < rows; r++)
+        {
+            for (int c = 0; c < cols; c++) ids[i++] = ImageTokenId;
+            ids[i++] = BreakTokenId;
+        }
+        ids[^1] = EndTokenId;
+        return ids;
     }
 }

@@ -19,6 +19,7 @@ public abstract class ImageProcessor(ImageProcessorConfig config)
         "Qwen2VLImageProcessor" or "Qwen2_5_VLImageProcessor" => new Qwen2VLImageProcessor(config),
         "LlavaNextImageProcessor" or "LlavaOnevisionImageProcessor" => new LlavaNextImageProcessor(config),
         "GotOcr2ImageProcessor" => new GotOcr2ImageProcessor(config),
+        "PixtralImageProcessor" => new PixtralImageProcessor(config),
         _ => new BaseImageProcessor(config),
     };
 

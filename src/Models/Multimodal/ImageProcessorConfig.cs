@@ -152,6 +152,7 @@ public sealed record ImageProcessorConfig
         "Qwen2VLProcessor" or "Qwen2_5_VLProcessor" => "Qwen2VLImageProcessor",
         "LlavaOnevisionProcessor" => "LlavaOnevisionImageProcessor",
         "AyaVisionProcessor" => "GotOcr2ImageProcessor",
+        "PixtralProcessor" => "PixtralImageProcessor",
         _ => null,
     };
 
@@ -169,6 +170,7 @@ public sealed record ImageProcessorConfig
         "LlavaOnevisionImageProcessor" => new(SizeSpec.Square(384), PilResampling.Bicubic, false, null, OpenAiClipMean, OpenAiClipStd, false, true,
             [.. from h in new[] { 1, 2, 3, 4, 5, 6 } from w in new[] { 1, 2, 3, 4, 5, 6 } select new[] { 384 * h, 384 * w }]),
         "GotOcr2ImageProcessor" => new(SizeSpec.Square(384), PilResampling.Bicubic, false, null, OpenAiClipMean, OpenAiClipStd, false, false, []),
-        _ => throw new ModelConfigException($"image processor '{type}' is not supported (supported: CLIPImageProcessor, SiglipImageProcessor, Qwen2VLImageProcessor, LlavaNextImageProcessor, LlavaOnevisionImageProcessor, GotOcr2ImageProcessor)"),
+        "PixtralImageProcessor" => new(new(LongestEdge: 1024), PilResampling.Bicubic, false, null, OpenAiClipMean, OpenAiClipStd, true, false, []),
+        _ => throw new ModelConfigException($"image processor '{type}' is not supported (supported: CLIPImageProcessor, SiglipImageProcessor, Qwen2VLImageProcessor, LlavaNextImageProcessor, LlavaOnevisionImageProcessor, GotOcr2ImageProcessor, PixtralImageProcessor)"),
     };
 }

@@ -5,9 +5,9 @@ using static TorchSharp.torch;
 
 namespace Pipeline.Models.Multimodal;
 
-/// <summary>LLaVA's vision settings in config.json, read once (<see cref="VisionModelType"/>: clip_vision_model or siglip_vision_model).</summary>
+/// <summary>LLaVA's vision settings in config.json, read once (<see cref="VisionModelType"/>: clip_vision_model, siglip_vision_model or pixtral).</summary>
 public sealed record LlavaVisionOptions(ClipVisionOptions Vision, int FeatureLayer, string SelectStrategy, string ProjectorAct, int TextHidden,
-    string VisionModelType = "clip_vision_model")
+    string VisionModelType = "clip_vision_model", PixtralVisionOptions? Pixtral = null)
 {
     public static LlavaVisionOptions From(JsonObject config)
     {
@@ -26,13 +26,13 @@ public sealed record LlavaVisionOptions(ClipVisionOptions Vision, int FeatureLay
         var visionType = vision["model_type"]?.GetValue<string>() ?? "clip_vision_model";
         return new LlavaVisionOptions(ClipVisionOptions.From(vision), layer, strategy,
             config["projector_hidden_act"]?.GetValue<string>() ?? "gelu", (int)(text["hidden_size"]?.GetValue<double>() ?? throw new ModelConfigException("config.json: text_config.hidden_size is required")),
-            visionType);
+            visionType, visionType == "pixtral" ? PixtralVisionOptions.From(vision) : null);
     }
 }
 
 /// <summary>
 /// Images to the rows that replace their placeholder tokens (LLaVA-1.5): the vision tower's hidden states at
-/// vision_feature_layer (CLIP, or SigLIP for LLaVA-OneVision and Aya Vision), the first row dropped for the "default"
+/// vision_feature_layer (CLIP, SigLIP for LLaVA-OneVision and Aya Vision, Pixtral for Pixtral-12B), the first row dropped for the "default"
 /// strategy, through the projector (LLaVA's MLP unless the family gives its own).
 /// </summary>
 public sealed class LlavaImageEncoder : IDisposable
@@ -64,7 +64,9 @@ public sealed class LlavaImageEncoder : IDisposable
             "siglip_vision_model" => new SiglipVisionTower(new SiglipVisionOptions(o.Vision.HiddenSize, o.Vision.IntermediateSize,
                 o.Vision.NumLayers, o.Vision.NumHeads, o.Vision.ImageSize, o.Vision.PatchSize, o.Vision.NumChannels, o.Vision.LayerNormEps,
                 o.Vision.HiddenAct), w, prefix, dtype, device, layers),
-            _ => throw new ModelConfigException($"vision tower '{o.VisionModelType}' is not supported here (clip_vision_model, siglip_vision_model)"),
+            // Pixtral-12B: each image at its own size (one image a call); its rows take the [IMG] tokens of the placeholder.
+            "pixtral" => new PixtralHFVisionModel(o.Pixtral!, w, prefix, PixtralHFVisionModel.LayersFor(o.FeatureLayer, o.Pixtral!.NumLayers), dtype, device),
+            _ => throw new ModelConfigException($"vision tower '{o.VisionModelType}' is not supported here (clip_vision_model, siglip_vision_model, pixtral)"),
         };
     }
 

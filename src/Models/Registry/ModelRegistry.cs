@@ -43,12 +43,13 @@ public static class ModelRegistry
     static readonly ArchitectureEntry[] Entries =
     [
         Decoder("LlamaForCausalLM", "llama", "meta-llama/Llama-3.1-8B-Instruct, TinyLlama", (c, w, t, d) => new LlamaForCausalLM(c, w, t, d)),
-        Decoder("LlavaForConditionalGeneration", "llava", "llava-hf/llava-1.5-7b-hf (images: docs/multimodal.md)", (c, w, t, d) => new LlavaForConditionalGeneration(c, w, t, d)) with { Convertible = false },
+        Decoder("LlavaForConditionalGeneration", "llava", "llava-hf/llava-1.5-7b-hf, mistral-community/pixtral-12b (images: docs/multimodal.md)", (c, w, t, d) => new LlavaForConditionalGeneration(c, w, t, d)) with { Convertible = false },
         Decoder("LlavaNextForConditionalGeneration", "llava_next", "llava-hf/llava-v1.6-mistral-7b-hf (images: docs/multimodal.md)", (c, w, t, d) => new LlavaNextForConditionalGeneration(c, w, t, d)) with { Convertible = false }, // pooling would not see the images
         Decoder("LlavaOnevisionForConditionalGeneration", "llava_onevision", "llava-hf/llava-onevision-qwen2-7b-ov-hf (images: docs/multimodal.md)", (c, w, t, d) => new LlavaOnevisionForConditionalGeneration(c, w, t, d)) with { Convertible = false },
         Decoder("AyaVisionForConditionalGeneration", "aya_vision", "CohereLabs/aya-vision-8b (images: docs/multimodal.md)", (c, w, t, d) => new AyaVisionForConditionalGeneration(c, w, t, d)) with { Convertible = false },
         new("WhisperForConditionalGeneration", "whisper", ["transcription"], "openai/whisper-large-v3, openai/whisper-small (speech: docs/speech.md)",
             (c, w, t, d) => new WhisperForConditionalGeneration(c, w, t, d), Convertible: false),
+        Decoder("Mistral3ForConditionalGeneration", "mistral3", "mistralai/Mistral-Small-3.1-24B-Instruct-2503 (images: docs/multimodal.md)", (c, w, t, d) => new Mistral3ForConditionalGeneration(c, w, t, d)) with { Convertible = false },
         Decoder("MistralForCausalLM", "mistral", "mistralai/Mistral-7B-Instruct-v0.3", (c, w, t, d) => new LlamaForCausalLM(c, w, t, d)),
         Decoder("Qwen2ForCausalLM", "qwen2", "Qwen/Qwen2.5-7B-Instruct", (c, w, t, d) => new Qwen2ForCausalLM(c, w, t, d)),
         Decoder("Qwen2VLForConditionalGeneration", "qwen2_vl", "Qwen/Qwen2-VL-2B-Instruct, Qwen/Qwen2-VL-7B-Instruct (images: docs/multimodal.md)", (c, w, t, d) => new Qwen2VLForConditionalGeneration(c, w, t, d)),
@@ -121,7 +122,8 @@ public static class ModelRegistry
         ("OLMo2ForCausalLM", "Olmo2ForCausalLM"),
         ("OLMoEForCausalLM", "OlmoeForCausalLM"),
         ("Ernie4_5_ForCausalLM", "Ernie4_5ForCausalLM"),
-        ("RWForCausalLM", "FalconForCausalLM"),   // Falcon's remote-code configs (tiiuae/falcon-40b before transformers had it)
+        ("RWForCausalLM", "FalconForCausalLM"),
+        ("PixtralForConditionalGeneration", "LlavaForConditionalGeneration"), // vLLM's name for Pixtral-12B; the transformers layout is LLaVA   // Falcon's remote-code configs (tiiuae/falcon-40b before transformers had it)
     ];
 
     static ArchitectureEntry Decoder(string arch, string family, string examples, DecoderFactory create) =>
