@@ -18,9 +18,7 @@ public class LlavaGenerationTests
     [InlineData("llava-1.5", 5)]
     [InlineData("llava-next", 128)]
     [InlineData("llava-next", 7)]
-    [InlineData("llava-onevision", 128)]
     [InlineData("llava-onevision", 7)]
-    [InlineData("aya-vision", 128)]
     [InlineData("aya-vision", 7)]
     public void One_and_two_image_chats_match_transformers(string fixture, int budget)
     {
