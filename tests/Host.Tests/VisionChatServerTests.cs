@@ -20,6 +20,8 @@ public sealed class Qwen2VLServer() : VisionModelServer("qwen2-vl");
 public sealed class Qwen2_5_VLServer() : VisionModelServer("qwen2.5-vl");
 public sealed class LlavaOnevisionServer() : VisionModelServer("llava-onevision");
 public sealed class AyaVisionServer() : VisionModelServer("aya-vision");
+public sealed class Mistral3Server() : VisionModelServer("mistral3");
+public sealed class LlavaPixtralServer() : VisionModelServer("llava-pixtral");
 
 /// <summary>
 /// The fixture's one- and two-image chats sent to /v1/chat/completions as OpenAI clients send them (image_url parts
@@ -99,6 +101,8 @@ public sealed class Qwen2VLGenerateCommandTests() : VisionGenerateCommandTests("
 public sealed class Qwen2_5_VLGenerateCommandTests() : VisionGenerateCommandTests("qwen2.5-vl");
 public sealed class LlavaOnevisionGenerateCommandTests() : VisionGenerateCommandTests("llava-onevision");
 public sealed class AyaVisionGenerateCommandTests() : VisionGenerateCommandTests("aya-vision");
+public sealed class Mistral3GenerateCommandTests() : VisionGenerateCommandTests("mistral3");
+public sealed class LlavaPixtralGenerateCommandTests() : VisionGenerateCommandTests("llava-pixtral");
 
 public sealed class LlavaChatTests(LlavaServer server) : VisionChatTests<LlavaServer>(server), IClassFixture<LlavaServer>;
 public sealed class LlavaNextChatTests(LlavaNextServer server) : VisionChatTests<LlavaNextServer>(server), IClassFixture<LlavaNextServer>;
@@ -106,3 +110,5 @@ public sealed class Qwen2VLChatTests(Qwen2VLServer server) : VisionChatTests<Qwe
 public sealed class Qwen2_5_VLChatTests(Qwen2_5_VLServer server) : VisionChatTests<Qwen2_5_VLServer>(server), IClassFixture<Qwen2_5_VLServer>;
 public sealed class LlavaOnevisionChatTests(LlavaOnevisionServer server) : VisionChatTests<LlavaOnevisionServer>(server), IClassFixture<LlavaOnevisionServer>;
 public sealed class AyaVisionChatTests(AyaVisionServer server) : VisionChatTests<AyaVisionServer>(server), IClassFixture<AyaVisionServer>;
+public sealed class Mistral3ChatTests(Mistral3Server server) : VisionChatTests<Mistral3Server>(server), IClassFixture<Mistral3Server>;
+public sealed class LlavaPixtralChatTests(LlavaPixtralServer server) : VisionChatTests<LlavaPixtralServer>(server), IClassFixture<LlavaPixtralServer>;

@@ -15,7 +15,7 @@ namespace Pipeline.Models.Tests.Multimodal;
 /// [IMG]/[IMG_BREAK]/[IMG_END] expansion give transformers' text, pixel_values (bit for bit) and input_ids, and the
 /// Pixtral tower with its projector gives transformers' image features, each image at its own size.
 /// </summary>
-public class PixtralFixtureTests
+public class PixtralFixtureTests(ITestOutputHelper output)
 {
     static string Dir(string model) => Path.Combine(AppContext.BaseDirectory, "fixtures", "multimodal", "models", model);
 
@@ -70,5 +70,64 @@ public class PixtralFixtureTests
         Assert.Equal([1, 10, 10, 10, 12, 10, 10, 10, 13, 5], ids);
         Assert.Equal((1, 8), (ranges[0].Offset, ranges[0].Length));
         Assert.Equal([true, true, true, false, true, true, true, false], ranges[0].IsEmbed!);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Template_processor_and_expansion_give_transformers_text_pixels_and_input_ids(string model, int p)
+    {
+        var dir = Dir(model);
+        var prompt = Prompt(model, p);
+        var template = new ChatTemplate(File.ReadAllText(Path.Combine(dir, "chat_template.jinja")));
+        var text = template.Render(new ChatTemplateContext { Messages = prompt["messages"]!.AsArray().ToList(), AddGenerationPrompt = true, BosToken = "<s>", EosToken = "</s>" });
+        Assert.Equal(prompt["text"]!.GetValue<string>(), text);
+
+        var tokenizer = HfTokenizer.Load(dir);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
+        var placeholders = Assert.IsType<PixtralPlaceholders>(ImagePlaceholders.Create(config, ImageProcessorConfig.FromDirectory(dir)!, tokenizer.TokenToId));
+        var images = prompt["images"]!.AsArray().Select(n => placeholders.Images.Process(ImageDecoder.Decode(File.ReadAllBytes(Path.Combine(dir, "images", n!.GetValue<string>()))))).ToList();
+        var (ids, ranges) = placeholders.Expand(tokenizer.Encode(text), images);
+        Assert.Equal(prompt["prompt_token_ids"]!.AsArray().Select(x => x!.GetValue<int>()), ids);
+        // Only the [IMG] tokens take encoder rows; each range ends with [IMG_END].
+        foreach (var (offset, length, isEmbed) in ranges.Select(r => (r.Offset, r.Length, r.IsEmbed)))
+        {
+            Assert.Equal(placeholders.EndTokenId, ids[offset + length - 1]);
+            Assert.Equal(Enumerable.Range(offset, length).Select(i => ids[i] == placeholders.ImageTokenId), isEmbed!);
+        }
+
+        var want = FixtureImages(model, p);
+        Assert.Equal(want.Count, images.Count);
+        for (int i = 0; i < images.Count; i++)
+        {
+            Assert.Equal([3, want[i].Height, want[i].Width], images[i].Shape);
+            float max = want[i].Pixels.Zip(images[i].PixelValues, (a, b) => Math.Abs(a - b)).Max();
+            output.WriteLine($"{model} prompt {p} image {i}: {want[i].Width}x{want[i].Height}, pixel_values max |diff| {max:g3}");
+            Assert.True(max == 0, $"image {i}: pixel values differ by up to {max} from the PIL backend's");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Pixtral_tower_and_projector_give_transformers_image_features(string model, int p)
+    {
+        var dir = Dir(model);
+        var (loaded, _) = ModelLoader.Load(dir, new LoadOptions { Dtype = "float32" }, CPU);
+        using var _m = loaded;
+        var vision = Assert.IsAssignableFrom<IMultiModalModel>(loaded);
+        var got = new List<float>();
+        int rows = 0;
+        foreach (var (pixels, h, w) in FixtureImages(model, p))
+        {
+            using var features = vision.EncodeImage(new ProcessedImage(pixels, [3, h, w], h, w));
+            rows += (int)features.shape[0];
+            got.AddRange(features.reshape(-1).data<float>().ToArray());
+        }
+        var inputs = new SafetensorsArrays(Path.Combine(dir, "inputs.safetensors"));
+        var want = inputs.Floats($"p{p}.image_features");
+        Assert.Equal(inputs.Shape($"p{p}.image_features")[0], rows);
+        Assert.Equal(want.Length, got.Count);
+        float max = want.Zip(got, (a, b) => Math.Abs(a - b)).Max();
+        output.WriteLine($"{model} prompt {p}: {rows} feature rows, max |diff| {max:g3}");
+        Assert.True(max < 1e-5f, $"image features differ by up to {max}");
     }
 }
