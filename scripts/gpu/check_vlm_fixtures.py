@@ -31,7 +31,8 @@ subprocess.run(["scripts/gpu/pipeline.sh", "env"], capture_output=True)  # unpac
 for name in ["llava-1.5", "qwen2-vl", "qwen2.5-vl",
              "mistral3", "llava-pixtral",
              "llava-onevision", "aya-vision",
-             "fuyu", "blip2"]:
+             "fuyu", "blip2",
+             "qwen2-audio"]:
     d = os.path.join(root, name)
     try:
         exp = json.load(open(os.path.join(d, "expected.json")))
@@ -44,8 +45,10 @@ for name in ["llava-1.5", "qwen2-vl", "qwen2.5-vl",
             args = ["scripts/gpu/pipeline.sh", "generate", d, "--device", device, "--dtype", dtype, "--temperature", "0",
                     "--max-tokens", "16", "--ignore-eos", "--output", "json", "--max-model-len", "128", "--logprobs", "5",
                     "--prompt", want["text"]]
-            for image in want["images"]:
+            for image in want.get("images", []):
                 args += ["--image", os.path.join(d, "images", image)]
+            for clip in want.get("audio", []):  # audio-language models (make_audio_lm_fixtures.py)
+                args += ["--audio", os.path.join(d, "audio", clip)]
             if budget != "default":
                 args += ["--max-num-seqs", "4", "--max-num-batched-tokens", budget]
             try:

@@ -58,7 +58,8 @@ public sealed class PipelineEngine : IAsyncDisposable
         var tokenizer = system.ActorOf(TokenizerActor.Props(inputs, faults, Restarts("tokenizer"))
             .WithRouter(new RoundRobinPool(options.TokenizerParallelism).WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart)))
             .WithDispatcher(Dispatchers.Cpu), "tokenizer");
-        var multimodal = new MultiModalInputProcessor(MultiModalSupport.Placeholders(ctx), new MediaConnector(options.Media), ctx.MaxModelLen);
+        var multimodal = new MultiModalInputProcessor(MultiModalSupport.Placeholders(ctx), new MediaConnector(options.Media), ctx.MaxModelLen,
+            MultiModalSupport.AudioPlaceholders(ctx));
         var preprocessor = system.ActorOf(PreprocessorActor.Props(multimodal, faults, Restarts("preprocessor"))
             .WithRouter(new RoundRobinPool(options.PreprocessorParallelism).WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart)))
             .WithDispatcher(Dispatchers.Cpu), "preprocessor");

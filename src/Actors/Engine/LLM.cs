@@ -33,7 +33,7 @@ public sealed class LLM : IDisposable
             structuredOutputs: ctx.Tokenizer != null || structuredOutputsVocab != null,
             takesAudio: ctx.Model is Pipeline.Models.Architectures.IEncoderDecoderModel);
         _multimodal = new Multimodal.MultiModalInputProcessor(Multimodal.MultiModalSupport.Placeholders(ctx),
-            new Multimodal.MediaConnector(media ?? Multimodal.MediaOptions.Default), ctx.MaxModelLen);
+            new Multimodal.MediaConnector(media ?? Multimodal.MediaOptions.Default), ctx.MaxModelLen, Multimodal.MultiModalSupport.AudioPlaceholders(ctx));
     }
 
     /// <summary>The model's sampling defaults applied (generation_config.json with --generation-config auto).</summary>
@@ -65,8 +65,8 @@ public sealed class LLM : IDisposable
             ids[i] = (_nextId++).ToString(System.Globalization.CultureInfo.InvariantCulture);
             var final = sps[i] with { OutputKind = RequestOutputKind.FinalOnly };
             var (req, text) = _inputs.Process(ids[i], prompts[i], final, priorities?[i] ?? 0, lora: loraRequests?[i]);
-            if (prompts[i].HasImages || _multimodal.Placeholders != null)
-                req = _multimodal.ProcessAsync(req, prompts[i].Images ?? [], prompts[i].MaxTokensFillContext).GetAwaiter().GetResult();
+            if (prompts[i].HasImages || prompts[i].HasAudioClips || _multimodal.ChecksEveryPrompt)
+                req = _multimodal.ProcessAsync(req, prompts[i]).GetAwaiter().GetResult();
             requests.AddRange(processor.AddRequest(req, text));
         }
         foreach (var r in requests) Core.Admit(r);

@@ -11,6 +11,12 @@ public sealed record PromptInput(string? Text, IReadOnlyList<int>? TokenIds, IRe
     public static implicit operator PromptInput(string text) => FromText(text);
     public bool HasImages => Images is { Count: > 0 };
     /// <summary>
+    /// Audio clips for an audio-language model (Qwen2-Audio), in the order of their placeholder tokens: each one's token
+    /// appears once in the prompt and is expanded by the preprocessing stage, as images are.
+    /// </summary>
+    public IReadOnlyList<AudioInput>? AudioClips { get; init; }
+    public bool HasAudioClips => AudioClips is { Count: > 0 };
+    /// <summary>
     /// max_tokens was not given and defaults to what is left of max_model_len (chat): recomputed once images have
     /// expanded the prompt.
     /// </summary>

@@ -89,7 +89,7 @@ public sealed class Scheduler
             request.SamplingParams.Validate();
             foreach (var f in EncoderInputs(request))
                 if (f.Length > Math.Min(Config.EncoderComputeBudget, Config.EncoderCacheTokens))
-                    throw new ArgumentException($"An image of the prompt takes {f.Length} tokens, more than the encoder can compute in one step " +
+                    throw new ArgumentException($"An {(f.AudioClip != null ? "audio clip" : "image")} of the prompt takes {f.Length} tokens, more than the encoder can compute in one step " +
                         $"(max_num_encoder_input_tokens {Config.EncoderComputeBudget}, encoder cache {Config.EncoderCacheTokens} tokens).", nameof(request));
         }
         if (_requests.ContainsKey(request.RequestId)) throw new ArgumentException($"Request id {request.RequestId} is already in use.", nameof(request));
@@ -255,7 +255,7 @@ public sealed class Scheduler
                 KVCacheManager.GetBlockIds(request.RequestId), request.NumComputedTokens, request.NumOutputTokens, request.Pooling,
                 KVCacheManager.GetStateSlot(request.RequestId),
                 request.MultiModalFeatures.Count == 0 ? null
-                    : request.MultiModalFeatures.Where(f => f.Image != null).Select(f => new MultiModalInput(f.Hash, f.Offset, f.Length, f.Image!) { IsEmbed = f.IsEmbed }).ToList(),
+                    : request.MultiModalFeatures.Where(f => f.IsEncoderInput).Select(f => new MultiModalInput(f.Hash, f.Offset, f.Length, f.Image, f.AudioClip) { IsEmbed = f.IsEmbed }).ToList(),
                 request.LoraRequest,
                 request.MultiModalFeatures.FirstOrDefault(f => f.Audio != null)?.Audio));
             MarkScheduled(request, output.NumScheduledTokens[request.RequestId]);
@@ -445,9 +445,9 @@ public sealed class Scheduler
     /// </summary>
     bool FitsEncoderBudget(int tokens, int encoderBudget) => tokens <= encoderBudget || encoderBudget == Config.EncoderComputeBudget;
 
-    /// <summary>The request's images as the runner indexes them (NewRequestData.MmInputs).</summary>
+    /// <summary>The request's images and audio clips as the runner indexes them (NewRequestData.MmInputs).</summary>
     static IReadOnlyList<MultiModalFeature> EncoderInputs(Request request) =>
-        request.MultiModalFeatures.Count == 0 ? [] : request.MultiModalFeatures.Where(f => f.Image != null).ToList();
+        request.MultiModalFeatures.Count == 0 ? [] : request.MultiModalFeatures.Where(f => f.IsEncoderInput).ToList();
 
     /// <summary>
     /// vLLM's _try_schedule_encoder_inputs: the images whose placeholder rows fall in [computed, computed + numNew) and

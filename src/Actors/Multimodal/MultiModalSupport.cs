@@ -6,7 +6,14 @@ namespace Pipeline.Actors.Multimodal;
 /// <summary>Whether a loaded model takes images, and its placeholder rule when it does.</summary>
 public static class MultiModalSupport
 {
-    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ModelContext, object> Takes = new();
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ModelContext, object> Takes = new(), TakesAudioClips = new();
+
+    /// <summary>Whether the model takes audio clips in its prompts (Qwen2-Audio), cached per loaded model.</summary>
+    public static bool TakesAudio(ModelContext ctx) => (bool)TakesAudioClips.GetValue(ctx, c => AudioPlaceholders(c) != null);
+
+    /// <summary>The audio placeholder rule of an audio-language model; null for any other model.</summary>
+    public static Pipeline.Models.Multimodal.Audio.AudioPlaceholders? AudioPlaceholders(ModelContext ctx) =>
+        Pipeline.Models.Multimodal.Audio.AudioPlaceholders.Create(ctx.Model.Config.Raw, ctx.ModelDir, ctx.Tokenizer == null ? null : ctx.Tokenizer.TokenToId);
 
     /// <summary>Whether the model takes images (cached per loaded model), for refusing image input before any work.</summary>
     public static bool TakesImages(ModelContext ctx) => (bool)Takes.GetValue(ctx, c => Placeholders(c) != null);

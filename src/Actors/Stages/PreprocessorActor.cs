@@ -17,20 +17,22 @@ public sealed class PreprocessorActor : BackoffStageActor
         Receive<Tokenized>(t =>
         {
             faults.MaybeThrow("preprocessor");
-            var images = t.Command.Prompt.Images ?? [];
-            if (t.Request == null || t.Error != null || (images.Count == 0 && multimodal?.Placeholders == null))
+            var prompt = t.Command.Prompt;
+            bool hasMedia = prompt.HasImages || prompt.HasAudioClips;
+            if (t.Request == null || t.Error != null || (!hasMedia && multimodal?.ChecksEveryPrompt != true))
             {
                 Sender.Tell(t);
                 return;
             }
             if (multimodal == null)
             {
-                Sender.Tell(t with { Request = null, Error = new Pipeline.Models.Multimodal.MediaException("this model does not take images") });
+                Sender.Tell(t with { Request = null, Error = new Pipeline.Models.Multimodal.MediaException(
+                    prompt.HasImages ? "this model does not take images" : "this model does not take audio") });
                 return;
             }
             var sender = Sender;
             Task<Pipeline.Actors.Engine.Request> work;
-            try { work = multimodal.ProcessAsync(t.Request, images, t.Command.Prompt.MaxTokensFillContext); }
+            try { work = multimodal.ProcessAsync(t.Request, prompt); }
             catch (Exception e) { work = Task.FromException<Pipeline.Actors.Engine.Request>(e); }
             work.ContinueWith(task => task.IsCompletedSuccessfully
                     ? t with { Request = task.Result }

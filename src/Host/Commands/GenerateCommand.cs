@@ -17,6 +17,7 @@ public static class GenerateCommand
         new("prompt", "a text prompt (needs the model's tokenizer)", Repeats: true, Metavar: "TEXT"),
         new("prompt-ids", "a prompt as comma-separated token ids", Repeats: true, Metavar: "1,2,3"),
         new("image", "an image file (PNG, JPEG, WebP, GIF, BMP) given with each prompt; the prompt holds the model's image token once per --image", Repeats: true, Metavar: "FILE"),
+        new("audio", "an audio file (WAV, FLAC, MP3, Ogg Vorbis) given with each prompt to an audio-language model; the prompt holds its audio token once per --audio", Repeats: true, Metavar: "FILE"),
         new("max-tokens", "maximum tokens to generate per prompt", "16"),
         new("min-tokens", "tokens to generate before EOS may stop", "0"),
         new("temperature", "0 = greedy (default: 1.0, or generation_config.json's with --generation-config auto)"),
@@ -42,6 +43,8 @@ public static class GenerateCommand
         if (prompts.Count == 0) throw new CliException("give at least one --prompt or --prompt-ids");
         var images = args.GetAll("image").Select(f => File.Exists(f) ? ImageInput.FromFile(f) : throw new CliException($"--image {f}: no such file")).ToList();
         if (images.Count > 0) prompts = prompts.Select(p => p with { Images = images }).ToList();
+        var clips = args.GetAll("audio").Select(f => File.Exists(f) ? AudioInput.FromFile(f) : throw new CliException($"--audio {f}: no such file")).ToList();
+        if (clips.Count > 0) prompts = prompts.Select(p => p with { AudioClips = clips }).ToList();
         var engineArgs = CommonOptions.ToEngineArgs(args, model);
         var dir = LoadProgress.TryResolve(model, engineArgs.Revision);
         using var llm = LoadProgress.Load(LoadProgress.ForCli(), LoadProgress.Label(dir ?? model), engineArgs.LoadFormat == "dummy" ? null : dir, () => new LLM(engineArgs));
@@ -58,7 +61,7 @@ public static class GenerateCommand
         IReadOnlyList<RequestOutput> results;
         try { results = llm.Generate(prompts, perPrompt); }
         catch (SamplingParamsException e) { throw new CliException($"--{e.Field.Replace('_', '-')}: {e.Message}"); }
-        catch (Pipeline.Models.Multimodal.MediaException e) { throw new CliException($"--image: {e.Message}"); }
+        catch (Pipeline.Models.Multimodal.MediaException e) { throw new CliException($"{(clips.Count > 0 && images.Count == 0 ? "--audio" : "--image")}: {e.Message}"); }
         foreach (var r in results)
             foreach (var o in r.Outputs)
                 Console.Out.WriteLine(output == "json" ? ToJson(r, o, sp.Logprobs) : llm.Context.Tokenizer != null ? o.Text : string.Join(",", o.TokenIds));

@@ -63,7 +63,9 @@ public static class ApiServer
         app.MapGet("/v1/models", http =>
         {
             var s = Ready();
-            var modalities = Pipeline.Actors.Multimodal.MultiModalSupport.TakesImages(s.Model) ? new[] { "text", "image" } : new[] { "text" };
+            var modalities = new[] { "text" }
+                .Concat(Pipeline.Actors.Multimodal.MultiModalSupport.TakesImages(s.Model) ? ["image"] : Array.Empty<string>())
+                .Concat(Pipeline.Actors.Multimodal.MultiModalSupport.TakesAudio(s.Model) ? ["audio"] : Array.Empty<string>()).ToArray();
             var card = new ModelCard
             {
                 Id = s.ServedModelName, Created = s.Started.ToUnixTimeSeconds(), Root = s.Model.ModelDir, MaxModelLen = s.Model.MaxModelLen,

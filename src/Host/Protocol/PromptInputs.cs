@@ -24,6 +24,9 @@ public static class PromptInputs
         bool hasImages = (r.Messages ?? []).Any(m => m.Content?.ImageUrls.Any() == true);
         if (hasImages && !Pipeline.Actors.Multimodal.MultiModalSupport.TakesImages(server.Model))
             throw ApiError.BadRequest($"this model does not take images ({server.ServedModelName} has no vision-language architecture and image processor config): send text only", "messages");
+        bool hasAudio = (r.Messages ?? []).Any(m => m.Content?.AudioUrls.Any() == true);
+        if (hasAudio && !Pipeline.Actors.Multimodal.MultiModalSupport.TakesAudio(server.Model))
+            throw ApiError.BadRequest($"this model does not take audio ({server.ServedModelName} has no audio-language architecture such as Qwen2-Audio): send text only", "messages");
         var kwargs = (r.ChatTemplateKwargs ?? []).ToDictionary(k => k.Key, k => (object?)System.Text.Json.Nodes.JsonNode.Parse(k.Value.GetRawText()));
         bool continueFinal = r.ContinueFinalMessage ?? false;
         bool addGen = r.AddGenerationPrompt ?? !continueFinal;
@@ -32,9 +35,11 @@ public static class PromptInputs
         catch (TemplateException e) { throw ApiError.BadRequest($"chat template error: {e.Message}", "messages"); }
         catch (ArgumentException e) { throw ApiError.BadRequest(e.Message, "messages"); }
         var images = (r.Messages ?? []).SelectMany(m => m.Content?.ImageUrls ?? []).Select(ImageInput.FromUrl).ToList();
+        var clips = (r.Messages ?? []).SelectMany(m => m.Content?.AudioUrls ?? []).Select(AudioInput.FromUrl).ToList();
         var prompt = new PromptInput(null, server.Chat.Tokenize(rendered), images.Count > 0 ? images : null)
         {
-            MaxTokensFillContext = images.Count > 0 && r.RequestedMaxTokens == null,
+            AudioClips = clips.Count > 0 ? clips : null,
+            MaxTokensFillContext = (images.Count > 0 || clips.Count > 0) && r.RequestedMaxTokens == null,
         };
         return (prompt, rendered);
     }

@@ -42,13 +42,36 @@ public sealed class WhisperEncoder : IDisposable
     public Tensor Forward(Tensor features)
     {
         using var scope = NewDisposeScope();
+        return _norm.Forward(Layers(features, _o.MaxSourcePositions)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Qwen2-Audio's tower (Qwen2AudioEncoder): the convolutions over all frames, the layers over the first
+    /// <paramref name="positions"/> states only (transformers masks the keys past the clip, which leaves the states
+    /// before them exactly as if the rest were absent), average pooling by 2, then the final LayerNorm.
+    /// features [B, mel, frames] → [B, positions / 2, d_model].
+    /// </summary>
+    public Tensor ForwardPooled(Tensor features, int positions)
+    {
+        using var scope = NewDisposeScope();
+        var x = Layers(features, positions);
+        x = nn.functional.avg_pool1d(x.permute(0, 2, 1), 2, 2).permute(0, 2, 1);
+        return _norm.Forward(x).MoveToOuterDisposeScope();
+    }
+
+    Tensor Layers(Tensor features, int positions)
+    {
         if (features.shape[^1] != NumFrames)
-            throw new ArgumentException($"Whisper's encoder takes {NumFrames} frames, not {features.shape[^1]}");
+            throw new ArgumentException($"the Whisper encoder takes {NumFrames} frames, not {features.shape[^1]}");
+        if (positions < 1 || positions > _o.MaxSourcePositions)
+            throw new ArgumentOutOfRangeException(nameof(positions), $"{positions} encoder positions, the encoder has {_o.MaxSourcePositions}");
         var x = _act(nn.functional.conv1d(features, _conv1W, _conv1B, padding: 1));
         x = _act(nn.functional.conv1d(x, _conv2W, _conv2B, stride: 2, padding: 1));
-        x = x.permute(0, 2, 1) + _positions;
+        x = x.permute(0, 2, 1);
+        if (positions < _o.MaxSourcePositions) x = x.narrow(1, 0, positions);
+        x = x + _positions.narrow(0, 0, positions);
         foreach (var layer in _layers) x = layer.Forward(x);
-        return _norm.Forward(x).MoveToOuterDisposeScope();
+        return x;
     }
 
     public void Dispose()

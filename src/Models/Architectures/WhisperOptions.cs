@@ -10,6 +10,21 @@ public sealed record WhisperOptions(int DModel, int EncoderLayers, int EncoderHe
     /// <summary>Whisper's LayerNorms keep torch's default epsilon.</summary>
     public const double LayerNormEps = 1e-5;
 
+    /// <summary>
+    /// An audio tower's config alone (Qwen2-Audio's audio_config, Qwen2AudioEncoderConfig): the encoder fields, no decoder.
+    /// </summary>
+    public static WhisperOptions ForEncoder(System.Text.Json.Nodes.JsonObject c)
+    {
+        int Int(string k, int? def = null) => c[k] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<double>(out var x) ? (int)x
+            : def ?? throw new ModelConfigException($"config.json: audio_config.{k} is required");
+        var o = new WhisperOptions(Int("d_model", 1280), Int("encoder_layers", 32), Int("encoder_attention_heads", 20),
+            Int("encoder_ffn_dim", 5120), 0, 1, 0, Int("num_mel_bins", 128), Int("max_source_positions", 1500), 0,
+            c["activation_function"]?.GetValue<string>() ?? "gelu", c["scale_embedding"]?.GetValue<bool>() ?? false);
+        if (o.DModel % o.EncoderHeads != 0)
+            throw new ModelConfigException($"config.json: audio_config.d_model ({o.DModel}) must be a multiple of encoder_attention_heads ({o.EncoderHeads})");
+        return o;
+    }
+
     public static WhisperOptions From(ModelConfig c)
     {
         int Req(string k) => c.RequiredIntField(k);

@@ -54,6 +54,7 @@ public static class ModelRegistry
         Decoder("Qwen2ForCausalLM", "qwen2", "Qwen/Qwen2.5-7B-Instruct", (c, w, t, d) => new Qwen2ForCausalLM(c, w, t, d)),
         Decoder("Qwen2VLForConditionalGeneration", "qwen2_vl", "Qwen/Qwen2-VL-2B-Instruct, Qwen/Qwen2-VL-7B-Instruct (images: docs/multimodal.md)", (c, w, t, d) => new Qwen2VLForConditionalGeneration(c, w, t, d)),
         Decoder("Qwen2_5_VLForConditionalGeneration", "qwen2_5_vl", "Qwen/Qwen2.5-VL-3B-Instruct, Qwen/Qwen2.5-VL-7B-Instruct (images: docs/multimodal.md)", (c, w, t, d) => new Qwen2_5_VLForConditionalGeneration(c, w, t, d)),
+        Decoder("Qwen2AudioForConditionalGeneration", "qwen2_audio", "Qwen/Qwen2-Audio-7B-Instruct (audio: docs/multimodal.md)", (c, w, t, d) => new Qwen2AudioForConditionalGeneration(c, w, t, d)) with { Convertible = false },
         Decoder("Qwen3ForCausalLM", "qwen3", "Qwen/Qwen3-8B", (c, w, t, d) => new Qwen3ForCausalLM(c, w, t, d)),
         Decoder("GemmaForCausalLM", "gemma", "google/gemma-7b, google/gemma-2b-it", (c, w, t, d) => new GemmaForCausalLM(c, w, t, d)),
         Decoder("Gemma2ForCausalLM", "gemma2", "google/gemma-2-9b, google/gemma-2-2b-it", (c, w, t, d) => new Gemma2ForCausalLM(c, w, t, d)),

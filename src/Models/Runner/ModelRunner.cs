@@ -231,12 +231,16 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
         foreach (var (id, indexes) in plan.ScheduledEncoderInputs)
         {
             var st = _requests.TryGetValue(id, out var s) ? s : throw new InvalidOperationException($"runner has no state for request {id}");
-            if (_model is not IMultiModalModel vision)
-                throw new InvalidOperationException($"request {id} has images but the model ({_model.Config.Architecture}) does not take them");
             foreach (var i in indexes)
             {
                 var mm = st.MmInputs[i];
-                EncoderCache.Encode(mm, () => vision.EncodeImage(mm.Image));
+                EncoderCache.Encode(mm, () => (mm.Audio, _model) switch
+                {
+                    ({ } clip, IMultiModalAudioModel audio) => audio.EncodeAudio(clip),
+                    (null, IMultiModalModel vision) => vision.EncodeImage(mm.Image!),
+                    _ => throw new InvalidOperationException(
+                        $"request {id} has {(mm.Audio != null ? "audio" : "images")} but the model ({_model.Config.Architecture}) does not take them"),
+                });
             }
         }
     }
@@ -318,7 +322,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
             StateSlot = n.StateSlot,
             MmInputs = n.MmInputs ?? [],
             MRope = _model is ISupportsMRope mrope
-                ? mrope.GetMRopeInputPositions(n.PromptTokenIds.Count, (n.MmInputs ?? []).Select(m => (m.Offset, m.Image)).ToList())
+                ? mrope.GetMRopeInputPositions(n.PromptTokenIds.Count, (n.MmInputs ?? []).Where(m => m.Image != null).Select(m => (m.Offset, m.Image!)).ToList())
                 : null,
             LoraRequest = n.LoraRequest,
             Audio = n.Audio,

@@ -3,10 +3,10 @@ using Pipeline.Models.Multimodal;
 namespace Pipeline.Models.Runner;
 
 /// <summary>
-/// An image of a request as the runner sees it: its placeholder positions [Offset, Offset + Length), the positions of
-/// those that take encoder rows (<see cref="IsEmbed"/>; null when all do) and its pixels.
+/// An image or audio clip of a request as the runner sees it: its placeholder positions [Offset, Offset + Length), the
+/// positions of those that take encoder rows (<see cref="IsEmbed"/>; null when all do) and its pixels or audio features.
 /// </summary>
-public sealed record MultiModalInput(string Hash, int Offset, int Length, ProcessedImage Image)
+public sealed record MultiModalInput(string Hash, int Offset, int Length, ProcessedImage? Image, Multimodal.Audio.ProcessedAudio? Audio = null)
 {
     int[]? _rows;
 
