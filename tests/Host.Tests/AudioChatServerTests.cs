@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Pipeline.Host.Queue;
 using Pipeline.Models.Tests.Fixtures;
 
 namespace Pipeline.Host.Tests;
@@ -116,6 +117,43 @@ public class AudioChatTests(Qwen2AudioServer server) : IClassFixture<Qwen2AudioS
         var (status, raw) = await Chat(content, 2);
         Assert.True(status == HttpStatusCode.BadRequest, $"{kind}: {(int)status} {raw}");
         Assert.Contains(message, JsonDocument.Parse(raw).RootElement.GetProperty("error").GetProperty("message").GetString());
+    }
+
+    async Task<List<QueueEvent>> Follow(string id)
+    {
+        var r = await server.Http.GetAsync(server.BaseUrl + $"/v1/streams/{id}?wait=60");
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        var events = (await r.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("data: [DONE]", events[^1]);
+        return events[..^1].Select(e => QueueEvent.Parse(Encoding.UTF8.GetBytes(e["data: ".Length..]))).ToList();
+    }
+
+    /// <summary>
+    /// Through the queue (POST /v1/queue/requests, followed on /v1/streams/{id}): the two-clip chat's final event holds
+    /// transformers' greedy tokens, and a clip longer than the window is an error event naming the problem.
+    /// </summary>
+    [Fact]
+    public async Task Through_the_queue_audio_chats_match_transformers_and_bad_audio_is_an_error_event()
+    {
+        var want = ModelFixture.Expected(Path.Combine("..", "multimodal", "models", "qwen2-audio"))[1];
+        JsonObject Body(string id, params JsonNode[] parts) => new()
+        {
+            ["request_id"] = id, ["max_tokens"] = want.TokenIds.Length, ["temperature"] = 0, ["ignore_eos"] = true,
+            ["messages"] = new JsonArray(new JsonObject
+            {
+                ["role"] = "user", ["content"] = new JsonArray([.. parts, new JsonObject { ["type"] = "text", ["text"] = "compare them ." }]),
+            }),
+        };
+        async Task Post(JsonObject body) => Assert.Equal(HttpStatusCode.Accepted, (await server.Http.PostAsync(server.BaseUrl + "/v1/queue/requests",
+            new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"))).StatusCode);
+        await Post(Body("audio-bad", InputAudio(Wav(4.0)), InputAudio(Clip("de.wav"))));
+        await Post(Body("audio-good", InputAudio(Clip("en.wav")), InputAudio(Clip("de.wav"))));
+        var error = Assert.Single(await Follow("audio-bad"));
+        Assert.Equal(QueueEvents.Error, error.Type);
+        Assert.Contains("audio 1: the audio is 4 s long", error.Json.GetProperty("error").GetProperty("message").GetString());
+        var final = (await Follow("audio-good")).Last();
+        Assert.Equal(QueueEvents.Final, final.Type);
+        Assert.Equal(want.TokenIds, final.Json.GetProperty("choices")[0].GetProperty("token_ids").EnumerateArray().Select(x => x.GetInt32()));
     }
 
     [Fact]
