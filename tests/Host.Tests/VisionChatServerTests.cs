@@ -22,6 +22,14 @@ public sealed class LlavaOnevisionServer() : VisionModelServer("llava-onevision"
 public sealed class AyaVisionServer() : VisionModelServer("aya-vision");
 public sealed class Mistral3Server() : VisionModelServer("mistral3");
 public sealed class LlavaPixtralServer() : VisionModelServer("llava-pixtral");
+public sealed class Blip2Server() : VisionModelServer("blip2");
+
+/// <summary>Fuyu has no chat template of its own: served with one that renders the text parts only.</summary>
+public sealed class FuyuServer() : VisionModelServer("fuyu")
+{
+    protected override string[] ServeArgs => [.. base.ServeArgs, "--chat-template",
+        "{% for m in messages %}{% for c in m['content'] %}{% if c['type'] == 'text' %}{{ c['text'] }}{% endif %}{% endfor %}{% endfor %}"];
+}
 
 /// <summary>
 /// The fixture's one- and two-image chats sent to /v1/chat/completions as OpenAI clients send them (image_url parts
@@ -33,7 +41,9 @@ public abstract class VisionChatTests<TServer>(TServer server) where TServer : V
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
-    public async Task Base64_image_chats_match_transformers(int p)
+    public Task Base64_image_chats_match_transformers(int p) => ChatMatchesTransformers(server, p);
+
+    public static async Task ChatMatchesTransformers(VisionModelServer server, int p)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(server.ModelDir, "expected.json")));
         var prompt = doc.RootElement.GetProperty("prompts")[p];
@@ -72,15 +82,15 @@ public abstract class VisionChatTests<TServer>(TServer server) where TServer : V
 /// The two-image chat through `pipeline generate --image` (the rendered prompt and the PNG files), with a 5-token step
 /// budget so prefill chunks cut through the image tokens: greedy tokens and top-5 logprobs match transformers'.
 /// </summary>
-public abstract class VisionGenerateCommandTests(string model)
+public abstract class VisionGenerateCommandTests(string model, int promptIndex = 1)
 {
     [Fact]
     public void Generate_with_images_matches_transformers()
     {
         var dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "multimodal", "models", model);
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "expected.json")));
-        var prompt = doc.RootElement.GetProperty("prompts")[1];
-        var want = ModelFixture.Expected(Path.Combine("..", "multimodal", "models", model))[1];
+        var prompt = doc.RootElement.GetProperty("prompts")[promptIndex];
+        var want = ModelFixture.Expected(Path.Combine("..", "multimodal", "models", model))[promptIndex];
         var images = prompt.GetProperty("images").EnumerateArray().SelectMany(i => new[] { "--image", Path.Combine(dir, "images", i.GetString()!) });
         var (exit, stdout, stderr) = PipelineProcess.Run(["generate", dir, "--prompt", prompt.GetProperty("text").GetString()!, .. images,
             "--temperature", "0", "--max-tokens", "16", "--ignore-eos", "--output", "json", "--logprobs", "5", "--dtype", "float32",
@@ -103,6 +113,8 @@ public sealed class LlavaOnevisionGenerateCommandTests() : VisionGenerateCommand
 public sealed class AyaVisionGenerateCommandTests() : VisionGenerateCommandTests("aya-vision");
 public sealed class Mistral3GenerateCommandTests() : VisionGenerateCommandTests("mistral3");
 public sealed class LlavaPixtralGenerateCommandTests() : VisionGenerateCommandTests("llava-pixtral");
+public sealed class FuyuGenerateCommandTests() : VisionGenerateCommandTests("fuyu", 0);
+public sealed class Blip2GenerateCommandTests() : VisionGenerateCommandTests("blip2", 0);
 
 public sealed class LlavaChatTests(LlavaServer server) : VisionChatTests<LlavaServer>(server), IClassFixture<LlavaServer>;
 public sealed class LlavaNextChatTests(LlavaNextServer server) : VisionChatTests<LlavaNextServer>(server), IClassFixture<LlavaNextServer>;
@@ -112,3 +124,38 @@ public sealed class LlavaOnevisionChatTests(LlavaOnevisionServer server) : Visio
 public sealed class AyaVisionChatTests(AyaVisionServer server) : VisionChatTests<AyaVisionServer>(server), IClassFixture<AyaVisionServer>;
 public sealed class Mistral3ChatTests(Mistral3Server server) : VisionChatTests<Mistral3Server>(server), IClassFixture<Mistral3Server>;
 public sealed class LlavaPixtralChatTests(LlavaPixtralServer server) : VisionChatTests<LlavaPixtralServer>(server), IClassFixture<LlavaPixtralServer>;
+
+/// <summary>Fuyu's one-image chat over HTTP, with the chat template the server was given (the model has none).</summary>
+public sealed class FuyuChatTests(FuyuServer server) : IClassFixture<FuyuServer>
+{
+    [Fact]
+    public Task Base64_image_chat_matches_transformers() => VisionChatTests<FuyuServer>.ChatMatchesTransformers(server, 0);
+}
+
+/// <summary>A chat for a model with no chat template (BLIP-2), served without --chat-template: a 400 that says so.</summary>
+public sealed class Blip2ChatTests(Blip2Server server) : IClassFixture<Blip2Server>
+{
+    [Fact]
+    public async Task Chat_without_a_chat_template_is_a_400_naming_it()
+    {
+        var png = File.ReadAllBytes(Path.Combine(server.ModelDir, "images", "cat.png"));
+        var body = new JsonObject
+        {
+            ["model"] = ServerFixture.ModelName,
+            ["messages"] = new JsonArray(new JsonObject
+            {
+                ["role"] = "user",
+                ["content"] = new JsonArray(
+                    new JsonObject { ["type"] = "image_url", ["image_url"] = new JsonObject { ["url"] = "data:image/png;base64," + Convert.ToBase64String(png) } },
+                    new JsonObject { ["type"] = "text", ["text"] = "what is in this image ?" }),
+            }),
+            ["max_tokens"] = 4,
+        };
+        var req = new HttpRequestMessage(HttpMethod.Post, server.BaseUrl + "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
+        req.Headers.Authorization = new("Bearer", ServerFixture.ApiKey);
+        var response = await server.Http.SendAsync(req);
+        var raw = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("chat template", raw);
+    }
+}

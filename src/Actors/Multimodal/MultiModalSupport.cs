@@ -25,7 +25,8 @@ public static class MultiModalSupport
     public static ImagePlaceholders? Placeholders(ModelContext ctx)
     {
         var raw = ctx.Model.Config.Raw;
-        if (raw["vision_config"] == null) return null;
+        // Fuyu has no vision encoder (its patches go through one linear layer), so no vision_config.
+        if (raw["vision_config"] == null && raw["model_type"]?.GetValue<string>() != "fuyu") return null;
         var processor = ImageProcessorConfig.FromDirectory(ctx.ModelDir);
         if (processor == null) return null;
         var tokenizer = ctx.Tokenizer;

@@ -35,7 +35,7 @@ public abstract class ImagePlaceholders(ImageProcessor images, int imageTokenId)
     /// Replaces the k-th image token of <paramref name="promptIds"/> with Replacement(images[k]). Returns the new ids
     /// and, per image, where its tokens are and which of them take its encoder rows.
     /// </summary>
-    public (int[] Ids, PlaceholderRange[] Ranges) Expand(IReadOnlyList<int> promptIds, IReadOnlyList<ProcessedImage> images)
+    public virtual (int[] Ids, PlaceholderRange[] Ranges) Expand(IReadOnlyList<int> promptIds, IReadOnlyList<ProcessedImage> images)
     {
         int found = 0;
         foreach (var id in promptIds) if (id == ImageTokenId) found++;
@@ -99,6 +99,8 @@ public abstract class ImagePlaceholders(ImageProcessor images, int imageTokenId)
                 (p["vision_feature_select_strategy"] ?? modelConfig["vision_feature_select_strategy"])?.GetValue<string>() == "default" ? -1 : 0,
                 AnyResMax.Parse(modelConfig["vision_aspect_ratio"]?.GetValue<string>() ?? p["vision_aspect_ratio"]?.GetValue<string>() ?? "anyres_max_9")),
             "aya_vision" => AyaVisionPlaceholders.Create(modelConfig, (GotOcr2ImageProcessor)images, tokenIdOf, encode),
+            "fuyu" => FuyuPlaceholders.Create(modelConfig, images, tokenIdOf),
+            "blip-2" => Blip2Placeholders.Create(modelConfig, p, images, TokenId("<image>")),
             _ => new LlavaPlaceholders(images, TokenId("<image>"), patch, extra),
         };
     }

@@ -20,6 +20,7 @@ public abstract class ImageProcessor(ImageProcessorConfig config)
         "LlavaNextImageProcessor" or "LlavaOnevisionImageProcessor" => new LlavaNextImageProcessor(config),
         "GotOcr2ImageProcessor" => new GotOcr2ImageProcessor(config),
         "PixtralImageProcessor" => new PixtralImageProcessor(config),
+        "FuyuImageProcessor" => new FuyuImageProcessor(config),
         _ => new BaseImageProcessor(config),
     };
 

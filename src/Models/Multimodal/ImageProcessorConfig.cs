@@ -153,6 +153,8 @@ public sealed record ImageProcessorConfig
         "LlavaOnevisionProcessor" => "LlavaOnevisionImageProcessor",
         "AyaVisionProcessor" => "GotOcr2ImageProcessor",
         "PixtralProcessor" => "PixtralImageProcessor",
+        "FuyuProcessor" => "FuyuImageProcessor",
+        "Blip2Processor" => "BlipImageProcessor",
         _ => null,
     };
 
@@ -171,6 +173,8 @@ public sealed record ImageProcessorConfig
             [.. from h in new[] { 1, 2, 3, 4, 5, 6 } from w in new[] { 1, 2, 3, 4, 5, 6 } select new[] { 384 * h, 384 * w }]),
         "GotOcr2ImageProcessor" => new(SizeSpec.Square(384), PilResampling.Bicubic, false, null, OpenAiClipMean, OpenAiClipStd, false, false, []),
         "PixtralImageProcessor" => new(new(LongestEdge: 1024), PilResampling.Bicubic, false, null, OpenAiClipMean, OpenAiClipStd, true, false, []),
-        _ => throw new ModelConfigException($"image processor '{type}' is not supported (supported: CLIPImageProcessor, SiglipImageProcessor, Qwen2VLImageProcessor, LlavaNextImageProcessor, LlavaOnevisionImageProcessor, GotOcr2ImageProcessor, PixtralImageProcessor)"),
+        "FuyuImageProcessor" => new(new(Height: 1080, Width: 1920), PilResampling.Bilinear, false, null, [0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f], true, true, []),
+        "BlipImageProcessor" => new(SizeSpec.Square(384), PilResampling.Bicubic, false, null, OpenAiClipMean, OpenAiClipStd, true, false, []),
+        _ => throw new ModelConfigException($"image processor '{type}' is not supported (supported: CLIPImageProcessor, SiglipImageProcessor, Qwen2VLImageProcessor, LlavaNextImageProcessor, LlavaOnevisionImageProcessor, GotOcr2ImageProcessor, PixtralImageProcessor, FuyuImageProcessor, BlipImageProcessor)"),
     };
 }

@@ -47,6 +47,8 @@ public static class ModelRegistry
         Decoder("LlavaNextForConditionalGeneration", "llava_next", "llava-hf/llava-v1.6-mistral-7b-hf (images: docs/multimodal.md)", (c, w, t, d) => new LlavaNextForConditionalGeneration(c, w, t, d)) with { Convertible = false }, // pooling would not see the images
         Decoder("LlavaOnevisionForConditionalGeneration", "llava_onevision", "llava-hf/llava-onevision-qwen2-7b-ov-hf (images: docs/multimodal.md)", (c, w, t, d) => new LlavaOnevisionForConditionalGeneration(c, w, t, d)) with { Convertible = false },
         Decoder("AyaVisionForConditionalGeneration", "aya_vision", "CohereLabs/aya-vision-8b (images: docs/multimodal.md)", (c, w, t, d) => new AyaVisionForConditionalGeneration(c, w, t, d)) with { Convertible = false },
+        Decoder("FuyuForCausalLM", "fuyu", "adept/fuyu-8b (images: docs/multimodal.md)", (c, w, t, d) => new FuyuForCausalLM(c, w, t, d)) with { Convertible = false },
+        Decoder("Blip2ForConditionalGeneration", "blip-2", "Salesforce/blip2-opt-2.7b (images: docs/multimodal.md)", (c, w, t, d) => new Blip2ForConditionalGeneration(c, w, t, d)) with { Convertible = false },
         new("WhisperForConditionalGeneration", "whisper", ["transcription"], "openai/whisper-large-v3, openai/whisper-small (speech: docs/speech.md)",
             (c, w, t, d) => new WhisperForConditionalGeneration(c, w, t, d), Convertible: false),
         Decoder("Mistral3ForConditionalGeneration", "mistral3", "mistralai/Mistral-Small-3.1-24B-Instruct-2503 (images: docs/multimodal.md)", (c, w, t, d) => new Mistral3ForConditionalGeneration(c, w, t, d)) with { Convertible = false },
