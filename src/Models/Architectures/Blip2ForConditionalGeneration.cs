@@ -12,7 +12,8 @@ namespace Pipeline.Models.Architectures;
 /// <summary>
 /// BLIP-2 (Salesforce/blip2-opt-*): the BLIP vision transformer (<see cref="Blip2VisionModel"/>), the Q-Former whose
 /// num_query_tokens learned queries attend to the image (<see cref="Blip2QFormer"/>), language_projection to the
-/// decoder's width, and an OPT decoder; the projected queries replace the image tokens the prompt starts with.
+/// decoder's width, and an OPT decoder; the projected queries replace the image tokens the prompt starts with. The
+/// Q-Former and the query tokens stay in float32 whatever the model's dtype (transformers' _keep_in_fp32_modules).
 /// </summary>
 public sealed class Blip2ForConditionalGeneration : ICausalLM, IMultiModalModel
 {
@@ -40,9 +41,9 @@ public sealed class Blip2ForConditionalGeneration : ICausalLM, IMultiModalModel
             disposables.Add(_text);
             _vision = new Blip2VisionModel(vision, weights, "vision_model.", dtype, device);
             disposables.Add(_vision);
-            _qformer = new Blip2QFormer(qformer, weights, "qformer.", dtype, device);
+            _qformer = new Blip2QFormer(qformer, weights, "qformer.", ScalarType.Float32, device);
             disposables.Add(_qformer);
-            _queryTokens = weights.Load("query_tokens", [1, queries, qformer.HiddenSize], dtype, device);
+            _queryTokens = weights.Load("query_tokens", [1, queries, qformer.HiddenSize], ScalarType.Float32, device);
             disposables.Add(_queryTokens);
             _projection = new Linear(weights.Load("language_projection.weight", [config.HiddenSize, qformer.HiddenSize], dtype, device),
                 weights.Load("language_projection.bias", [config.HiddenSize], dtype, device));
@@ -68,8 +69,8 @@ public sealed class Blip2ForConditionalGeneration : ICausalLM, IMultiModalModel
     {
         using var scope = NewDisposeScope();
         var image = _vision.Forward(pixelValues.to(Device));
-        var queries = _qformer.Forward(_queryTokens.expand(image.shape[0], -1, -1), image);
-        return _projection.Forward(queries).MoveToOuterDisposeScope();
+        var queries = _qformer.Forward(_queryTokens.expand(image.shape[0], -1, -1), image.to_type(ScalarType.Float32));
+        return _projection.Forward(queries.to_type(image.dtype)).MoveToOuterDisposeScope();
     }
 
     public Tensor EncodeImage(ProcessedImage image)

@@ -62,4 +62,22 @@ public class Blip2FixtureTests(ITestOutputHelper output)
         output.WriteLine($"{features.shape[1]} query features, max |diff| {max:g3}");
         Assert.True(max < 1e-5f, $"image features differ by up to {max}");
     }
+
+    [Fact]
+    public void In_bfloat16_image_features_stay_close_and_come_back_in_bfloat16()
+    {
+        if (!Present) return;
+        var inputs = new SafetensorsArrays(Path.Combine(Dir, "inputs.safetensors"));
+        using var weights = new SafetensorsWeightSource(WeightStore.Open(Dir));
+        using var model = new Blip2ForConditionalGeneration(ModelConfig.Load(Dir), weights, ScalarType.BFloat16, CPU);
+        var shape = inputs.Shape("p0.pixel_values").Select(x => (long)x).ToArray();
+        using var pixels = torch.tensor(inputs.Floats("p0.pixel_values"), shape);
+        using var features = model.Encode(pixels);
+        Assert.Equal(ScalarType.BFloat16, features.dtype);
+        var want = inputs.Floats("p0.image_features");
+        var got = features.to_type(ScalarType.Float32).reshape(-1).data<float>().ToArray();
+        float max = want.Zip(got, (a, b) => Math.Abs(a - b)).Max(), scale = want.Max(x => Math.Abs(x));
+        output.WriteLine($"bfloat16: max |diff| {max:g3} of largest |value| {scale:g3}");
+        Assert.True(max < 0.05f * scale, $"bfloat16 image features differ by up to {max}");
+    }
 }
