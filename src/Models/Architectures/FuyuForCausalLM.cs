@@ -14,8 +14,9 @@ namespace Pipeline.Models.Architectures;
 /// Fuyu (adept/fuyu-8b): no vision encoder. Each image patch (<see cref="FuyuImageProcessor"/>) goes through one linear
 /// layer, vision_embed_tokens, straight into a Persimmon decoder's embedding space; the |NEWLINE| token closing each patch
 /// row keeps its own embedding (<see cref="FuyuPlaceholders"/> marks only the patch positions as taking encoder rows). The decoder is built from text_config (transformers runs it from there, and its
-/// rotary base can differ from the top-level fields). Checkpoints as transformers 5 saves them (model.language_model.*,
-/// model.vision_embed_tokens.*) and as the hub's fuyu-8b has them (language_model.model.*, vision_embed_tokens.*).
+/// rotary base can differ from the top-level fields). Checkpoints as the hub's fuyu-8b has them and transformers 5.17
+/// saves them (language_model.model.*, language_model.lm_head.*, vision_embed_tokens.*), or under transformers 5's
+/// module names (model.language_model.*, lm_head.*, model.vision_embed_tokens.*).
 /// </summary>
 public sealed class FuyuForCausalLM : ICausalLM, IMultiModalModel
 {

@@ -78,4 +78,26 @@ public class FuyuFixtureTests(ITestOutputHelper output)
         using var rows = model.EncodeImage(Image(placeholders));
         Assert.True(torch.allclose(rows, features, 0, 0), "EncodeImage differs from the patch embeddings of transformers' patches");
     }
+
+    [Fact]
+    public void Loads_transformers_5_module_names_too()
+    {
+        if (!Present) return;
+        // transformers 5.17 saves the hub's layout (language_model.model.*, language_model.lm_head.*,
+        // vision_embed_tokens.*), which the other tests load; this serves the same weights under its module names
+        // (model.language_model.*, lm_head.*, model.vision_embed_tokens.*), any other name being absent.
+        using var saved = new SafetensorsWeightSource(WeightStore.Open(Dir));
+        var modules = new RenamedWeightSource(saved, n =>
+            n.StartsWith("model.language_model.", StringComparison.Ordinal) ? "language_model.model." + n["model.language_model.".Length..]
+            : n == "lm_head.weight" ? "language_model.lm_head.weight"
+            : n.StartsWith("model.vision_embed_tokens.", StringComparison.Ordinal) ? n["model.".Length..]
+            : "absent:" + n);
+        using var model = new FuyuForCausalLM(ModelConfig.Load(Dir), modules, ScalarType.Float32, CPU);
+        var inputs = new SafetensorsArrays(Path.Combine(Dir, "inputs.safetensors"));
+        var shape = inputs.Shape("p0.image_patches");
+        using var patches = torch.tensor(inputs.Floats("p0.image_patches"), [shape[0], shape[1]]);
+        using var features = model.EmbedPatches(patches);
+        float max = inputs.Floats("p0.image_features").Zip(features.reshape(-1).data<float>().ToArray(), (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(max < 1e-4f, $"image features differ by up to {max}");
+    }
 }
