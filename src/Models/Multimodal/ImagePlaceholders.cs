@@ -101,6 +101,8 @@ public abstract class ImagePlaceholders(ImageProcessor images, int imageTokenId)
             "aya_vision" => AyaVisionPlaceholders.Create(modelConfig, (GotOcr2ImageProcessor)images, tokenIdOf, encode),
             "fuyu" => FuyuPlaceholders.Create(modelConfig, images, tokenIdOf),
             "blip-2" => Blip2Placeholders.Create(modelConfig, p, images, TokenId("<image>")),
+            "idefics3" or "smolvlm" => Idefics3Placeholders.Create((Idefics3ImageProcessor)images, TokenId("<image>"), modelConfig,
+                encode ?? throw new MediaException("Idefics3/SmolVLM placeholders need the tokenizer")),
             _ => new LlavaPlaceholders(images, TokenId("<image>"), patch, extra),
         };
     }

@@ -5,7 +5,12 @@ namespace Pipeline.Models.Multimodal;
 /// as transformers' processor returns them for this image alone, plus the layout facts the model and the placeholder
 /// count need (Qwen2-VL's grid_thw, LLaVA-NeXT's original size).
 /// </summary>
-public sealed record ProcessedImage(float[] PixelValues, int[] Shape, int Height, int Width, int[]? GridThw = null);
+public sealed record ProcessedImage(float[] PixelValues, int[] Shape, int Height, int Width, int[]? GridThw = null)
+{
+    /// <summary>Idefics3/SmolVLM: the grid of tiles the image was split into (0 x 0: not split, only the global image).</summary>
+    public int Rows { get; init; }
+    public int Cols { get; init; }
+}
 
 /// <summary>A transformers image processor (PIL backend), chosen by the config's image_processor_type.</summary>
 public abstract class ImageProcessor(ImageProcessorConfig config)
@@ -21,6 +26,7 @@ public abstract class ImageProcessor(ImageProcessorConfig config)
         "GotOcr2ImageProcessor" => new GotOcr2ImageProcessor(config),
         "PixtralImageProcessor" => new PixtralImageProcessor(config),
         "FuyuImageProcessor" => new FuyuImageProcessor(config),
+        "Idefics3ImageProcessor" or "SmolVLMImageProcessor" => new Idefics3ImageProcessor(config),
         _ => new BaseImageProcessor(config),
     };
 

@@ -155,6 +155,8 @@ public sealed record ImageProcessorConfig
         "PixtralProcessor" => "PixtralImageProcessor",
         "FuyuProcessor" => "FuyuImageProcessor",
         "Blip2Processor" => "BlipImageProcessor",
+        "Idefics3Processor" => "Idefics3ImageProcessor",
+        "SmolVLMProcessor" => "SmolVLMImageProcessor",
         _ => null,
     };
 
@@ -175,6 +177,7 @@ public sealed record ImageProcessorConfig
         "PixtralImageProcessor" => new(new(LongestEdge: 1024), PilResampling.Bicubic, false, null, OpenAiClipMean, OpenAiClipStd, true, false, []),
         "FuyuImageProcessor" => new(new(Height: 1080, Width: 1920), PilResampling.Bilinear, false, null, [0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f], true, true, []),
         "BlipImageProcessor" => new(SizeSpec.Square(384), PilResampling.Bicubic, false, null, OpenAiClipMean, OpenAiClipStd, true, false, []),
-        _ => throw new ModelConfigException($"image processor '{type}' is not supported (supported: CLIPImageProcessor, SiglipImageProcessor, Qwen2VLImageProcessor, LlavaNextImageProcessor, LlavaOnevisionImageProcessor, GotOcr2ImageProcessor, PixtralImageProcessor, FuyuImageProcessor, BlipImageProcessor)"),
+        "Idefics3ImageProcessor" or "SmolVLMImageProcessor" => new(new(LongestEdge: 4 * 364), PilResampling.Lanczos, false, null, [0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f], true, true, []),
+        _ => throw new ModelConfigException($"image processor '{type}' is not supported (supported: CLIPImageProcessor, SiglipImageProcessor, Qwen2VLImageProcessor, LlavaNextImageProcessor, LlavaOnevisionImageProcessor, GotOcr2ImageProcessor, PixtralImageProcessor, FuyuImageProcessor, BlipImageProcessor, Idefics3ImageProcessor, SmolVLMImageProcessor)"),
     };
 }
