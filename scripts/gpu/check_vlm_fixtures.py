@@ -32,7 +32,8 @@ for name in ["llava-1.5", "qwen2-vl", "qwen2.5-vl",
              "mistral3", "llava-pixtral",
              "llava-onevision", "aya-vision",
              "fuyu", "blip2",
-             "qwen2-audio"]:
+             "qwen2-audio",
+             "idefics3", "smolvlm"]:
     d = os.path.join(root, name)
     try:
         exp = json.load(open(os.path.join(d, "expected.json")))

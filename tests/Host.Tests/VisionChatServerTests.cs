@@ -30,6 +30,8 @@ public sealed class FuyuServer() : VisionModelServer("fuyu")
     protected override string[] ServeArgs => [.. base.ServeArgs, "--chat-template",
         "{% for m in messages %}{% for c in m['content'] %}{% if c['type'] == 'text' %}{{ c['text'] }}{% endif %}{% endfor %}{% endfor %}"];
 }
+public sealed class Idefics3Server() : VisionModelServer("idefics3");
+public sealed class SmolVLMServer() : VisionModelServer("smolvlm");
 
 /// <summary>
 /// The fixture's one- and two-image chats sent to /v1/chat/completions as OpenAI clients send them (image_url parts
@@ -115,6 +117,8 @@ public sealed class Mistral3GenerateCommandTests() : VisionGenerateCommandTests(
 public sealed class LlavaPixtralGenerateCommandTests() : VisionGenerateCommandTests("llava-pixtral");
 public sealed class FuyuGenerateCommandTests() : VisionGenerateCommandTests("fuyu", 0);
 public sealed class Blip2GenerateCommandTests() : VisionGenerateCommandTests("blip2", 0);
+public sealed class Idefics3GenerateCommandTests() : VisionGenerateCommandTests("idefics3");
+public sealed class SmolVLMGenerateCommandTests() : VisionGenerateCommandTests("smolvlm");
 
 public sealed class LlavaChatTests(LlavaServer server) : VisionChatTests<LlavaServer>(server), IClassFixture<LlavaServer>;
 public sealed class LlavaNextChatTests(LlavaNextServer server) : VisionChatTests<LlavaNextServer>(server), IClassFixture<LlavaNextServer>;
@@ -124,6 +128,8 @@ public sealed class LlavaOnevisionChatTests(LlavaOnevisionServer server) : Visio
 public sealed class AyaVisionChatTests(AyaVisionServer server) : VisionChatTests<AyaVisionServer>(server), IClassFixture<AyaVisionServer>;
 public sealed class Mistral3ChatTests(Mistral3Server server) : VisionChatTests<Mistral3Server>(server), IClassFixture<Mistral3Server>;
 public sealed class LlavaPixtralChatTests(LlavaPixtralServer server) : VisionChatTests<LlavaPixtralServer>(server), IClassFixture<LlavaPixtralServer>;
+public sealed class Idefics3ChatTests(Idefics3Server server) : VisionChatTests<Idefics3Server>(server), IClassFixture<Idefics3Server>;
+public sealed class SmolVLMChatTests(SmolVLMServer server) : VisionChatTests<SmolVLMServer>(server), IClassFixture<SmolVLMServer>;
 
 /// <summary>Fuyu's one-image chat over HTTP, with the chat template the server was given (the model has none).</summary>
 public sealed class FuyuChatTests(FuyuServer server) : IClassFixture<FuyuServer>

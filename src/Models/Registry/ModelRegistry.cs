@@ -49,6 +49,8 @@ public static class ModelRegistry
         Decoder("AyaVisionForConditionalGeneration", "aya_vision", "CohereLabs/aya-vision-8b (images: docs/multimodal.md)", (c, w, t, d) => new AyaVisionForConditionalGeneration(c, w, t, d)) with { Convertible = false },
         Decoder("FuyuForCausalLM", "fuyu", "adept/fuyu-8b (images: docs/multimodal.md)", (c, w, t, d) => new FuyuForCausalLM(c, w, t, d)) with { Convertible = false },
         Decoder("Blip2ForConditionalGeneration", "blip-2", "Salesforce/blip2-opt-2.7b (images: docs/multimodal.md)", (c, w, t, d) => new Blip2ForConditionalGeneration(c, w, t, d)) with { Convertible = false },
+        Decoder("Idefics3ForConditionalGeneration", "idefics3", "HuggingFaceM4/Idefics3-8B-Llama3 (images: docs/multimodal.md)", (c, w, t, d) => new Idefics3ForConditionalGeneration(c, w, t, d)) with { Convertible = false },
+        Decoder("SmolVLMForConditionalGeneration", "smolvlm", "HuggingFaceTB/SmolVLM2-2.2B-Instruct, HuggingFaceTB/SmolVLM-256M-Instruct (images: docs/multimodal.md)", (c, w, t, d) => new SmolVLMForConditionalGeneration(c, w, t, d)) with { Convertible = false },
         new("WhisperForConditionalGeneration", "whisper", ["transcription"], "openai/whisper-large-v3, openai/whisper-small (speech: docs/speech.md)",
             (c, w, t, d) => new WhisperForConditionalGeneration(c, w, t, d), Convertible: false),
         Decoder("Mistral3ForConditionalGeneration", "mistral3", "mistralai/Mistral-Small-3.1-24B-Instruct-2503 (images: docs/multimodal.md)", (c, w, t, d) => new Mistral3ForConditionalGeneration(c, w, t, d)) with { Convertible = false },
