@@ -39,8 +39,9 @@ public sealed record MessageContent(string? Text, IReadOnlyList<ContentPart>? Pa
 
     /// <summary>
     /// What the chat template's message.content is: the joined text, or, when there are images or audio, the parts as
-    /// transformers passes them to a multimodal template ({"type": "image"}, {"type": "audio"} and
-    /// {"type": "text", "text": ...}).
+    /// transformers passes them to a multimodal template ({"type": "image"}, {"type": "text", "text": ...}, and
+    /// {"type": "audio", "audio_url": ...} as Qwen2-Audio's processor documents its messages: templates that test
+    /// content['type'] and those that test 'audio_url' in content, like Qwen2-Audio-7B-Instruct's, both see the clip).
     /// </summary>
     public JsonNode? TemplateContent()
     {
@@ -48,7 +49,8 @@ public sealed record MessageContent(string? Text, IReadOnlyList<ContentPart>? Pa
         var parts = new JsonArray();
         foreach (var p in Parts!)
             parts.Add(p.Type == "text" ? new JsonObject { ["type"] = "text", ["text"] = p.Text }
-                : new JsonObject { ["type"] = p.IsAudio ? "audio" : "image" });
+                : p.IsAudio ? new JsonObject { ["type"] = "audio", ["audio_url"] = p.AudioUrl }
+                : new JsonObject { ["type"] = "image" });
         return parts;
     }
 }
