@@ -33,7 +33,8 @@ for name in ["llava-1.5", "qwen2-vl", "qwen2.5-vl",
              "llava-onevision", "aya-vision",
              "fuyu", "blip2",
              "qwen2-audio",
-             "idefics3", "smolvlm"]:
+             "idefics3", "smolvlm",
+             "gemma3"]:
     d = os.path.join(root, name)
     try:
         exp = json.load(open(os.path.join(d, "expected.json")))

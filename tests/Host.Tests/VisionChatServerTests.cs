@@ -32,6 +32,7 @@ public sealed class FuyuServer() : VisionModelServer("fuyu")
 }
 public sealed class Idefics3Server() : VisionModelServer("idefics3");
 public sealed class SmolVLMServer() : VisionModelServer("smolvlm");
+public sealed class Gemma3Server() : VisionModelServer("gemma3");
 
 /// <summary>
 /// The fixture's one- and two-image chats sent to /v1/chat/completions as OpenAI clients send them (image_url parts
@@ -119,6 +120,7 @@ public sealed class FuyuGenerateCommandTests() : VisionGenerateCommandTests("fuy
 public sealed class Blip2GenerateCommandTests() : VisionGenerateCommandTests("blip2", 0);
 public sealed class Idefics3GenerateCommandTests() : VisionGenerateCommandTests("idefics3");
 public sealed class SmolVLMGenerateCommandTests() : VisionGenerateCommandTests("smolvlm");
+public sealed class Gemma3GenerateCommandTests() : VisionGenerateCommandTests("gemma3");
 
 public sealed class LlavaChatTests(LlavaServer server) : VisionChatTests<LlavaServer>(server), IClassFixture<LlavaServer>;
 public sealed class LlavaNextChatTests(LlavaNextServer server) : VisionChatTests<LlavaNextServer>(server), IClassFixture<LlavaNextServer>;
@@ -165,3 +167,4 @@ public sealed class Blip2ChatTests(Blip2Server server) : IClassFixture<Blip2Serv
         Assert.Contains("chat template", raw);
     }
 }
+public sealed class Gemma3ChatTests(Gemma3Server server) : VisionChatTests<Gemma3Server>(server), IClassFixture<Gemma3Server>;

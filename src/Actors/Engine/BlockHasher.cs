@@ -8,7 +8,9 @@ namespace Pipeline.Actors.Engine;
 /// <summary>
 /// Chained block hashing for prefix caching: hash(parent hash, the block's token ids, extra keys), SHA-256
 /// truncated to 128 bits. Extra keys: the LoRA id (every block), the cache salt (first block only; the chain
-/// carries it on) and the hashes of multimodal inputs overlapping the block.
+/// carries it on), the hashes of multimodal inputs overlapping the block and, for each bidirectional range overlapping
+/// the block, the hash of the whole range's content: a block's KV then depends on later tokens of its range
+/// (PaliGemma's prompt), so two prompts share it only if the whole range is equal.
 /// </summary>
 public static class BlockHasher
 {
@@ -33,7 +35,8 @@ public static class BlockHasher
     /// <summary>Serialized extra keys of block <paramref name="blockIndex"/>; empty when there are none.</summary>
     public static byte[] ExtraKeys(Request request, int blockIndex, int blockSize)
     {
-        if (request.LoraId is null && request.CacheSalt is null && request.MultiModalFeatures.Count == 0) return Array.Empty<byte>();
+        if (request.LoraId is null && request.CacheSalt is null && request.MultiModalFeatures.Count == 0 && request.BidirectionalRanges.Count == 0)
+            return Array.Empty<byte>();
         int start = blockIndex * blockSize, end = start + blockSize;
         var buf = new ArrayBufferWriter<byte>();
         if (request.LoraId is int lora)
@@ -54,7 +57,29 @@ public static class BlockHasher
                 WriteString(buf, mm.Hash);
             }
         }
+        var ranges = request.BidirectionalRanges;
+        for (int i = 0; i < ranges.Count; i++)
+        {
+            if (ranges[i].Start >= end || ranges[i].End <= start) continue;
+            request.BidirectionalRangeKeys ??= ranges.Select(r => RangeKey(request, r)).ToArray();
+            Write(buf, (byte)'B');
+            WriteString(buf, request.BidirectionalRangeKeys[i]);
+        }
         return buf.WrittenSpan.ToArray();
+    }
+
+    /// <summary>SHA-256 of a range's bounds, its prompt tokens and the hashes of the images overlapping it.</summary>
+    static string RangeKey(Request request, Pipeline.Models.Forward.PositionRange range)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var four = new byte[4];
+        void Int(int v) { BinaryPrimitives.WriteInt32LittleEndian(four, v); sha.AppendData(four); }
+        Int(range.Start);
+        Int(range.Length);
+        for (int p = range.Start; p < range.End && p < request.NumPromptTokens; p++) Int(request.PromptTokenIds[p]);
+        foreach (var mm in request.MultiModalFeatures)
+            if (mm.Offset < range.End && mm.Offset + mm.Length > range.Start) sha.AppendData(Encoding.UTF8.GetBytes(mm.Hash));
+        return Convert.ToHexString(sha.GetHashAndReset());
     }
 
     public static BlockHash HashBlock(BlockHash? parent, IReadOnlyList<int> tokens, int start, int count, ReadOnlySpan<byte> extraKeys)

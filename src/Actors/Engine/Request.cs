@@ -58,6 +58,14 @@ public sealed class Request
     /// <summary>The LoRA adapter the request runs with (vLLM's lora_request); null for the base model.</summary>
     public LoRARequest? LoraRequest { get; }
     public IReadOnlyList<MultiModalFeature> MultiModalFeatures { get; }
+    /// <summary>
+    /// Prompt positions whose tokens attend to each other bidirectionally in prefill (mm prefix-LM models: Gemma 3's
+    /// image tokens, PaliGemma's prompt). The scheduler never ends a prefill chunk inside one, and the prefix cache keys
+    /// every block a range overlaps by the whole range's content.
+    /// </summary>
+    public IReadOnlyList<Pipeline.Models.Forward.PositionRange> BidirectionalRanges { get; init; } = [];
+    /// <summary>Each bidirectional range's content hash (its tokens and images), filled by the <see cref="BlockHasher"/>.</summary>
+    internal string[]? BidirectionalRangeKeys { get; set; }
     /// <summary>Set for a pooling request (vLLM's pooling_params): it needs no KV blocks and finishes in the step that computes it.</summary>
     public PoolingItem? Pooling { get; private init; }
     public bool IsPooling => Pooling != null;

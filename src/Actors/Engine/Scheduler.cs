@@ -91,6 +91,12 @@ public sealed class Scheduler
                 if (f.Length > Math.Min(Config.EncoderComputeBudget, Config.EncoderCacheTokens))
                     throw new ArgumentException($"An {(f.AudioClip != null ? "audio clip" : "image")} of the prompt takes {f.Length} tokens, more than the encoder can compute in one step " +
                         $"(max_num_encoder_input_tokens {Config.EncoderComputeBudget}, encoder cache {Config.EncoderCacheTokens} tokens).", nameof(request));
+            int stepLimit = CapPrefill(Config.MaxNumBatchedTokens);
+            foreach (var r in request.BidirectionalRanges)
+                if (r.Length > stepLimit)
+                    throw new ArgumentException($"The prompt has {r.Length} tokens that attend to each other bidirectionally (positions {r.Start}-{r.End - 1}) " +
+                        $"and must be computed in one step, but a step computes at most {stepLimit} tokens of a prompt " +
+                        "(max_num_batched_tokens, long_prefill_token_threshold): raise --max-num-batched-tokens.", nameof(request));
         }
         if (_requests.ContainsKey(request.RequestId)) throw new ArgumentException($"Request id {request.RequestId} is already in use.", nameof(request));
         request.Sequence = _nextSequence++;
@@ -141,6 +147,7 @@ public sealed class Scheduler
             var request = _running[index];
             int numNew = AtLengthLimit(request) ? 0
                 : Math.Min(CapPrefill(request.NumTokens + request.NumOutputPlaceholders - PlannedTokens(request)), budget);
+            numNew = CutAtBidirectionalRanges(request, PlannedTokens(request), numNew);
             if (numNew > 0 && request.MultiModalFeatures.Count > 0)
                 numNew = ScheduleEncoderInputs(request, PlannedTokens(request), numNew, encoderPending, encoderHashes, ref encoderBudget, ref encoderRows);
             if (numNew <= 0)
@@ -213,7 +220,8 @@ public sealed class Scheduler
                 var computed = KVCacheManager.GetComputedBlocks(request);
                 int numNew = CapPrefill(request.NumTokens - computed.NumComputedTokens);
                 if (!Config.EnableChunkedPrefill && numNew > budget) break;
-                numNew = Math.Min(numNew, budget);
+                numNew = CutAtBidirectionalRanges(request, computed.NumComputedTokens, Math.Min(numNew, budget));
+                if (numNew <= 0) break;
                 if (request.MultiModalFeatures.Count > 0)
                 {
                     int wanted = numNew;
@@ -257,7 +265,8 @@ public sealed class Scheduler
                 request.MultiModalFeatures.Count == 0 ? null
                     : request.MultiModalFeatures.Where(f => f.IsEncoderInput).Select(f => new MultiModalInput(f.Hash, f.Offset, f.Length, f.Image, f.AudioClip) { IsEmbed = f.IsEmbed }).ToList(),
                 request.LoraRequest,
-                request.MultiModalFeatures.FirstOrDefault(f => f.Audio != null)?.Audio));
+                request.MultiModalFeatures.FirstOrDefault(f => f.Audio != null)?.Audio,
+                request.BidirectionalRanges.Count == 0 ? null : request.BidirectionalRanges));
             MarkScheduled(request, output.NumScheduledTokens[request.RequestId]);
         }
         for (int i = 0; i < scheduledRunning.Count; i++)
@@ -420,6 +429,19 @@ public sealed class Scheduler
         if (!Config.AsyncScheduling) return;
         request.NumInFlightTokens += numScheduled;
         if (!request.IsPooling && PlannedTokens(request) == request.NumTokens + request.NumOutputPlaceholders) request.NumOutputPlaceholders++;
+    }
+
+    /// <summary>
+    /// vLLM's disable_chunked_mm_input for bidirectional ranges: a chunk [computed, computed + numNew) that would end inside
+    /// a range ends before it instead (0 when the range has begun: the request waits for a step with room for the rest).
+    /// </summary>
+    static int CutAtBidirectionalRanges(Request request, int computed, int numNew)
+    {
+        int end = computed + numNew;
+        foreach (var r in request.BidirectionalRanges)
+            if (end > r.Start && end < r.End && computed < r.End)
+                return Math.Max(0, r.Start - computed);
+        return numNew;
     }
 
     int CapPrefill(int numNew)

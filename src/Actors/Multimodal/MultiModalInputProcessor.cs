@@ -65,7 +65,11 @@ public sealed class MultiModalInputProcessor(ImagePlaceholders? placeholders, Me
         var sp = maxTokensFillContext ? request.SamplingParams with { MaxTokens = Math.Max(1, maxModelLen - ids.Length) } : request.SamplingParams;
         InputProcessor.CheckLength(ids.Length, sp, maxModelLen);
         return new Request(request.RequestId, ids, sp, request.EosTokenIds, request.ArrivalTime,
-            request.Priority, request.CacheSalt, request.LoraId, features, request.LoraRequest);
+            request.Priority, request.CacheSalt, request.LoraId, features, request.LoraRequest)
+        {
+            BidirectionalRanges = placeholders?.BidirectionalRanges(ids.Length,
+                features.Where(f => f.Image != null).Select(f => new PlaceholderRange(f.Offset, f.Length, f.IsEmbed)).ToList()) ?? [],
+        };
     }
 
     /// <summary>Where a position before the audio expansion lands after it (each clip's one token became Length tokens).</summary>

@@ -7,7 +7,8 @@ namespace Pipeline.Models.Forward;
 /// <summary>
 /// Chooses the attention backend for a device: the native paged kernels on CUDA when libpipeline_native is loaded,
 /// else eager TorchSharp, which also serves models with a layer the native backend does not support (attention
-/// soft-capping, ALiBi). PIPELINE_ATTENTION_BACKEND=torch forces the eager one (vLLM's VLLM_ATTENTION_BACKEND).
+/// soft-capping, ALiBi) and models with bidirectional prompt ranges (<see cref="Architectures.IMmPrefixLM"/>).
+/// PIPELINE_ATTENTION_BACKEND=torch forces the eager one (vLLM's VLLM_ATTENTION_BACKEND).
 /// </summary>
 public static class AttentionBackends
 {
@@ -16,7 +17,7 @@ public static class AttentionBackends
     public static IAttentionBackend For(Architectures.IDecoderModel model)
     {
         var backend = For(model.Device);
-        return model.AttentionLayers.All(backend.Supports) ? backend : TorchAttentionBackend.Instance;
+        return model is not Architectures.IMmPrefixLM && model.AttentionLayers.All(backend.Supports) ? backend : TorchAttentionBackend.Instance;
     }
 
     public static IAttentionBackend For(Device device)

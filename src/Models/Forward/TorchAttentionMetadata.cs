@@ -6,7 +6,9 @@ namespace Pipeline.Models.Forward;
 /// <summary>
 /// The eager backend's per-step data: sequences computing one token are batched into a decode group; each
 /// sequence computing several (prefill or prefill chunk) is attended on its own. Masks are additive (0 / -inf),
-/// built on the host, one for full attention and one per sliding window the model uses.
+/// built on the host, one for full attention and one per sliding window the model uses. A query inside one of its
+/// sequence's bidirectional ranges also sees the later keys of that range (transformers' blockwise overlay, OR-ed with
+/// causal before the sliding window is AND-ed on).
 /// </summary>
 public sealed class TorchAttentionMetadata(StepBatch batch) : AttentionMetadata(batch)
 {
@@ -79,6 +81,7 @@ public sealed class TorchAttentionMetadata(StepBatch batch) : AttentionMetadata(
         foreach (var s in seqs.Where(s => s.QueryLen > 1))
         {
             int L = s.SeqLen, Q = s.QueryLen, start = s.Start;
+            var ranges = s.BidirectionalRanges;
             var slots = new long[L];
             for (int j = 0; j < L; j++) slots[j] = Slot(s.BlockTable, j, blockSize);
             prefills.Add(new PrefillSeq
@@ -88,8 +91,14 @@ public sealed class TorchAttentionMetadata(StepBatch batch) : AttentionMetadata(
                 Masks = Masks(windows, [1, 1, Q, L], maskDtype, device, (w, mask) =>
                 {
                     for (int i = 0; i < Q; i++)
+                    {
+                        int q = start + i, seen = q;
+                        if (ranges != null)
+                            foreach (var r in ranges)
+                                if (r.Contains(q)) seen = Math.Max(seen, Math.Min(r.End, L) - 1);
                         for (int j = 0; j < L; j++)
-                            mask[i * L + j] = j <= start + i && (w == 0 || j > start + i - w) ? 0 : float.NegativeInfinity;
+                            mask[i * L + j] = j <= seen && (w == 0 || j > q - w) ? 0 : float.NegativeInfinity;
+                    }
                 }),
             });
         }

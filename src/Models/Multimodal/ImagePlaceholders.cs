@@ -58,6 +58,12 @@ public abstract class ImagePlaceholders(ImageProcessor images, int imageTokenId)
     }
 
     /// <summary>
+    /// The positions of an expanded prompt whose tokens attend to each other bidirectionally in prefill (vLLM's mm
+    /// prefix-LM models), given where each image's tokens went; none for causal models.
+    /// </summary>
+    public virtual IReadOnlyList<Forward.PositionRange> BidirectionalRanges(int promptLength, IReadOnlyList<PlaceholderRange> imageRanges) => [];
+
+    /// <summary>
     /// The placeholder rule for a model, from its config.json and processor config: LLaVA(-1.5), LLaVA-NeXT, Qwen2-VL,
     /// Qwen2.5-VL, and PixtralProcessor's (Pixtral-12B as LLaVA, Mistral3). <paramref name="tokenIdOf"/> looks a token up in the tokenizer (for configs that name the token
     /// but not its id).
@@ -103,6 +109,8 @@ public abstract class ImagePlaceholders(ImageProcessor images, int imageTokenId)
             "blip-2" => Blip2Placeholders.Create(modelConfig, p, images, TokenId("<image>")),
             "idefics3" or "smolvlm" => Idefics3Placeholders.Create((Idefics3ImageProcessor)images, TokenId("<image>"), modelConfig,
                 encode ?? throw new MediaException("Idefics3/SmolVLM placeholders need the tokenizer")),
+            "gemma3" => Gemma3Placeholders.Create(modelConfig, images, tokenIdOf, encode),
+            "paligemma" => PaliGemmaPlaceholders.Create(modelConfig, images, TokenId("<image>"), tokenIdOf),
             _ => new LlavaPlaceholders(images, TokenId("<image>"), patch, extra),
         };
     }

@@ -27,6 +27,7 @@ public abstract class ImageProcessor(ImageProcessorConfig config)
         "PixtralImageProcessor" => new PixtralImageProcessor(config),
         "FuyuImageProcessor" => new FuyuImageProcessor(config),
         "Idefics3ImageProcessor" or "SmolVLMImageProcessor" => new Idefics3ImageProcessor(config),
+        "Gemma3ImageProcessor" => new Gemma3ImageProcessor(config),
         _ => new BaseImageProcessor(config),
     };
 

@@ -157,6 +157,8 @@ public sealed record ImageProcessorConfig
         "Blip2Processor" => "BlipImageProcessor",
         "Idefics3Processor" => "Idefics3ImageProcessor",
         "SmolVLMProcessor" => "SmolVLMImageProcessor",
+        "Gemma3Processor" => "Gemma3ImageProcessor",
+        "PaliGemmaProcessor" => "SiglipImageProcessor",
         _ => null,
     };
 
@@ -167,7 +169,8 @@ public sealed record ImageProcessorConfig
     static ClassDefaults Defaults(string type) => type switch
     {
         "CLIPImageProcessor" => new(new(ShortestEdge: 224), PilResampling.Bicubic, true, SizeSpec.Square(224), OpenAiClipMean, OpenAiClipStd, false, false, []),
-        "SiglipImageProcessor" => new(SizeSpec.Square(224), PilResampling.Bilinear, false, null, [0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f], true, false, []),
+        "SiglipImageProcessor" => new(SizeSpec.Square(224), PilResampling.Bicubic, false, null, [0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f], true, false, []),
+        "Gemma3ImageProcessor" => new(SizeSpec.Square(224), PilResampling.Bilinear, false, null, [0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f], true, false, []),
         "Qwen2VLImageProcessor" or "Qwen2_5_VLImageProcessor" => new(new(ShortestEdge: 56 * 56, LongestEdge: 28 * 28 * 1280), PilResampling.Bicubic, false, null, OpenAiClipMean, OpenAiClipStd, false, false, []),
         "LlavaNextImageProcessor" => new(new(ShortestEdge: 224), PilResampling.Bicubic, true, SizeSpec.Square(224), OpenAiClipMean, OpenAiClipStd, false, true,
             [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]]),
@@ -178,6 +181,6 @@ public sealed record ImageProcessorConfig
         "FuyuImageProcessor" => new(new(Height: 1080, Width: 1920), PilResampling.Bilinear, false, null, [0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f], true, true, []),
         "BlipImageProcessor" => new(SizeSpec.Square(384), PilResampling.Bicubic, false, null, OpenAiClipMean, OpenAiClipStd, true, false, []),
         "Idefics3ImageProcessor" or "SmolVLMImageProcessor" => new(new(LongestEdge: 4 * 364), PilResampling.Lanczos, false, null, [0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f], true, true, []),
-        _ => throw new ModelConfigException($"image processor '{type}' is not supported (supported: CLIPImageProcessor, SiglipImageProcessor, Qwen2VLImageProcessor, LlavaNextImageProcessor, LlavaOnevisionImageProcessor, GotOcr2ImageProcessor, PixtralImageProcessor, FuyuImageProcessor, BlipImageProcessor, Idefics3ImageProcessor, SmolVLMImageProcessor)"),
+        _ => throw new ModelConfigException($"image processor '{type}' is not supported (supported: CLIPImageProcessor, SiglipImageProcessor, Qwen2VLImageProcessor, LlavaNextImageProcessor, LlavaOnevisionImageProcessor, GotOcr2ImageProcessor, PixtralImageProcessor, FuyuImageProcessor, BlipImageProcessor, Idefics3ImageProcessor, SmolVLMImageProcessor, Gemma3ImageProcessor)"),
     };
 }

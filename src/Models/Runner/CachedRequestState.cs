@@ -29,6 +29,8 @@ public sealed class CachedRequestState : IDisposable
     public IReadOnlyList<MultiModalInput> MmInputs { get; init; } = [];
     /// <summary>The prompt's M-RoPE positions and delta, for models that rotate by them (vLLM's mrope_positions).</summary>
     public Forward.MRopePositions? MRope { get; init; }
+    /// <summary>Prompt positions that attend to each other bidirectionally in prefill (mm prefix-LM models); null when none.</summary>
+    public IReadOnlyList<Forward.PositionRange>? BidirectionalRanges { get; init; }
 
     /// <summary>An encoder-decoder request's audio, and its encoder cache once computed (kept until the request leaves).</summary>
     public Multimodal.Audio.ProcessedAudio? Audio { get; init; }

@@ -101,7 +101,8 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
             if (start + n > st.TokenIds.Count)
                 throw new InvalidOperationException($"request {id}: scheduled {n} tokens from {start} but it has {st.TokenIds.Count}");
             if (st.MmInputs.Count > 0) (images ??= new()).Add((st, tokens.Count, start, n));
-            seqs.Add(new SequenceSlice(tokens.Count, n, start + n, st.BlockIds.ToArray(), st.PromptTokenIds.Count, st.StateSlot, st.MRope));
+            seqs.Add(new SequenceSlice(tokens.Count, n, start + n, st.BlockIds.ToArray(), st.PromptTokenIds.Count, st.StateSlot, st.MRope,
+                st.BidirectionalRanges));
             for (int t = start; t < start + n; t++) tokens.Add(st.TokenIds[t]);
             if (start + n == st.TokenIds.Count) sampleRows.Add(seqs.Count - 1);
         }
@@ -326,6 +327,7 @@ public sealed class ModelRunner : IModelExecutor, IDisposable
                 : null,
             LoraRequest = n.LoraRequest,
             Audio = n.Audio,
+            BidirectionalRanges = n.BidirectionalRanges is { Count: > 0 } bidi ? bidi : null,
             NumComputedTokens = n.NumComputedTokens,
             Generator = gen,
             StopIds = stops,

@@ -47,7 +47,9 @@ public sealed record NewRequestData(
     /// <summary>The request's LoRA adapter; null for the base model.</summary>
     Lora.LoRARequest? LoraRequest = null,
     /// <summary>An encoder-decoder request's audio features (the encoder runs on them once); null for other models.</summary>
-    Multimodal.Audio.ProcessedAudio? Audio = null);
+    Multimodal.Audio.ProcessedAudio? Audio = null,
+    /// <summary>Prompt positions whose tokens attend to each other bidirectionally (Gemma 3's images, PaliGemma's prompt); null when none.</summary>
+    IReadOnlyList<Forward.PositionRange>? BidirectionalRanges = null);
 
 /// <summary>Requests the runner already holds: what changed for each since the last step (parallel lists).</summary>
 public sealed class CachedRequestData
