@@ -85,7 +85,7 @@ public abstract class VisionChatTests<TServer>(TServer server) where TServer : V
 /// The two-image chat through `pipeline generate --image` (the rendered prompt and the PNG files), with a 5-token step
 /// budget so prefill chunks cut through the image tokens: greedy tokens and top-5 logprobs match transformers'.
 /// </summary>
-public abstract class VisionGenerateCommandTests(string model, int promptIndex = 1)
+public abstract class VisionGenerateCommandTests(string model, int promptIndex = 1, int budget = 5)
 {
     [Fact]
     public void Generate_with_images_matches_transformers()
@@ -97,7 +97,7 @@ public abstract class VisionGenerateCommandTests(string model, int promptIndex =
         var images = prompt.GetProperty("images").EnumerateArray().SelectMany(i => new[] { "--image", Path.Combine(dir, "images", i.GetString()!) });
         var (exit, stdout, stderr) = PipelineProcess.Run(["generate", dir, "--prompt", prompt.GetProperty("text").GetString()!, .. images,
             "--temperature", "0", "--max-tokens", "16", "--ignore-eos", "--output", "json", "--logprobs", "5", "--dtype", "float32",
-            "--max-model-len", "128", "--max-num-seqs", "4", "--max-num-batched-tokens", "5"]);
+            "--max-model-len", "128", "--max-num-seqs", "4", "--max-num-batched-tokens", budget.ToString()]);
         Assert.True(exit == 0, stderr);
         var got = JsonDocument.Parse(stdout.Trim()).RootElement;
         Assert.Equal(want.PromptTokenIds, got.GetProperty("prompt_token_ids").EnumerateArray().Select(x => x.GetInt32()));
@@ -121,6 +121,8 @@ public sealed class Blip2GenerateCommandTests() : VisionGenerateCommandTests("bl
 public sealed class Idefics3GenerateCommandTests() : VisionGenerateCommandTests("idefics3");
 public sealed class SmolVLMGenerateCommandTests() : VisionGenerateCommandTests("smolvlm");
 public sealed class Gemma3GenerateCommandTests() : VisionGenerateCommandTests("gemma3");
+// PaliGemma's whole prompt attends bidirectionally, so it is computed in one step: the budget must hold it.
+public sealed class PaliGemmaGenerateCommandTests() : VisionGenerateCommandTests("paligemma", budget: 40);
 
 public sealed class LlavaChatTests(LlavaServer server) : VisionChatTests<LlavaServer>(server), IClassFixture<LlavaServer>;
 public sealed class LlavaNextChatTests(LlavaNextServer server) : VisionChatTests<LlavaNextServer>(server), IClassFixture<LlavaNextServer>;

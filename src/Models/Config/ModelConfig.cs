@@ -83,8 +83,8 @@ public sealed record ModelConfig
 
     public static ModelConfig FromJson(JsonObject raw, string source = "config.json")
     {
-        // Multimodal wrappers keep the language model's fields in text_config.
-        var c = raw["text_config"] as JsonObject is { } text && raw["hidden_size"] == null ? Merged(raw, text) : raw;
+        // Multimodal wrappers keep the language model's fields in text_config (PaliGemma also keeps a hidden_size outside).
+        var c = raw["text_config"] as JsonObject is { } text && (raw["hidden_size"] == null || raw["num_hidden_layers"] == null) ? Merged(raw, text) : raw;
         var archs = raw["architectures"] as JsonArray;
         var arch = archs is { Count: > 0 } ? archs[0]!.GetValue<string>() : throw new ModelConfigException($"{source}: 'architectures' is missing or empty");
         c = WithCanonicalNames(DecoderView(c));

@@ -63,6 +63,7 @@ public static class ModelRegistry
         Decoder("GemmaForCausalLM", "gemma", "google/gemma-7b, google/gemma-2b-it", (c, w, t, d) => new GemmaForCausalLM(c, w, t, d)),
         Decoder("Gemma2ForCausalLM", "gemma2", "google/gemma-2-9b, google/gemma-2-2b-it", (c, w, t, d) => new Gemma2ForCausalLM(c, w, t, d)),
         Decoder("Gemma3ForCausalLM", "gemma3_text", "google/gemma-3-1b-it, google/gemma-3-270m", (c, w, t, d) => new Gemma3ForCausalLM(c, w, t, d)),
+        Decoder("PaliGemmaForConditionalGeneration", "paligemma", "google/paligemma-3b-mix-224, google/paligemma2-3b-pt-224 (images: docs/multimodal.md)", (c, w, t, d) => new PaliGemmaForConditionalGeneration(c, w, t, d)) with { Convertible = false },
         Decoder("Gemma3ForConditionalGeneration", "gemma3", "google/gemma-3-4b-it, google/gemma-3-27b-it (images: docs/multimodal.md)", (c, w, t, d) => new Gemma3ForConditionalGeneration(c, w, t, d)) with { Convertible = false },
         Decoder("Phi3ForCausalLM", "phi3", "microsoft/Phi-3-mini-4k-instruct, microsoft/Phi-3-medium-4k-instruct", (c, w, t, d) => new Phi3ForCausalLM(c, w, t, d)),
         Decoder("PhimoeForCausalLM", "phimoe", "microsoft/Phi-3.5-MoE-instruct", (c, w, t, d) => new PhiMoEForCausalLM(c, w, t, d)),
