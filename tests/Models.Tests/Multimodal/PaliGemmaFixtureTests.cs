@@ -110,7 +110,8 @@ public class PaliGemmaFixtureTests(ITestOutputHelper output)
         }
         double withMask = MaxDiff(placeholders.BidirectionalRanges(ids.Length, ranges)), causalOnly = MaxDiff(null);
         output.WriteLine($"prompt {p}: first-token top-5 logprobs max |diff| {withMask:g3} with the prompt bidirectional, {causalOnly:g3} causal only");
-        Assert.True(withMask < 1e-3, $"with the prompt bidirectional the logprobs differ by {withMask}");
-        Assert.True(causalOnly > 1e-2, $"a causal-only mask gives transformers' logprobs too ({causalOnly}): the test shows nothing");
+        // Float32 agreement is ~1e-6; a causal-only mask is off by 7e-3 to 0.14 on these fixtures.
+        Assert.True(withMask < 1e-4, $"with the prompt bidirectional the logprobs differ by {withMask}");
+        Assert.True(causalOnly > 1e-3, $"a causal-only mask gives transformers' logprobs too ({causalOnly}): the test shows nothing");
     }
 }
