@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""On the GPU machine: the tiny vision-language fixtures (tests/fixtures/multimodal/models: LLaVA-1.5, Qwen2-VL,
-Qwen2.5-VL) through `pipeline generate --image` on CUDA (float32), with the default step budget and with a budget of
-5 tokens (prefill chunks cut through the image tokens), greedy tokens checked against transformers' (expected.json) by
+"""On the GPU machine: the tiny vision- and audio-language fixtures (tests/fixtures/multimodal/models, the families
+listed below) through `pipeline generate --image/--audio` on CUDA (float32), with the default step budget and with a
+budget of 5 tokens (prefill chunks cut through the image tokens), greedy tokens checked against transformers' (expected.json) by
 vLLM's rule (equal until a first divergence, where each side's token is in the other's top-5).
 Usage: python3 scripts/gpu/check_vlm_fixtures.py OUT_DIR [--device cuda] [--dtype float32]
 Writes OUT_DIR/results.txt (the lines printed) and OUT_DIR/<model>-p<prompt>-<budget>.json (pipeline's output)."""
@@ -28,7 +28,7 @@ def matches(got, want):
 
 
 subprocess.run(["scripts/gpu/pipeline.sh", "env"], capture_output=True)  # unpacks the build once
-for name in ["llava-1.5", "qwen2-vl", "qwen2.5-vl",
+for name in ["llava-1.5", "llava-next", "qwen2-vl", "qwen2.5-vl",
              "mistral3", "llava-pixtral",
              "llava-onevision", "aya-vision",
              "fuyu", "blip2",
