@@ -116,7 +116,8 @@ public sealed class ClusterRouterActor : ReceiveActor, IWithTimers
         var request = a.Input.Request!;
         if (request.MultiModalFeatures.Count > 0 || request.LoraId != null)
         {
-            var what = request.LoraId != null ? "LoRA adapters are" : "images are";
+            var what = request.LoraId != null ? "LoRA adapters are"
+                : request.MultiModalFeatures.Any(f => f.AudioClip != null || f.Audio != null) ? "audio inputs are" : "images are";
             cmd.Sink.Fail(new ArgumentException($"{what} not carried to cluster workers yet; serve this model without --cluster-role to use them"));
             Sender.Tell(new Admitted(id));
             return;
