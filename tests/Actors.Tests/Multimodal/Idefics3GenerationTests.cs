@@ -1,8 +1,3 @@
-using System.Text.Json;
-using Pipeline.Actors.Engine;
-using Pipeline.Models.Sampling;
-using Pipeline.Models.Tests.Fixtures;
-
 namespace Pipeline.Actors.Tests.Multimodal;
 
 /// <summary>
@@ -21,27 +16,6 @@ public class Idefics3GenerationTests
     {
         var dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "multimodal", "models", model);
         if (!File.Exists(Path.Combine(dir, "expected.json"))) return;
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "expected.json")));
-        var expected = doc.RootElement.GetProperty("prompts").EnumerateArray().ToList();
-        using var llm = new LLM(new EngineArgs
-        {
-            Model = dir, Dtype = "float32", Device = "cpu", MaxModelLen = 128, AllowLongMaxModelLen = true,
-            MaxNumBatchedTokens = budget, MaxNumSeqs = 8, NumGpuBlocksOverride = 64,
-        });
-        var prompts = expected.Select(p => new PromptInput(p.GetProperty("text").GetString(), null,
-            p.GetProperty("images").EnumerateArray().Select(i => ImageInput.FromFile(Path.Combine(dir, "images", i.GetString()!))).ToList())).ToList();
-        var outputs = llm.Generate(prompts, new SamplingParams { Temperature = 0, MaxTokens = 16, IgnoreEos = true, Logprobs = 5 });
-        for (int p = 0; p < expected.Count; p++)
-        {
-            var e = expected[p];
-            var want = new FixturePrompt(
-                e.GetProperty("prompt_token_ids").EnumerateArray().Select(x => x.GetInt32()).ToArray(),
-                e.GetProperty("token_ids").EnumerateArray().Select(x => x.GetInt32()).ToArray(),
-                e.GetProperty("logprobs").EnumerateArray().Select(x => x.GetDouble()).ToArray(),
-                e.GetProperty("top_logprobs").EnumerateArray().Select(o => o.EnumerateObject().ToDictionary(k => int.Parse(k.Name), k => k.Value.GetDouble())).ToArray());
-            Assert.Equal(want.PromptTokenIds, outputs[p].PromptTokenIds);
-            var o = outputs[p].Outputs.Single();
-            GreedyComparison.AssertMatches(want, o.TokenIds, o.Logprobs!.Select(l => l.Top).ToList(), o.Logprobs!.Select(l => l.Logprob).ToList(), 1e-3, $"{model} prompt {p} budget {budget}");
-        }
+        VisionFixtureRun.AssertMatchesTransformers(dir, model, budget);
     }
 }
